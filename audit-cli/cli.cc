@@ -1,0 +1,88 @@
+#include "audit-cli/cli.h"
+
+#include <spdlog/sinks/ostream_sink.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "audit-cli/context.h"
+
+namespace eldercare::cli {
+
+Result<std::unique_ptr<Ledger>> OpenLedger(const std::string& dir, bool writable) {
+  LedgerOptions o;
+  o.read_only = !writable;
+  return Ledger::Open(dir, o);
+}
+
+Result<PrivateKey> LoadKey(const std::string& path) { return PrivateKey::LoadPemFile(path); }
+
+std::string Trim(std::string s) {
+  size_t b = s.find_first_not_of(" \t\r\n");
+  size_t e = s.find_last_not_of(" \t\r\n");
+  return b == std::string::npos ? "" : s.substr(b, e - b + 1);
+}
+
+Result<PublicKey> ParsePublicKeyArg(const std::string& arg) {
+  std::error_code ec;
+  if (std::filesystem::is_regular_file(arg, ec)) {
+    auto text = ReadFile(arg);
+    if (!text.ok()) return text.status();
+    // A file may hold the key alone or `audit-cli keygen`'s output (key last).
+    std::string t = Trim(*text);
+    size_t nl = t.find_last_of('\n');
+    return PublicKey::FromBase64(Trim(nl == std::string::npos ? t : t.substr(nl + 1)));
+  }
+  return PublicKey::FromBase64(Trim(arg));
+}
+
+Result<std::string> ReadInput(Context& ctx, const std::string& path) {
+  if (path == "-" || path.empty()) {
+    std::ostringstream ss;
+    ss << ctx.in.rdbuf();
+    return ss.str();
+  }
+  return ReadFile(path);
+}
+
+int Run(int argc, const char* const* argv, std::istream& in, std::ostream& out, std::ostream& err) {
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(err, /*force_flush=*/true);
+  auto log = std::make_shared<spdlog::logger>("audit-cli", sink);
+  log->set_pattern("%^%l%$: %v");
+  log->set_level(spdlog::level::info);
+  spdlog::set_default_logger(log);
+  Context ctx{in, out, err, log, {}};
+
+  CLI::App app{
+      "audit-cli: the eldercare audit ledger -- signed, append-only, verifiable.\n"
+      "Data goes to standard output, diagnostics to standard error.",
+      "audit-cli"};
+  app.require_subcommand(1);
+  app.set_help_all_flag("--help-all", "Show help for every command");
+  bool verbose = false;
+  app.add_flag("-v,--verbose", verbose, "Log more detail to standard error");
+  AddKeyCommands(app, ctx);
+  AddLogCommands(app, ctx);
+  AddProofCommands(app, ctx);
+  AddVerifyCommands(app, ctx);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help and --version are "errors" with exit code 0, printed to out.
+    return app.exit(e, out, err) == 0 ? 0 : 2;
+  }
+  if (verbose) log->set_level(spdlog::level::debug);
+  if (!ctx.action) return 2;
+  Status s = ctx.action();
+  out.flush();
+  if (!s.ok()) {
+    log->error("{}", s.ToString());
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace eldercare::cli

@@ -1,0 +1,45 @@
+// What every command handler gets, and the helpers they share.
+#ifndef ELDERCARE_AUDIT_CLI_CONTEXT_H_
+#define ELDERCARE_AUDIT_CLI_CONTEXT_H_
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include <functional>
+#include <iosfwd>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ledger/crypto.h"
+#include "ledger/ledger.h"
+#include "ledger/status.h"
+
+namespace eldercare::cli {
+
+struct Context {
+  std::istream& in;
+  std::ostream& out;
+  std::ostream& err;
+  std::shared_ptr<spdlog::logger> log;
+  // The selected command's action, set by the parser callbacks.
+  std::function<Status()> action;
+};
+
+// Each cmd_*.cc registers its subcommands.
+void AddKeyCommands(CLI::App& app, Context& ctx);
+void AddLogCommands(CLI::App& app, Context& ctx);
+void AddProofCommands(CLI::App& app, Context& ctx);
+void AddVerifyCommands(CLI::App& app, Context& ctx);
+
+Result<std::unique_ptr<Ledger>> OpenLedger(const std::string& dir, bool writable);
+Result<PrivateKey> LoadKey(const std::string& path);
+// PUB is the base64 key itself or a file holding it (surrounding space ignored).
+Result<PublicKey> ParsePublicKeyArg(const std::string& arg);
+// Reads a whole file, or standard input for "-".
+Result<std::string> ReadInput(Context& ctx, const std::string& path);
+std::string Trim(std::string s);
+
+}  // namespace eldercare::cli
+
+#endif  // ELDERCARE_AUDIT_CLI_CONTEXT_H_

@@ -1,0 +1,71 @@
+#include "ledger/entry.h"
+
+#include <capnp/serialize.h>
+
+#include <cstring>
+
+namespace eldercare {
+
+struct CanonicalMessage::Impl {
+  kj::Array<capnp::word> words;
+  kj::ArrayPtr<const capnp::word> segments[1];
+  std::optional<capnp::SegmentArrayMessageReader> reader;
+};
+
+std::string BuildEntryBytes(const EntryHeader& h, schema::EventBody::Reader body) {
+  capnp::MallocMessageBuilder msg(256);
+  auto e = msg.initRoot<schema::Entry>();
+  e.setIndex(h.index);
+  e.setRecordedAt(h.recorded_at);
+  e.setWriter(capnp::Text::Reader(h.writer.data(), h.writer.size()));
+  e.setSubmissionId(capnp::Text::Reader(h.submission_id.data(), h.submission_id.size()));
+  e.setPosition(h.position);
+  e.setCount(h.count);
+  e.setSignature(capnp::Data::Reader(h.signature.data(), h.signature.size()));
+  e.setBody(body);
+  kj::Array<capnp::word> words = capnp::canonicalize(e.asReader());
+  return std::string(reinterpret_cast<const char*>(words.asBytes().begin()), words.asBytes().size());
+}
+
+Result<CanonicalMessage> CanonicalMessage::Parse(std::string_view bytes, bool require_canonical) {
+  if (bytes.empty() || bytes.size() % sizeof(capnp::word) != 0) {
+    return Status::InvalidArgument("message of " + std::to_string(bytes.size()) +
+                                   " bytes is not a whole number of 8-byte words");
+  }
+  auto impl = std::make_shared<Impl>();
+  impl->words = kj::heapArray<capnp::word>(bytes.size() / sizeof(capnp::word));
+  std::memcpy(impl->words.begin(), bytes.data(), bytes.size());
+  impl->segments[0] = impl->words.asPtr();
+  capnp::ReaderOptions opts;
+  opts.traversalLimitInWords = 4 * impl->words.size() + 64;
+  opts.nestingLimit = 16;
+  try {
+    impl->reader.emplace(kj::arrayPtr(impl->segments, 1), opts);
+    if (require_canonical && !impl->reader->isCanonical()) {
+      return Status::InvalidArgument("message is not in canonical Cap'n Proto form");
+    }
+  } catch (const kj::Exception& e) {
+    return Status::InvalidArgument(std::string("malformed Cap'n Proto message: ") + e.getDescription().cStr());
+  }
+  CanonicalMessage m;
+  m.reader_ = &*impl->reader;
+  m.impl_ = std::move(impl);
+  return m;
+}
+
+Result<CanonicalMessage> ParseEntry(std::string_view leaf_bytes) {
+  auto m = CanonicalMessage::Parse(leaf_bytes);
+  if (!m.ok()) return m.status();
+  try {
+    auto e = m->Root<schema::Entry>();
+    (void)e.getBody().which();
+    (void)e.getWriter();
+    (void)e.getSubmissionId();
+    (void)e.getSignature();
+  } catch (const kj::Exception& ex) {
+    return Status::InvalidArgument(std::string("malformed entry: ") + ex.getDescription().cStr());
+  }
+  return m;
+}
+
+}  // namespace eldercare

@@ -1,0 +1,57 @@
+// Stored entries: building their canonical bytes (the Merkle leaf data) and
+// reading them back with the canonical form checked.
+#ifndef ELDERCARE_LEDGER_ENTRY_H_
+#define ELDERCARE_LEDGER_ENTRY_H_
+
+#include <capnp/message.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "ledger/crypto.h"
+#include "ledger/status.h"
+#include "schema/ledger.capnp.h"
+
+namespace eldercare {
+
+struct EntryHeader {
+  uint64_t index = 0;
+  int64_t recorded_at = 0;
+  std::string_view writer;
+  std::string_view submission_id;
+  uint32_t position = 0;
+  uint32_t count = 0;
+  ByteSpan signature;
+};
+
+// canonical(Entry{header..., body}).
+std::string BuildEntryBytes(const EntryHeader& h, schema::EventBody::Reader body);
+
+// A canonical, single-segment Cap'n Proto message without segment table, as
+// stored in the log and signed or hashed. Owns an aligned copy of the bytes.
+class CanonicalMessage {
+ public:
+  // InvalidArgument if the bytes are not a well-formed message, or (with
+  // require_canonical) not in canonical form.
+  static Result<CanonicalMessage> Parse(std::string_view bytes, bool require_canonical = true);
+
+  template <typename T>
+  typename T::Reader Root() const {
+    return reader_->getRoot<T>();
+  }
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;         // owns the bytes and the reader
+  capnp::MessageReader* reader_ = nullptr;
+};
+
+// Parses leaf bytes as an Entry, checking canonical form; the message names
+// the index it was expected at.
+Result<CanonicalMessage> ParseEntry(std::string_view leaf_bytes);
+
+}  // namespace eldercare
+
+#endif  // ELDERCARE_LEDGER_ENTRY_H_

@@ -1,0 +1,172 @@
+#include "ledger/export.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "ledger/entry.h"
+#include "ledger/event_json.h"
+#include "ledger/merkle.h"
+#include "ledger/note.h"
+
+namespace eldercare {
+namespace {
+
+namespace fs = std::filesystem;
+
+void PutLE32(uint32_t v, char* out) {
+  for (int i = 0; i < 4; ++i) out[i] = static_cast<char>(v >> (8 * i));
+}
+uint32_t GetLE32(const char* in) {
+  uint32_t v = 0;
+  for (int i = 3; i >= 0; --i) v = (v << 8) | static_cast<uint8_t>(in[i]);
+  return v;
+}
+
+std::string CheckpointFileName(uint64_t size) {
+  std::string n = std::to_string(size);
+  return std::string(20 - std::min<size_t>(20, n.size()), '0') + n + ".note";
+}
+
+}  // namespace
+
+Result<ExportSummary> WriteExport(const Ledger& ledger, const std::string& out_dir) {
+  std::error_code ec;
+  if (fs::exists(out_dir, ec) && !fs::is_empty(out_dir, ec)) {
+    return Status::AlreadyExists("export directory " + out_dir + " exists and is not empty");
+  }
+  fs::create_directories(fs::path(out_dir) / "checkpoints", ec);
+  if (ec) return Status::IoError("cannot create " + out_dir + ": " + ec.message());
+
+  ExportSummary sum;
+  sum.size = ledger.Size();
+  auto root = ledger.RootAt(sum.size);
+  if (!root.ok()) return root.status();
+  sum.root = *root;
+
+  std::ofstream bin(fs::path(out_dir) / "entries.bin", std::ios::binary);
+  std::ofstream jsonl(fs::path(out_dir) / "entries.jsonl", std::ios::binary);
+  Sha256Hasher bin_hash;
+  Status failure;
+  Status scan = ledger.ScanEntries(0, sum.size, [&](uint64_t index, std::string_view leaf) {
+    char header[8];
+    PutLE32(0, header);  // segment count - 1
+    PutLE32(static_cast<uint32_t>(leaf.size() / 8), header + 4);
+    bin.write(header, 8);
+    bin.write(leaf.data(), static_cast<std::streamsize>(leaf.size()));
+    bin_hash.Update(std::string_view(header, 8));
+    bin_hash.Update(leaf);
+    sum.entry_bytes += 8 + leaf.size();
+    auto parsed = ParseEntry(leaf);
+    if (!parsed.ok()) {
+      failure = Status::Corruption("entry " + std::to_string(index) + ": " + parsed.status().message());
+      return false;
+    }
+    jsonl << events::EntryToJson(parsed->Root<schema::Entry>(), HexEncode(merkle::HashLeaf(AsBytes(leaf)))).dump()
+          << '\n';
+    return true;
+  });
+  ELDERCARE_RETURN_IF_ERROR(scan);
+  ELDERCARE_RETURN_IF_ERROR(failure);
+  bin.flush();
+  jsonl.flush();
+  if (!bin || !jsonl) return Status::IoError("cannot write the export's entries");
+
+  auto notes = ledger.Checkpoints();
+  if (!notes.ok()) return notes.status();
+  nlohmann::json sizes = nlohmann::json::array();
+  for (const std::string& n : *notes) {
+    auto parsed = note::Parse(n);
+    if (!parsed.ok()) return parsed.status().WithPrefix("stored checkpoint: ");
+    auto body = checkpoint::ParseBody(parsed->text);
+    if (!body.ok()) return body.status().WithPrefix("stored checkpoint: ");
+    if (body->size > sum.size) continue;
+    std::ofstream f(fs::path(out_dir) / "checkpoints" / CheckpointFileName(body->size), std::ios::binary);
+    f << n;
+    if (!f) return Status::IoError("cannot write a checkpoint file");
+    sizes.push_back(body->size);
+    ++sum.checkpoints;
+  }
+
+  nlohmann::json manifest = {
+      {"format", kExportFormat},
+      {"origin", ledger.origin()},
+      {"operator_id", ledger.operator_id()},
+      {"operator_key", ledger.operator_key().ToBase64()},
+      {"verifier_key", note::VerifierKey(ledger.origin(), ledger.operator_key())},
+      {"size", sum.size},
+      {"root", HexEncode(sum.root)},
+      {"checkpoint_sizes", sizes},
+      {"files", {{"entries.bin", {{"bytes", sum.entry_bytes}, {"sha256", HexEncode(bin_hash.Finish())}}}}},
+  };
+  std::ofstream mf(fs::path(out_dir) / "manifest.json");
+  mf << manifest.dump(2) << '\n';
+  if (!mf) return Status::IoError("cannot write manifest.json");
+  return sum;
+}
+
+Result<std::unique_ptr<ExportReader>> ExportReader::Open(const std::string& dir) {
+  auto r = std::make_unique<ExportReader>();
+  fs::path bin = fs::path(dir) / "entries.bin";
+  r->in_.open(bin, std::ios::binary);
+  if (!r->in_) return Status::NotFound("no export at " + dir + " (entries.bin is missing)");
+  std::error_code ec;
+  std::vector<fs::path> files;
+  for (const auto& e : fs::directory_iterator(fs::path(dir) / "checkpoints", ec)) {
+    if (e.path().extension() == ".note") files.push_back(e.path());
+  }
+  std::sort(files.begin(), files.end());
+  for (const auto& f : files) {
+    auto text = ReadFile(f.string());
+    if (!text.ok()) return text.status();
+    r->checkpoints_.push_back(std::move(*text));
+  }
+  return r;
+}
+
+Result<bool> ExportReader::Next(std::string* leaf) {
+  char header[8];
+  in_.read(header, 8);
+  if (in_.gcount() == 0 && in_.eof()) return false;
+  std::string at = "export record " + std::to_string(record_) + ": ";
+  if (in_.gcount() != 8) return Status::Corruption(at + "truncated segment table");
+  uint32_t segments = GetLE32(header) + 1;
+  if (segments != 1) {
+    return Status::Corruption(at + "has " + std::to_string(segments) + " segments; a canonical entry has exactly one");
+  }
+  uint64_t bytes = uint64_t{GetLE32(header + 4)} * 8;
+  if (bytes == 0 || bytes > kMaxEntryBytes) {
+    return Status::Corruption(at + "declares " + std::to_string(bytes) + " bytes (allowed: 8 to " +
+                              std::to_string(kMaxEntryBytes) + ")");
+  }
+  leaf->resize(bytes);
+  in_.read(leaf->data(), static_cast<std::streamsize>(bytes));
+  if (static_cast<uint64_t>(in_.gcount()) != bytes) {
+    return Status::Corruption(at + "truncated: " + std::to_string(in_.gcount()) + " of " + std::to_string(bytes) +
+                              " bytes");
+  }
+  ++record_;
+  return true;
+}
+
+VerifyReport VerifyExportDir(const std::string& dir, const VerifyOptions& options) {
+  auto reader = ExportReader::Open(dir);
+  if (!reader.ok()) {
+    VerifyReport r;
+    r.error = reader.status().ToString();
+    return r;
+  }
+  LogVerifier v((*reader)->checkpoints(), nullptr, options);
+  std::string leaf;
+  for (;;) {
+    auto more = (*reader)->Next(&leaf);
+    if (!more.ok()) {
+      v.FailSource(more.status());
+      break;
+    }
+    if (!*more || !v.Add(leaf)) break;
+  }
+  return v.Finish();
+}
+
+}  // namespace eldercare

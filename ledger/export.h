@@ -1,0 +1,62 @@
+// A portable, self-contained export that an evaluator carries away and
+// verifies without RocksDB (docs/FORMATS.md, "Export").
+//
+//   DIR/entries.bin          every entry, in index order, as a stream of
+//                            standard Cap'n Proto messages (8-byte segment
+//                            table + one segment); each segment is exactly the
+//                            canonical Entry = the Merkle leaf data
+//   DIR/checkpoints/<size>.note   every checkpoint, a C2SP signed note
+//   DIR/entries.jsonl        the same entries as JSON lines, for people
+//   DIR/manifest.json        origin, size, root, operator verifier key, file
+//                            digests (a convenience: verify trusts only the
+//                            genesis key and the signed checkpoints)
+#ifndef ELDERCARE_LEDGER_EXPORT_H_
+#define ELDERCARE_LEDGER_EXPORT_H_
+
+#include <cstdint>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ledger/ledger.h"
+#include "ledger/status.h"
+#include "ledger/verifier.h"
+
+namespace eldercare {
+
+constexpr char kExportFormat[] = "eldercare-ledger-export/1";
+constexpr size_t kMaxEntryBytes = 1u << 20;
+
+struct ExportSummary {
+  uint64_t size = 0;
+  Hash root{};
+  size_t checkpoints = 0;
+  uint64_t entry_bytes = 0;
+};
+
+// Writes an export of the ledger's first Size() entries (as of the call) and
+// of every checkpoint at or below that size. `out_dir` must not exist or be empty.
+Result<ExportSummary> WriteExport(const Ledger& ledger, const std::string& out_dir);
+
+// Reads DIR/entries.bin one record at a time.
+class ExportReader {
+ public:
+  static Result<std::unique_ptr<ExportReader>> Open(const std::string& dir);
+  // Next leaf's bytes into *leaf; false at a clean end of file. Errors name
+  // the record index and what is wrong (truncated, several segments, too big).
+  Result<bool> Next(std::string* leaf);
+  // The checkpoint notes of DIR/checkpoints/, by increasing size.
+  const std::vector<std::string>& checkpoints() const { return checkpoints_; }
+
+ private:
+  std::ifstream in_;
+  uint64_t record_ = 0;
+  std::vector<std::string> checkpoints_;
+};
+
+VerifyReport VerifyExportDir(const std::string& dir, const VerifyOptions& options);
+
+}  // namespace eldercare
+
+#endif  // ELDERCARE_LEDGER_EXPORT_H_

@@ -1,0 +1,731 @@
+#include "ledger/ledger.h"
+
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+#include <rocksdb/utilities/options_util.h>
+#include <rocksdb/write_batch.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <cstring>
+#include <optional>
+#include <set>
+#include <unordered_map>
+
+#include "ledger/entry.h"
+#include "ledger/event_schema.h"
+#include "ledger/merkle.h"
+#include "ledger/note.h"
+#include "ledger/store_layout.h"
+#include "ledger/thread_pool.h"
+#include "schema/store.capnp.h"
+
+namespace eldercare {
+namespace {
+
+namespace fs = std::filesystem;
+
+int64_t SystemMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string Str(capnp::Text::Reader t) { return std::string(t.cStr(), t.size()); }
+
+Status FromRocks(const rocksdb::Status& s, const std::string& what) {
+  if (s.ok()) return Status::Ok();
+  if (s.IsCorruption()) return Status::Corruption(what + ": " + s.ToString());
+  return Status::IoError(what + ": " + s.ToString());
+}
+
+// A submission that passed every check that does not depend on its position.
+struct Prepared {
+  schema::Submission::Reader sub;
+  std::string writer;
+  std::string id;
+  std::vector<Hash> digests;
+  Hash header{};
+  std::optional<PublicKey> signer;
+  bool has_key_events = false;
+  bool is_genesis = false;
+  // Set when the outcome is known before commit (error or duplicate).
+  std::optional<Result<AppendResult>> outcome;
+};
+
+std::string SubmissionRecordBytes(uint64_t first, uint32_t count, const Hash& digest) {
+  capnp::MallocMessageBuilder msg(16);
+  auto r = msg.initRoot<schema::SubmissionRecord>();
+  r.setFirstIndex(first);
+  r.setCount(count);
+  r.setHeaderDigest(capnp::Data::Reader(digest.data(), digest.size()));
+  kj::Array<capnp::word> w = capnp::canonicalize(r.asReader());
+  return std::string(reinterpret_cast<const char*>(w.asBytes().begin()), w.asBytes().size());
+}
+
+struct SubmissionRecord {
+  uint64_t first = 0;
+  uint32_t count = 0;
+  Hash digest{};
+};
+
+Result<SubmissionRecord> ParseSubmissionRecord(std::string_view bytes) {
+  auto m = CanonicalMessage::Parse(bytes);
+  if (!m.ok()) return Status::Corruption("submission record: " + m.status().message());
+  auto r = m->Root<schema::SubmissionRecord>();
+  SubmissionRecord out{r.getFirstIndex(), r.getCount(), {}};
+  if (r.getHeaderDigest().size() != kHashSize) return Status::Corruption("submission record digest");
+  std::memcpy(out.digest.data(), r.getHeaderDigest().begin(), kHashSize);
+  return out;
+}
+
+}  // namespace
+
+struct Ledger::Rep {
+  LedgerOptions options;
+  std::string dir;
+  std::unique_ptr<rocksdb::DB> db;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::ColumnFamilyHandle* meta = nullptr;
+  rocksdb::ColumnFamilyHandle* entries = nullptr;
+  rocksdb::ColumnFamilyHandle* merkle = nullptr;
+  rocksdb::ColumnFamilyHandle* submissions = nullptr;
+  rocksdb::ColumnFamilyHandle* actors = nullptr;
+  rocksdb::ColumnFamilyHandle* checkpoints = nullptr;
+
+  std::string origin;
+  std::string operator_id;
+  std::optional<PublicKey> operator_key;
+  std::string operator_key_path;
+
+  // Committed state. size is read without the lock; the rest is touched only
+  // by the group leader, or under registry_mu for the registry snapshot.
+  std::atomic<uint64_t> size{0};
+  merkle::CompactRange frontier;
+  int64_t last_recorded_at = 0;
+  mutable std::mutex registry_mu;
+  std::shared_ptr<const KeyRegistry> registry = std::make_shared<KeyRegistry>();
+
+  // Group commit queue (leveldb's DBImpl::Write pattern).
+  struct Writer {
+    std::span<Prepared*> items;
+    bool done = false;
+    std::condition_variable cv;
+  };
+  std::mutex queue_mu;
+  std::deque<Writer*> queue;
+
+  std::unique_ptr<ThreadPool> pool;
+  std::mutex checkpoint_mu;
+
+  ~Rep() {
+    if (db) {
+      for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+      handles.clear();
+      db->Close();
+    }
+  }
+
+  int64_t Now() const { return options.clock ? options.clock() : SystemMicros(); }
+
+  std::shared_ptr<const KeyRegistry> Registry() const {
+    std::lock_guard<std::mutex> l(registry_mu);
+    return registry;
+  }
+
+  Status OpenDb(bool create);
+  Status LoadState();
+  void Prepare(schema::Submission::Reader sub, const KeyRegistry& reg, Prepared& p) const;
+  Result<std::optional<SubmissionRecord>> FindSubmission(std::string_view writer, std::string_view id) const;
+  void CommitGroup(std::span<Prepared*> items);
+  void Enqueue(std::span<Prepared*> items);
+};
+
+namespace {
+class DbNodeReader : public merkle::NodeReader {
+ public:
+  DbNodeReader(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf) : db_(db), cf_(cf) {}
+  Result<Hash> ReadNode(merkle::NodeId id) override {
+    std::string value;
+    auto s = db_->Get(rocksdb::ReadOptions(), cf_, layout::MerkleKey(id), &value);
+    if (s.IsNotFound()) {
+      return Status::Corruption("Merkle node at level " + std::to_string(id.level) + ", index " +
+                                std::to_string(id.index) + " is missing");
+    }
+    ELDERCARE_RETURN_IF_ERROR(FromRocks(s, "reading a Merkle node"));
+    if (value.size() != kHashSize) {
+      return Status::Corruption("Merkle node at level " + std::to_string(id.level) + ", index " +
+                                std::to_string(id.index) + " is not 32 bytes");
+    }
+    Hash h;
+    std::memcpy(h.data(), value.data(), kHashSize);
+    return h;
+  }
+
+ private:
+  rocksdb::DB* db_;
+  rocksdb::ColumnFamilyHandle* cf_;
+};
+}  // namespace
+
+Status Ledger::Rep::OpenDb(bool create) {
+  rocksdb::DBOptions db_opts;
+  db_opts.create_if_missing = create;
+  db_opts.error_if_exists = create;
+  db_opts.create_missing_column_families = create;
+  db_opts.paranoid_checks = true;
+  db_opts.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  db_opts.keep_log_file_num = 4;
+  db_opts.max_background_jobs = 2;
+  if (options.env != nullptr) db_opts.env = options.env;
+  rocksdb::ColumnFamilyOptions cf_opts;
+  cf_opts.compression = rocksdb::kLZ4Compression;
+  cf_opts.write_buffer_size = 64u << 20;
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
+      {rocksdb::kDefaultColumnFamilyName, cf_opts}, {layout::kEntriesCf, cf_opts},
+      {layout::kMerkleCf, cf_opts},                 {layout::kSubmissionsCf, cf_opts},
+      {layout::kActorsCf, cf_opts},                 {layout::kCheckpointsCf, cf_opts},
+  };
+  std::string path = (fs::path(dir) / "log").string();
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s;
+  if (options.read_only) {
+    s = rocksdb::DB::OpenForReadOnly(db_opts, path, cfs, &handles, &raw);
+  } else {
+    s = rocksdb::DB::Open(db_opts, path, cfs, &handles, &raw);
+  }
+  if (!s.ok()) {
+    if (s.IsInvalidArgument() && s.ToString().find("does not exist") != std::string::npos) {
+      return Status::NotFound("no ledger at " + dir + " (run `audit-cli init` first)");
+    }
+    if (s.IsIOError() && s.ToString().find("lock") != std::string::npos) {
+      return Status::FailedPrecondition("ledger " + dir + " is open for writing by another process: " + s.ToString());
+    }
+    return FromRocks(s, "opening ledger " + dir);
+  }
+  db.reset(raw);
+  meta = handles[0];
+  entries = handles[1];
+  merkle = handles[2];
+  submissions = handles[3];
+  actors = handles[4];
+  checkpoints = handles[5];
+  return Status::Ok();
+}
+
+Status Ledger::Rep::LoadState() {
+  rocksdb::ReadOptions ro;
+  std::string v;
+  auto get = [&](const char* key, std::string* out) -> Status {
+    auto s = db->Get(ro, meta, key, out);
+    if (s.IsNotFound()) return Status::Corruption(std::string("ledger metadata '") + key + "' is missing");
+    return FromRocks(s, "reading metadata");
+  };
+  ELDERCARE_RETURN_IF_ERROR(get(layout::kMetaFormat, &v));
+  if (v != layout::kFormatVersion) {
+    return Status::FailedPrecondition("ledger format '" + v + "' is not " + std::string(layout::kFormatVersion));
+  }
+  ELDERCARE_RETURN_IF_ERROR(get(layout::kMetaSize, &v));
+  if (v.size() != 8) return Status::Corruption("ledger size metadata is malformed");
+  uint64_t n = GetBigEndian64(reinterpret_cast<const uint8_t*>(v.data()));
+  ELDERCARE_RETURN_IF_ERROR(get(layout::kMetaOrigin, &origin));
+  ELDERCARE_RETURN_IF_ERROR(get(layout::kMetaOperatorId, &operator_id));
+  if (db->Get(ro, meta, layout::kMetaOperatorKeyPath, &v).ok()) operator_key_path = v;
+  if (db->Get(ro, meta, layout::kMetaLastRecorded, &v).ok() && v.size() == 8) {
+    last_recorded_at = static_cast<int64_t>(GetBigEndian64(reinterpret_cast<const uint8_t*>(v.data())));
+  }
+  // The last entry must be exactly at size - 1: entries and size are written
+  // in one batch, so anything else means the store was altered.
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro, entries));
+  it->SeekToLast();
+  ELDERCARE_RETURN_IF_ERROR(FromRocks(it->status(), "reading entries"));
+  uint64_t last = it->Valid() && it->key().size() == 8
+                      ? GetBigEndian64(reinterpret_cast<const uint8_t*>(it->key().data())) + 1
+                      : 0;
+  if (last != n) {
+    return Status::Corruption("ledger size says " + std::to_string(n) + " entries but the last entry is at index " +
+                              std::to_string(static_cast<int64_t>(last) - 1));
+  }
+  DbNodeReader reader(db.get(), merkle);
+  auto fr = merkle::CompactRange::Load(reader, n);
+  if (!fr.ok()) return fr.status();
+  frontier = std::move(*fr);
+  auto reg = std::make_shared<KeyRegistry>();
+  std::unique_ptr<rocksdb::Iterator> ait(db->NewIterator(ro, actors));
+  for (ait->SeekToFirst(); ait->Valid(); ait->Next()) {
+    auto a = KeyRegistry::Deserialize(std::string_view(ait->value().data(), ait->value().size()));
+    if (!a.ok()) return a.status();
+    ELDERCARE_RETURN_IF_ERROR(reg->Restore(std::move(*a), origin, operator_id));
+  }
+  ELDERCARE_RETURN_IF_ERROR(FromRocks(ait->status(), "reading actors"));
+  const Actor* op = reg->Find(operator_id);
+  if (op == nullptr || op->keys.empty()) return Status::Corruption("the operator's key record is missing");
+  operator_key = op->keys.front().key;
+  registry = std::move(reg);
+  size.store(n);
+  return Status::Ok();
+}
+
+Result<std::optional<SubmissionRecord>> Ledger::Rep::FindSubmission(std::string_view writer,
+                                                                    std::string_view id) const {
+  std::string v;
+  auto s = db->Get(rocksdb::ReadOptions(), submissions, layout::SubmissionKey(writer, id), &v);
+  if (s.IsNotFound()) return std::optional<SubmissionRecord>();
+  ELDERCARE_RETURN_IF_ERROR(FromRocks(s, "reading the submission index"));
+  auto r = ParseSubmissionRecord(v);
+  if (!r.ok()) return r.status();
+  return std::optional<SubmissionRecord>(*r);
+}
+
+void Ledger::Rep::Prepare(schema::Submission::Reader sub, const KeyRegistry& reg, Prepared& p) const {
+  auto fail = [&](Status s) { p.outcome = Result<AppendResult>(std::move(s)); };
+  try {
+    p.sub = sub;
+    p.writer = Str(sub.getWriter());
+    p.id = Str(sub.getSubmissionId());
+    if (auto s = events::ValidateId("writer", p.writer); !s.ok()) return fail(s);
+    if (auto s = events::ValidateId("submission_id", p.id); !s.ok()) return fail(s);
+    auto evs = sub.getEvents();
+    if (evs.size() == 0) return fail(Status::InvalidArgument("submission holds no events"));
+    if (evs.size() > options.limits.max_events) {
+      return fail(Status::InvalidArgument("submission holds " + std::to_string(evs.size()) +
+                                          " events, more than the limit of " +
+                                          std::to_string(options.limits.max_events)));
+    }
+    if (sub.getSignature().size() != kSignatureSize) {
+      return fail(Status::InvalidArgument("signature must be 64 bytes, got " +
+                                          std::to_string(sub.getSignature().size())));
+    }
+    const Actor* actor = reg.Find(p.writer);
+    bool genesis_ok = !reg.has_genesis() && evs.size() == 1 && evs[0].isGenesis();
+    if (actor == nullptr && !genesis_ok) {
+      return fail(Status::PermissionDenied("writer '" + p.writer + "' has no registered key"));
+    }
+    p.digests.reserve(evs.size());
+    for (uint32_t i = 0; i < evs.size(); ++i) {
+      auto body = evs[i];
+      std::string at = "event " + std::to_string(i + 1) + ": ";
+      const events::EventType* type = events::EventTypeOf(body);
+      if (type == nullptr) return fail(Status::InvalidArgument(at + "unknown event type"));
+      if (auto s = events::ValidateBody(body); !s.ok()) return fail(s.WithPrefix(at));
+      if (body.isGenesis()) {
+        if (!genesis_ok) return fail(Status::PermissionDenied(at + "genesis is written only when a ledger is created"));
+        p.is_genesis = true;
+      } else if (!events::RoleMayWrite(actor->role, *type)) {
+        std::string allowed;
+        for (auto r : type->writers) allowed += (allowed.empty() ? "" : ", ") + std::string(events::RoleName(r));
+        return fail(Status::PermissionDenied(at + "role '" + std::string(events::RoleName(actor->role)) +
+                                             "' may not write '" + type->name + "' (allowed: " + allowed + ")"));
+      }
+      if (body.isKeyRegistered() || body.isKeyRevoked() || body.isGenesis()) p.has_key_events = true;
+      kj::Array<capnp::word> canon = capnp::canonicalize(body);
+      if (canon.asBytes().size() > options.limits.max_body_bytes) {
+        return fail(Status::InvalidArgument(at + "event is " + std::to_string(canon.asBytes().size()) +
+                                            " bytes, more than the limit of " +
+                                            std::to_string(options.limits.max_body_bytes)));
+      }
+      p.digests.push_back(Sha256(ByteSpan(canon.asBytes().begin(), canon.asBytes().size())));
+    }
+    p.header = HeaderDigest(p.writer, p.id, p.digests);
+    Bytes message = SigningMessage(p.header);
+    ByteSpan sig(sub.getSignature().begin(), sub.getSignature().size());
+    if (p.is_genesis) {
+      auto g = evs[0].getGenesis();
+      auto key = PublicKey::FromRaw(ByteSpan(g.getOperatorKey().begin(), g.getOperatorKey().size()));
+      if (!key.ok()) return fail(key.status());
+      if (!key->Verify(message, sig)) return fail(Status::PermissionDenied("genesis signature does not verify"));
+      p.signer = *key;
+      return;
+    }
+    auto keys = reg.SigningKeys(*actor, size.load(), Now());
+    if (keys.empty()) {
+      return fail(Status::PermissionDenied("writer '" + p.writer + "' has no key that may sign now (all revoked or not yet valid)"));
+    }
+    for (const ActorKey* k : keys) {
+      if (k->key.Verify(message, sig)) {
+        p.signer = k->key;
+        break;
+      }
+    }
+    if (!p.signer) {
+      return fail(Status::PermissionDenied("signature does not verify with any active key of writer '" + p.writer + "'"));
+    }
+    auto existing = FindSubmission(p.writer, p.id);
+    if (!existing.ok()) return fail(existing.status());
+    if (existing->has_value()) {
+      const SubmissionRecord& r = **existing;
+      if (r.digest == p.header) {
+        p.outcome = Result<AppendResult>(AppendResult{r.first, r.count, true});
+      } else {
+        fail(Status::Conflict("submission id '" + p.id + "' of writer '" + p.writer +
+                              "' was already used for different content (entries from index " +
+                              std::to_string(r.first) + ")"));
+      }
+    }
+  } catch (const kj::Exception& e) {
+    fail(Status::InvalidArgument(std::string("malformed submission: ") + e.getDescription().cStr()));
+  }
+}
+
+void Ledger::Rep::CommitGroup(std::span<Prepared*> items) {
+  rocksdb::WriteBatch batch;
+  uint64_t index = size.load();
+  merkle::CompactRange staged_frontier = frontier;
+  std::shared_ptr<const KeyRegistry> base = Registry();
+  std::shared_ptr<KeyRegistry> staged;  // copy-on-write when a key event comes
+  const KeyRegistry* reg = base.get();
+  std::set<std::string> touched_actors;
+  std::unordered_map<std::string, SubmissionRecord> in_group;
+  std::vector<Prepared*> duplicates_of_group;
+  int64_t recorded_at = std::max(Now(), last_recorded_at);
+  std::vector<Prepared*> committed;
+
+  for (Prepared* p : items) {
+    if (p->outcome) continue;
+    std::string skey = layout::SubmissionKey(p->writer, p->id);
+    // A concurrent writer may have committed the same id since Prepare.
+    std::optional<SubmissionRecord> seen;
+    if (auto it = in_group.find(skey); it != in_group.end()) {
+      seen = it->second;
+      duplicates_of_group.push_back(p);
+    } else {
+      auto found = FindSubmission(p->writer, p->id);
+      if (!found.ok()) {
+        p->outcome = Result<AppendResult>(found.status());
+        continue;
+      }
+      seen = *found;
+    }
+    if (seen) {
+      p->outcome = seen->digest == p->header
+                       ? Result<AppendResult>(AppendResult{seen->first, seen->count, true})
+                       : Result<AppendResult>(Status::Conflict("submission id '" + p->id + "' of writer '" + p->writer +
+                                                               "' was already used for different content"));
+      continue;
+    }
+    if (!p->is_genesis) {
+      const Actor* actor = reg->Find(p->writer);
+      bool still_valid = false;
+      if (actor != nullptr) {
+        for (const ActorKey* k : reg->SigningKeys(*actor, index, recorded_at)) still_valid |= (k->key == *p->signer);
+      }
+      if (!still_valid) {
+        p->outcome = Result<AppendResult>(Status::PermissionDenied(
+            "the key that signed this submission was revoked before it could be recorded"));
+        continue;
+      }
+    }
+    auto evs = p->sub.getEvents();
+    if (p->has_key_events) {
+      auto next = std::make_shared<KeyRegistry>(*reg);
+      Status applied;
+      for (uint32_t i = 0; i < evs.size() && applied.ok(); ++i) {
+        applied = next->Apply(index + i, evs[i]).WithPrefix("event " + std::to_string(i + 1) + ": ");
+      }
+      if (!applied.ok()) {
+        p->outcome = Result<AppendResult>(applied);
+        continue;
+      }
+      for (auto e : evs) {
+        if (e.isKeyRegistered()) touched_actors.insert(Str(e.getKeyRegistered().getActorId()));
+        if (e.isKeyRevoked()) touched_actors.insert(Str(e.getKeyRevoked().getActorId()));
+        if (e.isGenesis()) touched_actors.insert(Str(e.getGenesis().getOperatorId()));
+      }
+      staged = std::move(next);
+      reg = staged.get();
+    }
+    auto count = static_cast<uint32_t>(evs.size());
+    ByteSpan sig(p->sub.getSignature().begin(), p->sub.getSignature().size());
+    for (uint32_t i = 0; i < count; ++i) {
+      EntryHeader h{index + i, recorded_at, p->writer, p->id, i, count, sig};
+      std::string leaf = BuildEntryBytes(h, evs[i]);
+      batch.Put(entries, layout::EntryKey(index + i), leaf);
+      staged_frontier.Append(merkle::HashLeaf(AsBytes(leaf)), [&](merkle::NodeId id, const Hash& hash) {
+        batch.Put(merkle, layout::MerkleKey(id),
+                  rocksdb::Slice(reinterpret_cast<const char*>(hash.data()), hash.size()));
+      });
+    }
+    SubmissionRecord rec{index, count, p->header};
+    batch.Put(submissions, skey, SubmissionRecordBytes(index, count, p->header));
+    in_group.emplace(skey, rec);
+    p->outcome = Result<AppendResult>(AppendResult{index, count, false});
+    committed.push_back(p);
+    index += count;
+  }
+  if (committed.empty()) return;
+  for (const std::string& id : touched_actors) {
+    if (const Actor* a = reg->Find(id)) batch.Put(actors, id, KeyRegistry::Serialize(*a));
+  }
+  batch.Put(meta, layout::kMetaSize, BigEndianKey(index));
+  batch.Put(meta, layout::kMetaLastRecorded, BigEndianKey(static_cast<uint64_t>(recorded_at)));
+  rocksdb::WriteOptions wo;
+  wo.sync = options.sync;
+  auto s = db->Write(wo, &batch);
+  if (!s.ok()) {
+    Status err = FromRocks(s, "writing to the ledger").WithPrefix("not recorded: ");
+    spdlog::error("{}", err.ToString());
+    // Nothing of this group exists: neither its new submissions nor the
+    // duplicates that were resolved against them.
+    for (Prepared* p : committed) p->outcome = Result<AppendResult>(err);
+    for (Prepared* p : duplicates_of_group) p->outcome = Result<AppendResult>(err);
+    return;
+  }
+  frontier = std::move(staged_frontier);
+  last_recorded_at = recorded_at;
+  if (staged) {
+    std::lock_guard<std::mutex> l(registry_mu);
+    registry = std::move(staged);
+  }
+  size.store(index);
+}
+
+void Ledger::Rep::Enqueue(std::span<Prepared*> items) {
+  Writer w;
+  w.items = items;
+  std::unique_lock<std::mutex> lock(queue_mu);
+  queue.push_back(&w);
+  while (!w.done && &w != queue.front()) w.cv.wait(lock);
+  if (w.done) return;
+  // This writer leads: gather a group from the front of the queue.
+  std::vector<Prepared*> group;
+  std::vector<Writer*> members;
+  size_t events = 0;
+  for (Writer* m : queue) {
+    size_t n = 0;
+    for (Prepared* p : m->items) n += p->outcome ? 0 : p->sub.getEvents().size();
+    if (!members.empty() && events + n > options.max_group_events) break;
+    members.push_back(m);
+    events += n;
+    group.insert(group.end(), m->items.begin(), m->items.end());
+  }
+  lock.unlock();
+  CommitGroup(group);
+  lock.lock();
+  for (Writer* m : members) {
+    queue.pop_front();
+    m->done = true;
+    if (m != &w) m->cv.notify_one();
+  }
+  if (!queue.empty()) queue.front()->cv.notify_one();
+}
+
+Ledger::Ledger(std::unique_ptr<Rep> rep) : rep_(std::move(rep)) {}
+Ledger::~Ledger() = default;
+
+Result<std::unique_ptr<Ledger>> Ledger::Create(const std::string& dir, const CreateParams& params,
+                                               const PrivateKey& operator_key, LedgerOptions options) {
+  ELDERCARE_RETURN_IF_ERROR(note::ValidateKeyName(params.origin).WithPrefix("origin: "));
+  ELDERCARE_RETURN_IF_ERROR(events::ValidateId("operator id", params.operator_id));
+  std::error_code ec;
+  if (fs::exists(dir, ec) && !fs::is_empty(dir, ec)) {
+    return Status::AlreadyExists("directory " + dir + " exists and is not empty");
+  }
+  fs::create_directories(dir, ec);
+  if (ec) return Status::IoError("cannot create " + dir + ": " + ec.message());
+  options.read_only = false;
+  auto rep = std::make_unique<Rep>();
+  rep->options = options;
+  rep->dir = dir;
+  ELDERCARE_RETURN_IF_ERROR(rep->OpenDb(/*create=*/true));
+
+  // Metadata first, in its own synced batch: a crash before genesis leaves a
+  // ledger of size 0 that Open reports, not a half-written one.
+  rocksdb::WriteBatch meta;
+  meta.Put(rep->meta, layout::kMetaFormat, std::string(layout::kFormatVersion));
+  meta.Put(rep->meta, layout::kMetaSize, BigEndianKey(0));
+  meta.Put(rep->meta, layout::kMetaOrigin, params.origin);
+  meta.Put(rep->meta, layout::kMetaOperatorId, params.operator_id);
+  if (!params.operator_key_path.empty()) meta.Put(rep->meta, layout::kMetaOperatorKeyPath, params.operator_key_path);
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  ELDERCARE_RETURN_IF_ERROR(FromRocks(rep->db->Write(wo, &meta), "initialising the ledger"));
+  rep->origin = params.origin;
+  rep->operator_id = params.operator_id;
+  rep->operator_key = operator_key.public_key();
+  rep->operator_key_path = params.operator_key_path;
+
+  capnp::MallocMessageBuilder msg;
+  auto sub = msg.initRoot<schema::Submission>();
+  sub.setWriter(params.operator_id);
+  sub.setSubmissionId("genesis");
+  auto g = sub.initEvents(1)[0].initGenesis();
+  g.setOrigin(params.origin);
+  g.setOperatorId(params.operator_id);
+  g.setOperatorKey(capnp::Data::Reader(operator_key.public_key().raw().data(), kPublicKeySize));
+  SignSubmission(sub, operator_key);
+
+  std::unique_ptr<Ledger> ledger(new Ledger(std::move(rep)));
+  auto r = ledger->Append(sub.asReader());
+  if (!r.ok()) return r.status().WithPrefix("writing genesis: ");
+  auto cp = ledger->MakeCheckpoint(operator_key);
+  if (!cp.ok()) return cp.status();
+  return ledger;
+}
+
+Result<std::unique_ptr<Ledger>> Ledger::Open(const std::string& dir, LedgerOptions options) {
+  std::error_code ec;
+  if (!fs::exists(fs::path(dir) / "log", ec)) return Status::NotFound("no ledger at " + dir + " (run `audit-cli init` first)");
+  auto rep = std::make_unique<Rep>();
+  rep->options = std::move(options);
+  rep->dir = dir;
+  ELDERCARE_RETURN_IF_ERROR(rep->OpenDb(/*create=*/false));
+  ELDERCARE_RETURN_IF_ERROR(rep->LoadState());
+  return std::unique_ptr<Ledger>(new Ledger(std::move(rep)));
+}
+
+Result<AppendResult> Ledger::Append(schema::Submission::Reader submission) {
+  if (rep_->options.read_only) return Status::FailedPrecondition("ledger is open read-only");
+  Prepared p;
+  rep_->Prepare(submission, *rep_->Registry(), p);
+  if (!p.outcome) {
+    Prepared* item = &p;
+    rep_->Enqueue(std::span<Prepared*>(&item, 1));
+  }
+  return std::move(*p.outcome);
+}
+
+std::vector<Result<AppendResult>> Ledger::AppendMany(std::span<const schema::Submission::Reader> subs) {
+  std::vector<Result<AppendResult>> out;
+  out.reserve(subs.size());
+  if (rep_->options.read_only) {
+    for (size_t i = 0; i < subs.size(); ++i) out.emplace_back(Status::FailedPrecondition("ledger is open read-only"));
+    return out;
+  }
+  if (!rep_->pool) rep_->pool = std::make_unique<ThreadPool>(rep_->options.threads);
+  std::vector<Prepared> prepared(subs.size());
+  auto reg = rep_->Registry();
+  rep_->pool->ParallelFor(subs.size(), [&](size_t i) { rep_->Prepare(subs[i], *reg, prepared[i]); });
+  std::vector<Prepared*> items;
+  for (auto& p : prepared) {
+    if (!p.outcome) items.push_back(&p);
+  }
+  if (!items.empty()) rep_->Enqueue(items);
+  for (auto& p : prepared) out.push_back(std::move(*p.outcome));
+  return out;
+}
+
+uint64_t Ledger::Size() const { return rep_->size.load(); }
+const std::string& Ledger::origin() const { return rep_->origin; }
+const std::string& Ledger::operator_id() const { return rep_->operator_id; }
+const PublicKey& Ledger::operator_key() const { return *rep_->operator_key; }
+const std::string& Ledger::operator_key_path() const { return rep_->operator_key_path; }
+std::shared_ptr<const KeyRegistry> Ledger::registry() const { return rep_->Registry(); }
+
+namespace {
+Status CheckSize(uint64_t size, uint64_t have) {
+  if (size > have) {
+    return Status::InvalidArgument("size " + std::to_string(size) + " is beyond the log's size " + std::to_string(have));
+  }
+  return Status::Ok();
+}
+}  // namespace
+
+Result<Hash> Ledger::RootAt(uint64_t size) const {
+  ELDERCARE_RETURN_IF_ERROR(CheckSize(size, Size()));
+  DbNodeReader reader(rep_->db.get(), rep_->merkle);
+  return merkle::RootAt(reader, size);
+}
+
+Result<Hash> Ledger::LeafHash(uint64_t index) const {
+  if (index >= Size()) return Status::InvalidArgument("index " + std::to_string(index) + " is not in the log");
+  DbNodeReader reader(rep_->db.get(), rep_->merkle);
+  return reader.ReadNode(merkle::NodeId{0, index});
+}
+
+Result<std::vector<Hash>> Ledger::InclusionProof(uint64_t index, uint64_t size) const {
+  ELDERCARE_RETURN_IF_ERROR(CheckSize(size, Size()));
+  DbNodeReader reader(rep_->db.get(), rep_->merkle);
+  return merkle::InclusionProof(reader, index, size);
+}
+
+Result<std::vector<Hash>> Ledger::ConsistencyProof(uint64_t size1, uint64_t size2) const {
+  ELDERCARE_RETURN_IF_ERROR(CheckSize(size2, Size()));
+  DbNodeReader reader(rep_->db.get(), rep_->merkle);
+  return merkle::ConsistencyProof(reader, size1, size2);
+}
+
+Result<std::string> Ledger::EntryBytes(uint64_t index) const {
+  std::string v;
+  auto s = rep_->db->Get(rocksdb::ReadOptions(), rep_->entries, layout::EntryKey(index), &v);
+  if (s.IsNotFound()) return Status::NotFound("no entry at index " + std::to_string(index));
+  ELDERCARE_RETURN_IF_ERROR(FromRocks(s, "reading an entry"));
+  return v;
+}
+
+Status Ledger::ScanEntries(uint64_t from, uint64_t limit,
+                           const std::function<bool(uint64_t, std::string_view)>& fn) const {
+  auto c = NewCursor(Family::kEntries, layout::EntryKey(from));
+  for (uint64_t n = 0; c->Valid() && n < limit; c->Next(), ++n) {
+    if (c->key().size() != 8) return Status::Corruption("entry key of " + std::to_string(c->key().size()) + " bytes");
+    if (!fn(GetBigEndian64(reinterpret_cast<const uint8_t*>(c->key().data())), c->value())) break;
+  }
+  return c->status();
+}
+
+namespace {
+class RocksCursor : public KvCursor {
+ public:
+  explicit RocksCursor(rocksdb::Iterator* it) : it_(it) {}
+  bool Valid() const override { return it_->Valid(); }
+  std::string_view key() const override { return {it_->key().data(), it_->key().size()}; }
+  std::string_view value() const override { return {it_->value().data(), it_->value().size()}; }
+  void Next() override { it_->Next(); }
+  Status status() const override { return FromRocks(it_->status(), "reading the ledger"); }
+
+ private:
+  std::unique_ptr<rocksdb::Iterator> it_;
+};
+}  // namespace
+
+std::unique_ptr<KvCursor> Ledger::NewCursor(Family family, std::string_view from) const {
+  rocksdb::ColumnFamilyHandle* cf = nullptr;
+  switch (family) {
+    case Family::kMeta: cf = rep_->meta; break;
+    case Family::kEntries: cf = rep_->entries; break;
+    case Family::kMerkle: cf = rep_->merkle; break;
+    case Family::kSubmissions: cf = rep_->submissions; break;
+    case Family::kActors: cf = rep_->actors; break;
+    case Family::kCheckpoints: cf = rep_->checkpoints; break;
+  }
+  rocksdb::ReadOptions ro;
+  ro.readahead_size = 4u << 20;
+  ro.verify_checksums = true;
+  rocksdb::Iterator* it = rep_->db->NewIterator(ro, cf);
+  it->Seek(rocksdb::Slice(from.data(), from.size()));
+  return std::make_unique<RocksCursor>(it);
+}
+
+Result<std::string> Ledger::MakeCheckpoint(const PrivateKey& operator_key) {
+  if (rep_->options.read_only) return Status::FailedPrecondition("ledger is open read-only");
+  if (!(operator_key.public_key() == *rep_->operator_key)) {
+    return Status::PermissionDenied("this key is not the operator key of ledger '" + rep_->origin + "'");
+  }
+  std::lock_guard<std::mutex> l(rep_->checkpoint_mu);
+  uint64_t size = Size();
+  auto root = RootAt(size);
+  if (!root.ok()) return root.status();
+  std::string body = checkpoint::FormatBody({rep_->origin, size, *root, {}});
+  auto signed_note = note::Sign(body, rep_->origin, operator_key);
+  if (!signed_note.ok()) return signed_note.status();
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  ELDERCARE_RETURN_IF_ERROR(
+      FromRocks(rep_->db->Put(wo, rep_->checkpoints, layout::CheckpointKey(size), *signed_note), "storing the checkpoint"));
+  return signed_note;
+}
+
+Result<std::vector<std::string>> Ledger::Checkpoints() const {
+  std::vector<std::string> out;
+  std::unique_ptr<rocksdb::Iterator> it(rep_->db->NewIterator(rocksdb::ReadOptions(), rep_->checkpoints));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) out.emplace_back(it->value().data(), it->value().size());
+  ELDERCARE_RETURN_IF_ERROR(FromRocks(it->status(), "reading checkpoints"));
+  return out;
+}
+
+}  // namespace eldercare

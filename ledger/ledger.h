@@ -1,0 +1,132 @@
+// The ledger: an append-only, signed, Merkle-hashed event log in RocksDB.
+//
+// Ownership and threads: a Ledger owns its RocksDB handle. All methods are
+// thread-safe. Appends from many threads are group-committed: the first
+// waiting writer commits everyone queued behind it in one synced WriteBatch.
+// Only one process may open a ledger for writing (RocksDB's LOCK file);
+// read-only opens (verify, export, log) may run beside it.
+#ifndef ELDERCARE_LEDGER_LEDGER_H_
+#define ELDERCARE_LEDGER_LEDGER_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "ledger/crypto.h"
+#include "ledger/key_registry.h"
+#include "ledger/status.h"
+#include "ledger/submission.h"
+#include "schema/ledger.capnp.h"
+
+namespace rocksdb {
+class Env;
+}
+
+namespace eldercare {
+
+struct LedgerOptions {
+  // Sync the write-ahead log before acknowledging. Default: true. Turning it
+  // off loses acknowledged submissions on power failure; only benchmarks of
+  // the raw cost do that.
+  bool sync = true;
+  SubmissionLimits limits;
+  // Microseconds since the epoch for "time recorded". Default: the system
+  // clock. Tests inject their own.
+  std::function<int64_t()> clock;
+  bool read_only = false;
+  // Upper bound on events committed in one group.
+  size_t max_group_events = 200000;
+  // Worker threads for AppendMany's signature checks; 0 = all cores.
+  unsigned threads = 0;
+  // RocksDB environment (fault injection in tests). Not owned. Default: the OS.
+  rocksdb::Env* env = nullptr;
+};
+
+struct CreateParams {
+  std::string origin;          // checkpoint origin and note key name; no spaces or '+'
+  std::string operator_id = "operator";
+  std::string operator_key_path;  // remembered for `audit-cli checkpoint` (optional)
+};
+
+// Sequential read access to one column family, in key order (see
+// ledger/store_layout.h for what the keys and values are).
+class KvCursor {
+ public:
+  virtual ~KvCursor() = default;
+  virtual bool Valid() const = 0;
+  virtual std::string_view key() const = 0;
+  virtual std::string_view value() const = 0;
+  virtual void Next() = 0;
+  virtual Status status() const = 0;
+};
+
+enum class Family { kMeta, kEntries, kMerkle, kSubmissions, kActors, kCheckpoints };
+
+struct AppendResult {
+  uint64_t first_index = 0;
+  uint32_t count = 0;
+  bool duplicate = false;  // the identical submission was already in the log
+};
+
+class Ledger {
+ public:
+  // Creates a ledger in `dir` (which must not exist or be empty), writes the
+  // genesis entry signed by `operator_key` and a first checkpoint.
+  static Result<std::unique_ptr<Ledger>> Create(const std::string& dir, const CreateParams& params,
+                                                const PrivateKey& operator_key, LedgerOptions options = {});
+  static Result<std::unique_ptr<Ledger>> Open(const std::string& dir, LedgerOptions options = {});
+  ~Ledger();
+  Ledger(const Ledger&) = delete;
+  Ledger& operator=(const Ledger&) = delete;
+
+  // Checks the submission (ids, limits, schema rules, writer's key and role,
+  // signature) and appends it durably. Idempotent: the identical submission
+  // again returns its original positions with duplicate = true; other content
+  // under a used (writer, submission id) is a Conflict. On any error nothing
+  // is written.
+  Result<AppendResult> Append(schema::Submission::Reader submission);
+
+  // Same for many submissions: signatures are checked on all cores, then all
+  // are committed in as few synced batches as the group limit allows. Results
+  // are in input order; one failing submission does not affect the others.
+  std::vector<Result<AppendResult>> AppendMany(std::span<const schema::Submission::Reader> submissions);
+
+  uint64_t Size() const;
+  const std::string& origin() const;
+  const std::string& operator_id() const;
+  const PublicKey& operator_key() const;
+  const std::string& operator_key_path() const;
+  std::shared_ptr<const KeyRegistry> registry() const;
+
+  // Merkle queries: O(log n) reads of stored subtree hashes.
+  Result<Hash> RootAt(uint64_t size) const;
+  Result<Hash> LeafHash(uint64_t index) const;
+  Result<std::vector<Hash>> InclusionProof(uint64_t index, uint64_t size) const;
+  Result<std::vector<Hash>> ConsistencyProof(uint64_t size1, uint64_t size2) const;
+
+  // Leaf data (canonical Entry bytes) of one entry.
+  Result<std::string> EntryBytes(uint64_t index) const;
+  // fn(index, leaf bytes) in index order from `from`, at most `limit`
+  // entries, until fn returns false.
+  Status ScanEntries(uint64_t from, uint64_t limit,
+                     const std::function<bool(uint64_t, std::string_view)>& fn) const;
+  // A cursor over one column family, positioned at its first key >= `from`.
+  std::unique_ptr<KvCursor> NewCursor(Family family, std::string_view from = {}) const;
+
+  // Signs a checkpoint of the current size with the operator key and keeps it.
+  Result<std::string> MakeCheckpoint(const PrivateKey& operator_key);
+  // Every checkpoint note kept, by increasing tree size.
+  Result<std::vector<std::string>> Checkpoints() const;
+
+ private:
+  struct Rep;
+  explicit Ledger(std::unique_ptr<Rep> rep);
+  std::unique_ptr<Rep> rep_;
+};
+
+}  // namespace eldercare
+
+#endif  // ELDERCARE_LEDGER_LEDGER_H_

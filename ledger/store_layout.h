@@ -1,0 +1,61 @@
+// The RocksDB key layout of a ledger (docs/FORMATS.md, "RocksDB layout").
+//
+//   column family   key                                     value
+//   default         "meta/<name>"                           meta value (below)
+//   entries         BE64(index)                             canonical(Entry) = leaf data
+//   merkle          BE64(last leaf covered) || u8(level)    32-byte subtree hash
+//   submissions     writer || 0x00 || submissionId          SubmissionRecord (flat capnp)
+//   actors          actor id                                ActorRecord (flat capnp)
+//   checkpoints     BE64(tree size)                         signed note text
+//
+// Merkle keys sort in the order the nodes complete: appending leaf i writes
+// (i, 0), then (i, 1)... for each parent it completes, so both appends and a
+// verifier's sequential scan walk the column family front to back.
+//
+// entries and merkle are the log; everything else is derived from it and can
+// be rebuilt, except checkpoints (signed by the operator, checked by verify).
+#ifndef ELDERCARE_LEDGER_STORE_LAYOUT_H_
+#define ELDERCARE_LEDGER_STORE_LAYOUT_H_
+
+#include <string>
+#include <string_view>
+
+#include "ledger/bytes.h"
+#include "ledger/merkle.h"
+
+namespace eldercare::layout {
+
+constexpr char kEntriesCf[] = "entries";
+constexpr char kMerkleCf[] = "merkle";
+constexpr char kSubmissionsCf[] = "submissions";
+constexpr char kActorsCf[] = "actors";
+constexpr char kCheckpointsCf[] = "checkpoints";
+
+constexpr std::string_view kFormatVersion = "eldercare-ledger/1";
+constexpr char kMetaFormat[] = "meta/format";              // kFormatVersion
+constexpr char kMetaSize[] = "meta/size";                  // BE64 number of entries
+constexpr char kMetaOrigin[] = "meta/origin";              // checkpoint origin
+constexpr char kMetaOperatorId[] = "meta/operator_id";
+constexpr char kMetaOperatorKeyPath[] = "meta/operator_key_path";  // convenience for `checkpoint`
+constexpr char kMetaLastRecorded[] = "meta/last_recorded_at";     // BE64 microseconds
+
+inline std::string EntryKey(uint64_t index) { return BigEndianKey(index); }
+
+inline std::string MerkleKey(merkle::NodeId id) {
+  std::string k = BigEndianKey(id.last_leaf());
+  k.push_back(static_cast<char>(id.level));
+  return k;
+}
+
+inline std::string SubmissionKey(std::string_view writer, std::string_view submission_id) {
+  std::string k(writer);
+  k.push_back('\0');
+  k.append(submission_id);
+  return k;
+}
+
+inline std::string CheckpointKey(uint64_t size) { return BigEndianKey(size); }
+
+}  // namespace eldercare::layout
+
+#endif  // ELDERCARE_LEDGER_STORE_LAYOUT_H_

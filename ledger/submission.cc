@@ -1,0 +1,89 @@
+#include "ledger/submission.h"
+
+#include <cstring>
+
+namespace eldercare {
+
+Hash BodyDigest(schema::EventBody::Reader body) {
+  kj::Array<capnp::word> words = capnp::canonicalize(body);
+  return Sha256(ByteSpan(words.asBytes().begin(), words.asBytes().size()));
+}
+
+Hash HeaderDigest(std::string_view writer, std::string_view submission_id,
+                  std::span<const Hash> body_digests) {
+  capnp::MallocMessageBuilder msg(64 + 6 * body_digests.size());
+  auto h = msg.initRoot<schema::SignedHeader>();
+  h.setWriter(capnp::Text::Reader(writer.data(), writer.size()));
+  h.setSubmissionId(capnp::Text::Reader(submission_id.data(), submission_id.size()));
+  auto list = h.initBodyDigests(static_cast<unsigned>(body_digests.size()));
+  for (size_t i = 0; i < body_digests.size(); ++i) {
+    list.set(static_cast<unsigned>(i), capnp::Data::Reader(body_digests[i].data(), body_digests[i].size()));
+  }
+  kj::Array<capnp::word> words = capnp::canonicalize(h.asReader());
+  return Sha256(ByteSpan(words.asBytes().begin(), words.asBytes().size()));
+}
+
+Bytes SigningMessage(const Hash& header_digest) {
+  Bytes m(kSubmissionContext.begin(), kSubmissionContext.end());
+  m.push_back(0x00);
+  m.insert(m.end(), header_digest.begin(), header_digest.end());
+  return m;
+}
+
+void SignSubmission(schema::Submission::Builder s, const PrivateKey& key) {
+  std::vector<Hash> digests;
+  digests.reserve(s.getEvents().size());
+  for (auto e : s.getEvents()) digests.push_back(BodyDigest(e.asReader()));
+  Hash h = HeaderDigest(s.getWriter().cStr(), s.getSubmissionId().cStr(), digests);
+  Signature sig = key.Sign(SigningMessage(h));
+  s.setSignature(capnp::Data::Reader(sig.data(), sig.size()));
+}
+
+Result<DecodedSubmission> DecodedSubmission::FromBytes(std::string_view bytes, const SubmissionLimits& limits) {
+  if (bytes.size() > limits.max_submission_bytes) {
+    return Status::InvalidArgument("submission is " + std::to_string(bytes.size()) + " bytes, more than the limit of " +
+                                   std::to_string(limits.max_submission_bytes));
+  }
+  if (bytes.size() % sizeof(capnp::word) != 0 || bytes.empty()) {
+    return Status::InvalidArgument("submission is not a whole number of 8-byte words");
+  }
+  DecodedSubmission d;
+  d.words_ = kj::heapArray<capnp::word>(bytes.size() / sizeof(capnp::word));
+  std::memcpy(d.words_.begin(), bytes.data(), bytes.size());
+  capnp::ReaderOptions opts;
+  opts.traversalLimitInWords = 4 * d.words_.size() + 1024;
+  opts.nestingLimit = 16;
+  try {
+    d.reader_ = std::make_unique<capnp::FlatArrayMessageReader>(d.words_.asPtr(), opts);
+    d.root_ = d.reader_->getRoot<schema::Submission>();
+    (void)d.root_.getEvents().size();
+  } catch (const kj::Exception& e) {
+    return Status::InvalidArgument(std::string("submission is not a valid Cap'n Proto message: ") +
+                                   e.getDescription().cStr());
+  }
+  return d;
+}
+
+DecodedSubmission DecodedSubmission::FromBuilder(schema::Submission::Reader s) {
+  DecodedSubmission d;
+  capnp::MallocMessageBuilder msg;
+  msg.setRoot(s);
+  d.words_ = capnp::messageToFlatArray(msg);
+  d.reader_ = std::make_unique<capnp::FlatArrayMessageReader>(d.words_.asPtr());
+  d.root_ = d.reader_->getRoot<schema::Submission>();
+  return d;
+}
+
+std::string_view DecodedSubmission::bytes() const {
+  auto b = words_.asBytes();
+  return {reinterpret_cast<const char*>(b.begin()), b.size()};
+}
+
+std::string SubmissionToBytes(schema::Submission::Reader s) {
+  capnp::MallocMessageBuilder msg;
+  msg.setRoot(s);
+  kj::Array<capnp::word> words = capnp::messageToFlatArray(msg);
+  return std::string(reinterpret_cast<const char*>(words.asBytes().begin()), words.asBytes().size());
+}
+
+}  // namespace eldercare

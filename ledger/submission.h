@@ -1,0 +1,75 @@
+// Signed submissions: the bytes a writer signs, and how the ledger checks them.
+//
+// Signed bytes (docs/FORMATS.md, "Submission signature"):
+//   body_digest[i] = SHA-256(canonical(EventBody_i))
+//   header         = canonical(SignedHeader{writer, submissionId, body_digests})
+//   message        = "eldercare-ledger:submission:v1" || 0x00 || SHA-256(header)
+//   signature      = Ed25519(writer's key, message)
+// canonical() is capnp::canonicalize: one segment, no segment table.
+// The NUL after the context string keeps a submission signature from ever
+// being valid as a signed note (notes are text without control characters).
+#ifndef ELDERCARE_LEDGER_SUBMISSION_H_
+#define ELDERCARE_LEDGER_SUBMISSION_H_
+
+#include <capnp/message.h>
+#include <capnp/serialize.h>
+
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ledger/crypto.h"
+#include "ledger/status.h"
+#include "schema/ledger.capnp.h"
+
+namespace eldercare {
+
+constexpr std::string_view kSubmissionContext = "eldercare-ledger:submission:v1";
+
+struct SubmissionLimits {
+  size_t max_submission_bytes = 16u << 20;  // encoded submission
+  size_t max_events = 20000;                // events in one submission
+  size_t max_body_bytes = 64u << 10;        // canonical bytes of one event body
+};
+
+// Canonical bytes of any struct reader, as a byte string.
+template <typename Reader>
+std::string CanonicalBytes(Reader reader) {
+  kj::Array<capnp::word> words = capnp::canonicalize(reader);
+  auto bytes = words.asBytes();
+  return std::string(reinterpret_cast<const char*>(bytes.begin()), bytes.size());
+}
+
+Hash BodyDigest(schema::EventBody::Reader body);
+Hash HeaderDigest(std::string_view writer, std::string_view submission_id,
+                  std::span<const Hash> body_digests);
+// The exact message handed to Ed25519.
+Bytes SigningMessage(const Hash& header_digest);
+
+// Computes the digest of `s`'s writer, id and events and sets its signature.
+void SignSubmission(schema::Submission::Builder s, const PrivateKey& key);
+
+// Owns a decoded submission (flat message bytes, kept word-aligned).
+class DecodedSubmission {
+ public:
+  // Decodes bytes as written by capnp::messageToFlatArray (segment table and
+  // all), with explicit reader limits. Errors are InvalidArgument.
+  static Result<DecodedSubmission> FromBytes(std::string_view bytes, const SubmissionLimits& limits);
+  static DecodedSubmission FromBuilder(schema::Submission::Reader s);
+
+  schema::Submission::Reader get() const { return root_; }
+  std::string_view bytes() const;
+
+ private:
+  kj::Array<capnp::word> words_;
+  std::unique_ptr<capnp::FlatArrayMessageReader> reader_;
+  schema::Submission::Reader root_;
+};
+
+// Serialises a submission for transport or storage (standard capnp framing).
+std::string SubmissionToBytes(schema::Submission::Reader s);
+
+}  // namespace eldercare
+
+#endif  // ELDERCARE_LEDGER_SUBMISSION_H_

@@ -1,0 +1,378 @@
+#include "ledger/verifier.h"
+
+#include <algorithm>
+#include <atomic>
+#include <climits>
+#include <condition_variable>
+#include <cstring>
+#include <map>
+#include <mutex>
+
+#include "ledger/entry.h"
+#include "ledger/event_schema.h"
+#include "ledger/key_registry.h"
+#include "ledger/merkle.h"
+#include "ledger/note.h"
+#include "ledger/store_layout.h"
+#include "ledger/submission.h"
+#include "ledger/thread_pool.h"
+
+namespace eldercare {
+namespace {
+
+constexpr uint64_t kNoIndex = UINT64_MAX;
+constexpr size_t kGroupsPerJob = 256;
+
+std::string Str(capnp::Text::Reader t) { return std::string(t.cStr(), t.size()); }
+
+struct Group {
+  uint64_t first = 0;
+  std::string writer;
+  std::string id;
+  Bytes signature;
+  uint32_t count = 0;
+  int64_t recorded_at = 0;
+  std::vector<CanonicalMessage> entries;
+  std::vector<PublicKey> keys;  // keys the writer could sign with at `first`
+};
+
+struct KnownCheckpoint {
+  std::string note;
+  checkpoint::Checkpoint body;
+  bool external = false;
+};
+
+}  // namespace
+
+struct LogVerifier::Impl {
+  VerifyOptions options;
+  std::unique_ptr<KvCursor> nodes;
+  std::multimap<uint64_t, KnownCheckpoint> checkpoints;
+  std::optional<note::Verifier> operator_verifier;
+
+  KeyRegistry registry;
+  merkle::CompactRange frontier;
+  uint64_t next_index = 0;
+  int64_t last_recorded_at = INT64_MIN;
+  Group group;
+  bool in_group = false;
+
+  VerifyReport report;
+  std::unique_ptr<ThreadPool> pool;
+  std::vector<Group> pending;  // complete groups waiting to be handed to a worker
+
+  std::mutex mu;
+  std::condition_variable cv;
+  int in_flight = 0;
+  uint64_t bad_index = kNoIndex;
+  bool failed = false;
+  std::string bad_what;
+  std::atomic<uint64_t> signatures{0};
+
+  void Fail(uint64_t index, std::string what) {
+    std::lock_guard<std::mutex> l(mu);
+    if (!failed || index < bad_index) {
+      bad_index = index;
+      bad_what = std::move(what);
+    }
+    failed = true;
+  }
+  bool Failed() {
+    std::lock_guard<std::mutex> l(mu);
+    return failed;
+  }
+
+  void CheckSignatures(std::vector<Group>& groups) {
+    for (Group& g : groups) {
+      std::vector<Hash> digests;
+      digests.reserve(g.entries.size());
+      for (const auto& m : g.entries) digests.push_back(BodyDigest(m.Root<schema::Entry>().getBody()));
+      Bytes message = SigningMessage(HeaderDigest(g.writer, g.id, digests));
+      bool ok = std::any_of(g.keys.begin(), g.keys.end(),
+                            [&](const PublicKey& k) { return k.Verify(message, g.signature); });
+      signatures.fetch_add(1, std::memory_order_relaxed);
+      if (!ok) {
+        Fail(g.first, "the signature of submission '" + g.id + "' by '" + g.writer + "' (entries " +
+                          std::to_string(g.first) + ".." + std::to_string(g.first + g.count - 1) +
+                          ") does not verify with the writer's key");
+      }
+    }
+  }
+
+  void Dispatch(bool force) {
+    if (pending.empty() || (!force && pending.size() < kGroupsPerJob)) return;
+    auto job = std::make_shared<std::vector<Group>>(std::move(pending));
+    pending.clear();
+    std::unique_lock<std::mutex> l(mu);
+    cv.wait(l, [&] { return in_flight < static_cast<int>(2 * pool->parallelism()); });
+    ++in_flight;
+    l.unlock();
+    pool->Submit([this, job] {
+      CheckSignatures(*job);
+      std::lock_guard<std::mutex> lk(mu);
+      --in_flight;
+      cv.notify_all();
+    });
+  }
+
+  void WaitForWorkers() {
+    Dispatch(true);
+    std::unique_lock<std::mutex> l(mu);
+    cv.wait(l, [&] { return in_flight == 0; });
+  }
+
+  void OnGenesis(schema::Genesis::Reader g) {
+    auto key = PublicKey::FromRaw(ByteSpan(g.getOperatorKey().begin(), g.getOperatorKey().size()));
+    if (!key.ok()) return Fail(0, "genesis operator key: " + key.status().message());
+    std::string origin = Str(g.getOrigin());
+    operator_verifier = note::Verifier{origin, note::KeyId(origin, *key), *key};
+    report.facts.push_back("operator key (from genesis): " + note::VerifierKey(origin, *key));
+    for (auto& [size, cp] : checkpoints) {
+      std::string who = cp.external ? "your checkpoint" : "stored checkpoint";
+      if (cp.body.origin != origin) {
+        Fail(std::min(size, next_index), who + " at size " + std::to_string(size) + " is for origin '" +
+                                             cp.body.origin + "', not '" + origin + "'");
+        continue;
+      }
+      auto opened = note::Open(cp.note, *operator_verifier);
+      if (!opened.ok()) {
+        Fail(size == 0 ? 0 : size - 1, who + " at size " + std::to_string(size) + ": " + opened.status().message());
+      }
+    }
+  }
+
+  void CompleteGroup() {
+    in_group = false;
+    Group& g = group;
+    const Actor* actor = registry.Find(g.writer);
+    if (g.first == 0) {
+      // Genesis signs itself with the key it introduces.
+      auto genesis = g.entries[0].Root<schema::Entry>().getBody().getGenesis();
+      auto key = PublicKey::FromRaw(ByteSpan(genesis.getOperatorKey().begin(), genesis.getOperatorKey().size()));
+      if (key.ok()) g.keys.push_back(*key);
+    } else if (actor == nullptr) {
+      return Fail(g.first, "writer '" + g.writer + "' had no registered key at this position");
+    } else {
+      for (const ActorKey* k : registry.SigningKeys(*actor, g.first, g.recorded_at)) g.keys.push_back(k->key);
+      if (g.keys.empty()) {
+        return Fail(g.first, "writer '" + g.writer + "' had no valid key at this position (revoked or not yet valid)");
+      }
+    }
+    for (uint32_t i = 0; i < g.count; ++i) {
+      auto body = g.entries[i].Root<schema::Entry>().getBody();
+      uint64_t index = g.first + i;
+      const events::EventType* type = events::EventTypeOf(body);
+      if (g.first != 0 && actor != nullptr && !events::RoleMayWrite(actor->role, *type)) {
+        return Fail(index, "role '" + std::string(events::RoleName(actor->role)) + "' of '" + g.writer +
+                               "' may not write '" + type->name + "'");
+      }
+      if (auto s = registry.Apply(index, body); !s.ok()) return Fail(index, "key event rejected: " + s.message());
+    }
+    ++report.submissions;
+    pending.push_back(std::move(g));
+    g = Group{};
+    Dispatch(false);
+  }
+
+  void CheckNode(uint64_t index, merkle::NodeId id, const Hash& h) {
+    if (!nodes) return;
+    std::string want = layout::MerkleKey(id);
+    std::string at = "stored Merkle node (level " + std::to_string(id.level) + ", index " + std::to_string(id.index) + ")";
+    if (!nodes->Valid()) {
+      Status s = nodes->status();
+      return Fail(index, s.ok() ? at + " is missing" : at + ": " + s.message());
+    }
+    if (nodes->key() != want) {
+      return Fail(index, at + " is missing or out of place (found another key)");
+    }
+    if (nodes->value().size() != kHashSize || std::memcmp(nodes->value().data(), h.data(), kHashSize) != 0) {
+      return Fail(index, at + " differs from the hash recomputed from the entries");
+    }
+    ++report.merkle_nodes_checked;
+    nodes->Next();
+  }
+
+  void CheckCheckpointsAt(uint64_t size) {
+    auto [lo, hi] = checkpoints.equal_range(size);
+    if (lo == hi) return;
+    Hash root = frontier.Root();
+    for (auto it = lo; it != hi; ++it) {
+      ++report.checkpoints_checked;
+      if (it->second.body.root != root) {
+        std::string who = it->second.external ? "your checkpoint" : "stored checkpoint";
+        Fail(size - 1, who + " at size " + std::to_string(size) +
+                           " does not match the root recomputed from the entries: history before it was rewritten");
+      } else if (it->second.external) {
+        report.facts.push_back("the log extends your checkpoint at size " + std::to_string(size) + " (root " +
+                               HexEncode(root) + ")");
+      }
+    }
+  }
+
+  bool AddEntry(std::string_view leaf) {
+    uint64_t index = next_index;
+    std::string at = "";
+    auto parsed = ParseEntry(leaf);
+    if (!parsed.ok()) {
+      Fail(index, "entry is not a canonical Cap'n Proto Entry: " + parsed.status().message());
+      return false;
+    }
+    auto e = parsed->Root<schema::Entry>();
+    if (e.getIndex() != index) {
+      Fail(index, "entry says it is at index " + std::to_string(e.getIndex()) +
+                      ": entries are missing, duplicated or out of order");
+      return false;
+    }
+    auto body = e.getBody();
+    if (auto s = events::ValidateBody(body); !s.ok()) {
+      Fail(index, s.message());
+      return false;
+    }
+    if ((index == 0) != body.isGenesis()) {
+      Fail(index, index == 0 ? "entry 0 is not the genesis entry" : "a genesis entry after index 0");
+      return false;
+    }
+    std::string writer = Str(e.getWriter()), id = Str(e.getSubmissionId());
+    ByteSpan sig(e.getSignature().begin(), e.getSignature().size());
+    if (e.getPosition() == 0) {
+      if (in_group) {
+        // Reported at the submission's start: its entries no longer form the
+        // signed whole, whichever of them was altered.
+        Fail(group.first, "submission '" + group.id + "' starting here ends at index " + std::to_string(index) +
+                              " after " + std::to_string(group.entries.size()) + " of " + std::to_string(group.count) +
+                              " entries");
+        return false;
+      }
+      if (e.getCount() == 0 || sig.size() != kSignatureSize) {
+        Fail(index, "entry has a zero event count or a signature that is not 64 bytes");
+        return false;
+      }
+      if (e.getRecordedAt() < last_recorded_at) {
+        Fail(index, "recorded time goes backwards");
+        return false;
+      }
+      last_recorded_at = e.getRecordedAt();
+      group = Group{index, writer, id, Bytes(sig.begin(), sig.end()), e.getCount(), e.getRecordedAt(), {}, {}};
+      in_group = true;
+    } else if (!in_group || e.getPosition() != group.entries.size() || e.getCount() != group.count ||
+               writer != group.writer || id != group.id || e.getRecordedAt() != group.recorded_at ||
+               !std::equal(sig.begin(), sig.end(), group.signature.begin(), group.signature.end())) {
+      Fail(in_group ? group.first : index,
+           "entry " + std::to_string(index) + " does not continue the submission starting at index " +
+               std::to_string(in_group ? group.first : index) + " (position " + std::to_string(e.getPosition()) +
+               " of '" + id + "')");
+      return false;
+    }
+    if (index == 0) OnGenesis(body.getGenesis());
+    group.entries.push_back(std::move(*parsed));
+    frontier.Append(merkle::HashLeaf(AsBytes(leaf)),
+                    [&](merkle::NodeId nid, const Hash& h) { CheckNode(index, nid, h); });
+    ++next_index;
+    if (group.entries.size() == group.count) CompleteGroup();
+    CheckCheckpointsAt(next_index);
+    return !Failed();
+  }
+
+  void FinishChecks() {
+    if (in_group) {
+      Fail(next_index, "the last submission '" + group.id + "' is incomplete: " + std::to_string(group.entries.size()) +
+                           " of " + std::to_string(group.count) + " entries");
+    }
+    if (next_index == 0) Fail(0, "the log is empty: no genesis entry");
+    if (nodes && nodes->Valid()) Fail(next_index, "stored Merkle nodes extend beyond the log's last entry");
+    for (auto it = checkpoints.upper_bound(next_index); it != checkpoints.end(); ++it) {
+      std::string who = it->second.external ? "your checkpoint" : "stored checkpoint";
+      Fail(next_index, who + " at size " + std::to_string(it->first) + " is beyond the log's " +
+                           std::to_string(next_index) + " entries: entries were removed or the log was rolled back");
+    }
+  }
+};
+
+LogVerifier::LogVerifier(std::vector<std::string> notes, std::unique_ptr<KvCursor> stored_nodes,
+                         VerifyOptions options)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->options = std::move(options);
+  impl_->nodes = std::move(stored_nodes);
+  impl_->pool = std::make_unique<ThreadPool>(impl_->options.threads == 0 ? HardwareThreads()
+                                                                         : impl_->options.threads);
+  auto add = [&](const std::string& text, bool external, size_t n) {
+    std::string who = external ? "your checkpoint" : "stored checkpoint #" + std::to_string(n + 1);
+    auto parsed = note::Parse(text);
+    if (!parsed.ok()) return impl_->Fail(kNoIndex, who + " is not a signed note: " + parsed.status().message());
+    auto body = checkpoint::ParseBody(parsed->text);
+    if (!body.ok()) return impl_->Fail(kNoIndex, who + " is not a checkpoint: " + body.status().message());
+    impl_->checkpoints.emplace(body->size, KnownCheckpoint{text, *body, external});
+  };
+  for (size_t i = 0; i < notes.size(); ++i) add(notes[i], false, i);
+  for (size_t i = 0; i < impl_->options.external_checkpoints.size(); ++i) {
+    add(impl_->options.external_checkpoints[i], true, i);
+  }
+  if (impl_->nodes && !impl_->nodes->status().ok()) impl_->Fail(0, impl_->nodes->status().message());
+}
+
+LogVerifier::~LogVerifier() {
+  if (impl_) impl_->WaitForWorkers();
+}
+
+bool LogVerifier::Add(std::string_view leaf) {
+  if (impl_->Failed()) return false;
+  return impl_->AddEntry(leaf);
+}
+
+void LogVerifier::FailSource(const Status& status) { impl_->Fail(impl_->next_index, status.message()); }
+
+VerifyReport LogVerifier::Finish() {
+  Impl& m = *impl_;
+  m.WaitForWorkers();
+  if (!m.Failed()) m.FinishChecks();
+  VerifyReport r = std::move(m.report);
+  r.size = m.next_index;
+  r.root = m.frontier.Root();
+  r.signatures_checked = m.signatures.load();
+  std::lock_guard<std::mutex> l(m.mu);
+  r.ok = !m.failed;
+  if (m.failed) {
+    if (m.bad_index != kNoIndex) r.first_bad_index = m.bad_index;
+    r.error = m.bad_what;
+  }
+  return r;
+}
+
+VerifyReport VerifyLedgerDir(const std::string& dir, const VerifyOptions& options) {
+  LedgerOptions lo;
+  lo.read_only = true;
+  auto ledger = Ledger::Open(dir, lo);
+  if (!ledger.ok()) {
+    VerifyReport r;
+    r.error = ledger.status().ToString();
+    return r;
+  }
+  auto notes = (*ledger)->Checkpoints();
+  if (!notes.ok()) {
+    VerifyReport r;
+    r.error = notes.status().ToString();
+    return r;
+  }
+  LogVerifier v(std::move(*notes), (*ledger)->NewCursor(Family::kMerkle), options);
+  uint64_t expected = 0;
+  Status s = (*ledger)->ScanEntries(0, UINT64_MAX, [&](uint64_t index, std::string_view leaf) {
+    if (index != expected) {
+      v.FailSource(Status::Corruption("entry " + std::to_string(expected) + " is missing (next stored key is " +
+                                      std::to_string(index) + ")"));
+      return false;
+    }
+    ++expected;
+    return v.Add(leaf);
+  });
+  if (!s.ok()) v.FailSource(s);
+  VerifyReport r = v.Finish();
+  if (r.ok && r.size != (*ledger)->Size()) {
+    r.ok = false;
+    r.first_bad_index = std::min(r.size, (*ledger)->Size());
+    r.error = "the ledger's recorded size is " + std::to_string((*ledger)->Size()) + " but it holds " +
+              std::to_string(r.size) + " entries";
+  }
+  return r;
+}
+
+}  // namespace eldercare

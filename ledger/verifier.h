@@ -1,0 +1,81 @@
+// Full, independent verification of a log: what a third-party evaluator runs.
+//
+// Fed the leaf data of every entry in index order (from a ledger directory or
+// an export), it re-derives everything and trusts nothing but the genesis
+// entry's operator key:
+//   - each entry is canonical Cap'n Proto and sits at the index it claims;
+//   - entries of one submission are contiguous and agree on writer, id,
+//     signature, count and time; recording times never go backwards;
+//   - every body satisfies the schema rules; genesis is entry 0 and only there;
+//   - the writer had a registered, unrevoked, already-valid key at that
+//     position, its role may write each event type, and the Ed25519 signature
+//     over the submission's signed header verifies (checked on all cores);
+//   - the RFC 9162 root recomputed at every checkpoint's size equals the
+//     checkpoint's root, and each checkpoint is signed by the operator key;
+//   - optionally, every stored Merkle node equals the recomputed one;
+//   - optionally, checkpoints kept elsewhere are extended by this log.
+// It reports the first bad index and what is wrong there.
+#ifndef ELDERCARE_LEDGER_VERIFIER_H_
+#define ELDERCARE_LEDGER_VERIFIER_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ledger/crypto.h"
+#include "ledger/ledger.h"
+#include "ledger/status.h"
+
+namespace eldercare {
+
+struct VerifyOptions {
+  unsigned threads = 0;  // signature workers; 0 = all cores
+  // Signed checkpoint notes kept outside the ledger (an evaluator's own copy).
+  std::vector<std::string> external_checkpoints;
+};
+
+struct VerifyReport {
+  bool ok = false;
+  uint64_t size = 0;                 // entries read
+  Hash root{};                       // recomputed root at `size`
+  uint64_t submissions = 0;
+  uint64_t signatures_checked = 0;
+  uint64_t checkpoints_checked = 0;
+  uint64_t merkle_nodes_checked = 0;
+  std::optional<uint64_t> first_bad_index;
+  std::string error;                 // what is wrong, for people
+  std::vector<std::string> facts;    // what was established ("extends your checkpoint at 100")
+};
+
+class LogVerifier {
+ public:
+  // `checkpoints`: the notes stored with the log. `stored_nodes`: the merkle
+  // column family of a ledger directory, or null for an export.
+  LogVerifier(std::vector<std::string> checkpoints, std::unique_ptr<KvCursor> stored_nodes,
+              VerifyOptions options);
+  ~LogVerifier();
+  LogVerifier(const LogVerifier&) = delete;
+  LogVerifier& operator=(const LogVerifier&) = delete;
+
+  // Feeds the next entry's leaf data. Returns false once an error is known;
+  // feeding more is then pointless.
+  bool Add(std::string_view leaf);
+  // Reports a failure of the source itself (truncated file, I/O error) at
+  // the index that was about to be read.
+  void FailSource(const Status& status);
+  VerifyReport Finish();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Verifies a ledger directory, read-only (may run beside a writer).
+VerifyReport VerifyLedgerDir(const std::string& dir, const VerifyOptions& options);
+
+}  // namespace eldercare
+
+#endif  // ELDERCARE_LEDGER_VERIFIER_H_

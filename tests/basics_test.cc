@@ -1,0 +1,102 @@
+// Small building blocks: text encodings, UTF-8, times, keys.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "ledger/bytes.h"
+#include "ledger/crypto.h"
+#include "ledger/time_util.h"
+
+namespace eldercare {
+namespace {
+
+TEST(Base64, DecodesOnlyCanonicalStandardBase64) {
+  EXPECT_EQ(*Base64Decode("aGk="), Bytes({'h', 'i'}));
+  EXPECT_EQ(Base64Encode(AsBytes("hi")), "aGk=");
+  EXPECT_TRUE(Base64Decode("").ok());
+  EXPECT_FALSE(Base64Decode("aGk").ok());      // length
+  EXPECT_FALSE(Base64Decode("aG k").ok());     // space
+  EXPECT_FALSE(Base64Decode("aGl=").ok());     // non-zero padding bits
+  EXPECT_FALSE(Base64Decode("a-k=").ok());     // URL alphabet
+  EXPECT_FALSE(Base64Decode("a=k=").ok());
+}
+
+TEST(Hex, RoundTripsAndRejectsJunk) {
+  EXPECT_EQ(HexEncode(*HexDecode("00ff10AB")), "00ff10ab");
+  EXPECT_FALSE(HexDecode("abc").ok());
+  EXPECT_FALSE(HexDecode("zz").ok());
+}
+
+TEST(Utf8, AcceptsChineseRejectsMalformed) {
+  EXPECT_TRUE(IsValidUtf8("安心养老服务中心"));
+  EXPECT_FALSE(IsValidUtf8("\xc0\xaf"));          // overlong
+  EXPECT_FALSE(IsValidUtf8("\xed\xa0\x80"));      // surrogate
+  EXPECT_FALSE(IsValidUtf8("\xe5\xae"));          // truncated
+  EXPECT_FALSE(IsValidUtf8("\xf5\x80\x80\x80"));  // beyond U+10FFFF
+}
+
+TEST(Time, ParsesAndFormatsRfc3339) {
+  auto t = ParseTimestamp("2024-03-01T08:30:00+08:00");
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(FormatTimestamp(*t), "2024-03-01T00:30:00Z");
+  EXPECT_EQ(FormatTimestampOffset(*t, kChinaOffsetMinutes), "2024-03-01T08:30:00+08:00");
+  EXPECT_EQ(*ParseTimestamp("1970-01-01T00:00:00.5Z"), 500000);
+  EXPECT_FALSE(ParseTimestamp("2024-03-01 08:30:00").ok());
+  EXPECT_FALSE(ParseTimestamp("2024-02-30T08:30:00Z").ok());
+  EXPECT_FALSE(ParseTimestamp("2024-03-01T08:30:00").ok());  // no offset
+  EXPECT_FALSE(ParseTimestamp("2024-03-01T24:00:00Z").ok());
+}
+
+TEST(Time, DatesMonthsAndAges) {
+  EXPECT_EQ(*ParseDate("1970-01-02"), 1);
+  EXPECT_EQ(FormatDate(*ParseDate("2024-02-29")), "2024-02-29");
+  EXPECT_FALSE(ParseDate("2023-02-29").ok());
+  EXPECT_EQ(YearsBetween(*ParseDate("1944-03-01"), *ParseDate("2024-02-29")), 79);
+  EXPECT_EQ(YearsBetween(*ParseDate("1944-03-01"), *ParseDate("2024-03-01")), 80);
+  EXPECT_EQ(FormatMonth(*ParseMonth("2024-12")), "2024-12");
+  EXPECT_EQ(MonthOfDate(*ParseDate("2024-12-31")), *ParseMonth("2024-12"));
+  EXPECT_EQ(FirstDayOfMonth(*ParseMonth("2024-03")), *ParseDate("2024-03-01"));
+  // 23:30 UTC on 29 Feb is 1 March in China.
+  EXPECT_EQ(DateOfTimestamp(*ParseTimestamp("2024-02-29T23:30:00Z"), kChinaOffsetMinutes), *ParseDate("2024-03-01"));
+}
+
+TEST(Keys, PemRoundTripSignVerify) {
+  auto key = PrivateKey::Generate();
+  ASSERT_TRUE(key.ok());
+  auto again = PrivateKey::FromPem(key->ToPem());
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->public_key(), key->public_key());
+  Signature sig = key->Sign(AsBytes("message"));
+  EXPECT_TRUE(key->public_key().Verify(AsBytes("message"), sig));
+  EXPECT_FALSE(key->public_key().Verify(AsBytes("messagf"), sig));
+  sig[10] ^= 1;
+  EXPECT_FALSE(key->public_key().Verify(AsBytes("message"), sig));
+  EXPECT_FALSE(PublicKey::FromBase64("AAAA").ok());
+  EXPECT_FALSE(PrivateKey::FromPem("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n").ok());
+}
+
+TEST(Keys, SaveRefusesToOverwrite) {
+  auto dir = std::filesystem::temp_directory_path() / ("eldercare-key-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::string path = (dir / "k.pem").string();
+  auto key = *PrivateKey::Generate();
+  ASSERT_TRUE(key.SavePemFile(path).ok());
+  EXPECT_EQ(std::filesystem::status(path).permissions() & std::filesystem::perms::group_read,
+            std::filesystem::perms::none);
+  EXPECT_FALSE(key.SavePemFile(path).ok());
+  auto loaded = PrivateKey::LoadPemFile(path);
+  ASSERT_TRUE(loaded.ok());
+  EXPECT_EQ(loaded->public_key(), key.public_key());
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Sha256, MatchesKnownAnswer) {
+  EXPECT_EQ(HexEncode(Sha256(AsBytes("abc"))), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  Sha256Hasher h;
+  h.Update("a");
+  h.Update("bc");
+  EXPECT_EQ(HexEncode(h.Finish()), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+}  // namespace
+}  // namespace eldercare

@@ -1,0 +1,92 @@
+#include "ledger/event_json.h"
+
+#include <capnp/message.h>
+#include <gtest/gtest.h>
+
+#include "ledger/event_schema.h"
+#include "ledger/submission.h"
+
+namespace eldercare {
+namespace {
+
+const std::string kKey = "a8PXqQAFKAlHM9nVJaNHSpo/y9PKCZlL3eLOGXKIt68=";
+
+Status Parse(const std::string& text) {
+  capnp::MallocMessageBuilder msg;
+  return events::EventFromJsonText(text, msg.initRoot<schema::EventBody>());
+}
+
+TEST(EventJson, RoundTripsThroughCanonicalBytes) {
+  std::string text = R"({"type":"key_registered","actor_id":"ent-1","role":"enterprise","public_key":")" + kKey +
+                     R"(","valid_from":"2024-01-01T00:00:00+08:00","display_name":"安心养老"})";
+  capnp::MallocMessageBuilder a;
+  ASSERT_TRUE(events::EventFromJsonText(text, a.initRoot<schema::EventBody>()).ok());
+  auto json = events::EventToJson(a.getRoot<schema::EventBody>().asReader());
+  EXPECT_EQ(json["type"], "key_registered");
+  EXPECT_EQ(json["valid_from"], "2023-12-31T16:00:00Z");
+  EXPECT_EQ(json["display_name"], "安心养老");
+  capnp::MallocMessageBuilder b;
+  ASSERT_TRUE(events::EventFromJson(json, b.initRoot<schema::EventBody>()).ok());
+  EXPECT_EQ(CanonicalBytes(a.getRoot<schema::EventBody>().asReader()),
+            CanonicalBytes(b.getRoot<schema::EventBody>().asReader()));
+}
+
+TEST(EventJson, NamesTheFieldAtFault) {
+  auto expect_error = [](const std::string& text, const std::string& fragment) {
+    Status s = Parse(text);
+    EXPECT_FALSE(s.ok()) << text;
+    EXPECT_NE(s.message().find(fragment), std::string::npos) << "'" << s.message() << "' lacks '" << fragment << "'";
+  };
+  std::string base = R"("type":"key_registered","actor_id":"a","role":"bureau","public_key":")" + kKey + "\"";
+  expect_error("{" + base + ",\"colour\":1}", "unknown field 'colour'");
+  expect_error(R"({"type":"key_registered","role":"bureau","public_key":")" + kKey + "\"}", "missing required field 'actor_id'");
+  expect_error(R"({"type":"key_registered","actor_id":"a","public_key":")" + kKey + "\"}", "missing required field 'role'");
+  expect_error(R"({"type":"key_registered","actor_id":7,"role":"bureau","public_key":")" + kKey + "\"}",
+               "field 'actor_id': expected a string, got an integer");
+  expect_error(R"({"type":"key_registered","actor_id":"a","role":"boss","public_key":")" + kKey + "\"}",
+               "field 'role': unknown value 'boss'");
+  expect_error(R"({"type":"key_registered","actor_id":"a","role":"bureau","public_key":"AAAA"})",
+               "field 'public_key' must be 32 bytes");
+  expect_error(R"({"type":"key_registered","actor_id":"a","role":"bureau","public_key":"@@@@"})", "field 'public_key'");
+  expect_error("{" + base + R"(,"valid_from":"yesterday"})", "field 'valid_from'");
+  expect_error(R"({"type":"teleport"})", "unknown event type 'teleport'");
+  expect_error(R"({"actor_id":"a"})", "missing field 'type'");
+  expect_error(R"([1,2])", "must be a JSON object");
+  expect_error(R"({"type":"key_registered",)", "malformed JSON at column");
+  expect_error("{" + base + R"(,"display_name":")" + std::string(201, 'x') + "\"}", "limit of 200");
+}
+
+TEST(EventSchema, WritersComeFromTheSchemaAnnotations) {
+  const auto* reg = events::FindEventType("key_registered");
+  ASSERT_NE(reg, nullptr);
+  ASSERT_EQ(reg->writers.size(), 1u);
+  EXPECT_EQ(reg->writers[0], schema::Role::OPERATOR);
+  EXPECT_TRUE(events::RoleMayWrite(schema::Role::OPERATOR, *reg));
+  EXPECT_FALSE(events::RoleMayWrite(schema::Role::ENTERPRISE, *reg));
+  // Every event type names at least one writer: an unannotated type would be unwritable.
+  for (const auto& t : events::EventTypes()) EXPECT_FALSE(t.writers.empty()) << t.name;
+}
+
+TEST(EventSchema, AnnotationIdsMatchTheSchema) {
+  auto field = capnp::Schema::from<schema::Genesis>().getFieldByName("operatorKey");
+  EXPECT_TRUE(events::HasAnnotation(field, events::kAnnRequired));
+  EXPECT_EQ(events::UInt32Annotation(field, events::kAnnSize), 32u);
+  auto origin = capnp::Schema::from<schema::Genesis>().getFieldByName("origin");
+  EXPECT_EQ(events::UInt32Annotation(origin, events::kAnnMaxLength), 200u);
+  auto vf = capnp::Schema::from<schema::KeyRegistered>().getFieldByName("validFrom");
+  EXPECT_TRUE(events::HasAnnotation(vf, events::kAnnTimestamp));
+  auto digests = capnp::Schema::from<schema::SignedHeader>().getFieldByName("bodyDigests");
+  (void)digests;
+}
+
+TEST(EventSchema, IdsAreRestricted) {
+  EXPECT_TRUE(events::ValidateId("id", "ent-anxin_01:2024/03@x.y").ok());
+  EXPECT_FALSE(events::ValidateId("id", "").ok());
+  EXPECT_FALSE(events::ValidateId("id", "-lead").ok());
+  EXPECT_FALSE(events::ValidateId("id", "has space").ok());
+  EXPECT_FALSE(events::ValidateId("id", "安心").ok());
+  EXPECT_FALSE(events::ValidateId("id", std::string(129, 'a')).ok());
+}
+
+}  // namespace
+}  // namespace eldercare

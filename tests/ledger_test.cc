@@ -1,0 +1,342 @@
+#include "ledger/ledger.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+#include <thread>
+
+#include "ledger/entry.h"
+#include "ledger/merkle.h"
+#include "ledger/note.h"
+#include "ledger/verifier.h"
+#include "tests/test_util.h"
+
+namespace eldercare {
+namespace {
+
+using testing::KeyRegisteredJson;
+using testing::LedgerFixture;
+using testing::NewKey;
+
+struct Snapshot {
+  uint64_t size;
+  Hash root;
+  bool operator==(const Snapshot&) const = default;
+};
+Snapshot Snap(const Ledger& l) { return {l.Size(), *l.RootAt(l.Size())}; }
+
+TEST(Ledger, CreateWritesGenesisAndAFirstCheckpoint) {
+  LedgerFixture f;
+  EXPECT_EQ(f.ledger->Size(), 1u);
+  auto leaf = f.ledger->EntryBytes(0);
+  ASSERT_TRUE(leaf.ok());
+  EXPECT_EQ(*f.ledger->RootAt(1), merkle::HashLeaf(AsBytes(*leaf)));
+  auto entry = ParseEntry(*leaf);
+  ASSERT_TRUE(entry.ok());
+  EXPECT_TRUE(entry->Root<schema::Entry>().getBody().isGenesis());
+  auto notes = f.ledger->Checkpoints();
+  ASSERT_TRUE(notes.ok());
+  ASSERT_EQ(notes->size(), 1u);
+  note::Verifier v{"test.example/ledger", note::KeyId("test.example/ledger", f.op_key.public_key()),
+                   f.op_key.public_key()};
+  auto body = note::Open(notes->front(), v);
+  ASSERT_TRUE(body.ok()) << body.status().ToString();
+  EXPECT_EQ(checkpoint::ParseBody(*body)->size, 1u);
+}
+
+TEST(Ledger, RefusesToCreateOverAnExistingLedger) {
+  LedgerFixture f;
+  auto again = Ledger::Create(f.path(), {"x.example/l", "operator", ""}, f.op_key);
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.status().code(), Status::Code::kAlreadyExists);
+  EXPECT_FALSE(Ledger::Create(f.dir.Sub("other"), {"bad origin", "operator", ""}, f.op_key).ok());
+}
+
+TEST(Ledger, AppendsASubmissionOfManyEventsContiguously) {
+  LedgerFixture f;
+  auto a = NewKey(), b = NewKey(), c = NewKey();
+  std::string lines = KeyRegisteredJson("ent-a", "enterprise", a.public_key()) + "\n" +
+                      KeyRegisteredJson("ent-b", "enterprise", b.public_key()) + "\n\n" +
+                      KeyRegisteredJson("bureau-1", "bureau", c.public_key()) + "\n";
+  auto r = f.AppendJson("operator", f.op_key, lines);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->first_index, 1u);
+  EXPECT_EQ(r->count, 3u);
+  EXPECT_FALSE(r->duplicate);
+  EXPECT_EQ(f.ledger->Size(), 4u);
+  for (uint64_t i = 1; i < 4; ++i) {
+    auto e = ParseEntry(*f.ledger->EntryBytes(i));
+    auto entry = e->Root<schema::Entry>();
+    EXPECT_EQ(entry.getIndex(), i);
+    EXPECT_EQ(entry.getPosition(), i - 1);
+    EXPECT_EQ(entry.getCount(), 3u);
+  }
+  EXPECT_NE(f.ledger->registry()->Find("ent-b"), nullptr);
+}
+
+TEST(Ledger, IdenticalSubmissionAgainReturnsItsOriginalPositions) {
+  LedgerFixture f;
+  std::string line = KeyRegisteredJson("ent-a", "enterprise", NewKey().public_key());
+  auto first = f.AppendJson("operator", f.op_key, line, "sub-1");
+  ASSERT_TRUE(first.ok());
+  Snapshot before = Snap(*f.ledger);
+  auto again = f.AppendJson("operator", f.op_key, line, "sub-1");
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->duplicate);
+  EXPECT_EQ(again->first_index, first->first_index);
+  EXPECT_EQ(again->count, first->count);
+  EXPECT_EQ(Snap(*f.ledger), before);
+}
+
+TEST(Ledger, OtherContentUnderAUsedIdIsAConflict) {
+  LedgerFixture f;
+  ASSERT_TRUE(f.AppendJson("operator", f.op_key, KeyRegisteredJson("ent-a", "enterprise", NewKey().public_key()), "s").ok());
+  Snapshot before = Snap(*f.ledger);
+  auto r = f.AppendJson("operator", f.op_key, KeyRegisteredJson("ent-b", "enterprise", NewKey().public_key()), "s");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Status::Code::kConflict);
+  EXPECT_NE(r.status().message().find("already used for different content"), std::string::npos);
+  EXPECT_EQ(Snap(*f.ledger), before);
+}
+
+TEST(Ledger, RejectsUnknownWriter) {
+  LedgerFixture f;
+  Snapshot before = Snap(*f.ledger);
+  auto stranger = NewKey();
+  auto r = f.AppendJson("nobody", stranger, KeyRegisteredJson("x", "bureau", stranger.public_key()));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Status::Code::kPermissionDenied);
+  EXPECT_NE(r.status().message().find("writer 'nobody' has no registered key"), std::string::npos);
+  EXPECT_EQ(Snap(*f.ledger), before);
+}
+
+TEST(Ledger, RejectsARoleThatMayNotWriteTheEvent) {
+  LedgerFixture f;
+  const PrivateKey& ent = f.Register("ent-a", schema::Role::ENTERPRISE);
+  Snapshot before = Snap(*f.ledger);
+  auto r = f.AppendJson("ent-a", ent, KeyRegisteredJson("ent-b", "enterprise", NewKey().public_key()));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Status::Code::kPermissionDenied);
+  EXPECT_NE(r.status().message().find("role 'enterprise' may not write 'key_registered'"), std::string::npos)
+      << r.status().message();
+  EXPECT_EQ(Snap(*f.ledger), before);
+}
+
+TEST(Ledger, RejectsAForgedSignature) {
+  LedgerFixture f;
+  f.Register("ops-2", schema::Role::OPERATOR);
+  Snapshot before = Snap(*f.ledger);
+  auto forger = NewKey();
+  auto r = f.AppendJson("ops-2", forger, KeyRegisteredJson("x", "bureau", forger.public_key()));
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("signature does not verify"), std::string::npos);
+  // A valid signature over other bytes is no better: flip one signature bit.
+  SubmissionBuilder b("ops-2");
+  std::istringstream in(KeyRegisteredJson("y", "bureau", forger.public_key()));
+  ASSERT_TRUE(b.AddJsonLines(in).ok());
+  auto sub = b.Sign(f.keys.at("ops-2"));
+  capnp::MallocMessageBuilder copy;
+  copy.setRoot(sub);
+  auto mutable_sub = copy.getRoot<schema::Submission>();
+  mutable_sub.getSignature()[0] ^= 1;
+  EXPECT_FALSE(f.ledger->Append(mutable_sub.asReader()).ok());
+  EXPECT_EQ(Snap(*f.ledger), before);
+}
+
+TEST(Ledger, RejectsARevokedKey) {
+  LedgerFixture f;
+  const PrivateKey& k = f.Register("ops-2", schema::Role::OPERATOR);
+  std::string revoke = R"({"type":"key_revoked","actor_id":"ops-2","public_key":")" + k.public_key().ToBase64() +
+                       R"(","reason":"laptop stolen"})";
+  ASSERT_TRUE(f.AppendJson("operator", f.op_key, revoke).ok());
+  Snapshot before = Snap(*f.ledger);
+  auto r = f.AppendJson("ops-2", k, KeyRegisteredJson("x", "bureau", NewKey().public_key()));
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("no key that may sign"), std::string::npos) << r.status().message();
+  EXPECT_EQ(Snap(*f.ledger), before);
+  // The same revocation resent is a recognised retry; a new revocation of the
+  // already-revoked key is refused.
+  auto resent = f.AppendJson("operator", f.op_key, revoke);
+  ASSERT_TRUE(resent.ok());
+  EXPECT_TRUE(resent->duplicate);
+  auto again = f.AppendJson("operator", f.op_key, revoke, "revoke-again");
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.status().code(), Status::Code::kNotFound);
+}
+
+TEST(Ledger, KeyCannotSignBeforeItsValidFrom) {
+  LedgerFixture f;
+  auto k = NewKey();
+  int64_t now = f.clock.now->load();
+  std::string line = KeyRegisteredJson("ops-2", "operator", k.public_key());
+  line.pop_back();
+  line += R"(,"valid_from":")" + std::string("2100-01-01T00:00:00Z") + "\"}";
+  ASSERT_TRUE(f.AppendJson("operator", f.op_key, line).ok());
+  auto r = f.AppendJson("ops-2", k, KeyRegisteredJson("x", "bureau", NewKey().public_key()));
+  EXPECT_FALSE(r.ok());
+  f.clock.now->store(now + int64_t{200} * 365 * 86400 * 1000000);
+  EXPECT_TRUE(f.AppendJson("ops-2", k, KeyRegisteredJson("x", "bureau", NewKey().public_key())).ok());
+}
+
+TEST(Ledger, AnActorsRoleNeverChanges) {
+  LedgerFixture f;
+  f.Register("ent-a", schema::Role::ENTERPRISE);
+  Snapshot before = Snap(*f.ledger);
+  auto r = f.AppendJson("operator", f.op_key, KeyRegisteredJson("ent-a", "bureau", NewKey().public_key()));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Status::Code::kConflict);
+  EXPECT_EQ(Snap(*f.ledger), before);
+}
+
+TEST(Ledger, EnforcesSizeLimits) {
+  LedgerOptions o;
+  o.limits.max_events = 3;
+  o.limits.max_body_bytes = 200;
+  LedgerFixture f(o);
+  Snapshot before = Snap(*f.ledger);
+  std::string four;
+  for (int i = 0; i < 4; ++i) four += KeyRegisteredJson("e" + std::to_string(i), "enterprise", NewKey().public_key()) + "\n";
+  auto r = f.AppendJson("operator", f.op_key, four);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("more than the limit of 3"), std::string::npos);
+  std::string big = KeyRegisteredJson("e", "enterprise", NewKey().public_key());
+  big.pop_back();
+  big += R"(,"display_name":")" + std::string(190, 'n') + "\"}";
+  auto r2 = f.AppendJson("operator", f.op_key, big);
+  ASSERT_FALSE(r2.ok());
+  EXPECT_NE(r2.status().message().find("more than the limit of 200"), std::string::npos) << r2.status().message();
+  EXPECT_EQ(Snap(*f.ledger), before);
+}
+
+TEST(Ledger, RefusesGenesisAfterCreation) {
+  LedgerFixture f;
+  std::string g = R"({"type":"genesis","origin":"x","operator_id":"operator","operator_key":")" +
+                  f.op_key.public_key().ToBase64() + "\"}";
+  auto r = f.AppendJson("operator", f.op_key, g);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("genesis is written only when a ledger is created"), std::string::npos);
+}
+
+TEST(Ledger, ReopenRestoresSizeRootFrontierAndKeys) {
+  LedgerFixture f;
+  f.Register("ops-2", schema::Role::OPERATOR);
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(f.AppendJson("operator", f.op_key, KeyRegisteredJson("e" + std::to_string(i), "enterprise", NewKey().public_key())).ok());
+  }
+  Snapshot before = Snap(*f.ledger);
+  f.Reopen();
+  EXPECT_EQ(Snap(*f.ledger), before);
+  ASSERT_NE(f.ledger->registry()->Find("ops-2"), nullptr);
+  // Appending after reopen continues the same tree.
+  auto r = f.AppendJson("ops-2", f.keys.at("ops-2"), KeyRegisteredJson("late", "bureau", NewKey().public_key()));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->first_index, before.size);
+  auto report = VerifyLedgerDir(f.path(), {});
+  EXPECT_TRUE(report.ok) << report.error;
+}
+
+TEST(Ledger, ProofsFromStoredNodesVerify) {
+  LedgerFixture f;
+  for (int i = 0; i < 40; ++i) {
+    ASSERT_TRUE(f.AppendJson("operator", f.op_key, KeyRegisteredJson("e" + std::to_string(i), "enterprise", NewKey().public_key())).ok());
+  }
+  uint64_t n = f.ledger->Size();
+  for (uint64_t size = 1; size <= n; ++size) {
+    Hash root = *f.ledger->RootAt(size);
+    for (uint64_t i = 0; i < size; ++i) {
+      auto proof = f.ledger->InclusionProof(i, size);
+      ASSERT_TRUE(proof.ok());
+      ASSERT_TRUE(merkle::VerifyInclusion(*f.ledger->LeafHash(i), i, size, *proof, root).ok()) << i << "/" << size;
+    }
+    for (uint64_t m = 0; m <= size; ++m) {
+      auto proof = f.ledger->ConsistencyProof(m, size);
+      ASSERT_TRUE(proof.ok());
+      ASSERT_TRUE(merkle::VerifyConsistency(m, size, *f.ledger->RootAt(m), root, *proof).ok()) << m << "->" << size;
+    }
+  }
+  EXPECT_FALSE(f.ledger->InclusionProof(0, n + 1).ok());
+  EXPECT_FALSE(f.ledger->RootAt(n + 1).ok());
+}
+
+TEST(Ledger, ConcurrentWritersAllLandOnce) {
+  LedgerFixture f;
+  constexpr int kThreads = 8, kEach = 40;
+  for (int t = 0; t < kThreads; ++t) f.Register("ops-" + std::to_string(t), schema::Role::OPERATOR);
+  uint64_t start = f.ledger->Size();
+  std::vector<std::vector<AppendResult>> results(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      std::string writer = "ops-" + std::to_string(t);
+      for (int i = 0; i < kEach; ++i) {
+        auto r = f.AppendJson(writer, f.keys.at(writer),
+                              KeyRegisteredJson(writer + "-e" + std::to_string(i), "enterprise", NewKey().public_key()));
+        ASSERT_TRUE(r.ok()) << r.status().ToString();
+        results[t].push_back(*r);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  std::set<uint64_t> seen;
+  for (const auto& per : results) {
+    for (const auto& r : per) EXPECT_TRUE(seen.insert(r.first_index).second);
+  }
+  EXPECT_EQ(seen.size(), size_t{kThreads * kEach});
+  EXPECT_EQ(f.ledger->Size(), start + kThreads * kEach);
+  EXPECT_EQ(*seen.begin(), start);
+  EXPECT_EQ(*seen.rbegin(), start + kThreads * kEach - 1);
+  auto report = VerifyLedgerDir(f.path(), {});
+  EXPECT_TRUE(report.ok) << report.error;
+}
+
+TEST(Ledger, AppendManyReportsEachSubmissionOnItsOwn) {
+  LedgerFixture f;
+  std::vector<std::unique_ptr<SubmissionBuilder>> builders;
+  std::vector<schema::Submission::Reader> subs;
+  for (int i = 0; i < 5; ++i) {
+    builders.push_back(std::make_unique<SubmissionBuilder>("operator"));
+    std::istringstream in(KeyRegisteredJson("e" + std::to_string(i), "enterprise", NewKey().public_key()));
+    ASSERT_TRUE(builders.back()->AddJsonLines(in).ok());
+    // The third one is signed by a stranger.
+    subs.push_back(builders.back()->Sign(i == 2 ? NewKey() : f.op_key));
+  }
+  auto results = f.ledger->AppendMany(subs);
+  ASSERT_EQ(results.size(), 5u);
+  EXPECT_FALSE(results[2].ok());
+  uint64_t expect = 1;
+  for (int i : {0, 1, 3, 4}) {
+    ASSERT_TRUE(results[i].ok()) << results[i].status().ToString();
+    EXPECT_EQ(results[i]->first_index, expect++);
+  }
+  EXPECT_EQ(f.ledger->Size(), 5u);
+}
+
+TEST(Ledger, ReadOnlyOpenRefusesWrites) {
+  LedgerFixture f;
+  LedgerOptions ro;
+  ro.read_only = true;
+  auto l = Ledger::Open(f.path(), ro);
+  ASSERT_TRUE(l.ok()) << l.status().ToString();
+  EXPECT_EQ((*l)->Size(), 1u);
+  EXPECT_EQ((*l)->MakeCheckpoint(f.op_key).status().code(), Status::Code::kFailedPrecondition);
+}
+
+TEST(Ledger, OnlyTheOperatorKeySignsCheckpoints) {
+  LedgerFixture f;
+  auto r = f.ledger->MakeCheckpoint(NewKey());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Status::Code::kPermissionDenied);
+  ASSERT_TRUE(f.AppendJson("operator", f.op_key, KeyRegisteredJson("e", "enterprise", NewKey().public_key())).ok());
+  ASSERT_TRUE(f.ledger->MakeCheckpoint(f.op_key).ok());
+  EXPECT_EQ(f.ledger->Checkpoints()->size(), 2u);
+}
+
+TEST(Ledger, OpeningAMissingLedgerSaysSo) {
+  testing::TempDir d;
+  auto l = Ledger::Open(d.Sub("nothing"));
+  ASSERT_FALSE(l.ok());
+  EXPECT_EQ(l.status().code(), Status::Code::kNotFound);
+}
+
+}  // namespace
+}  // namespace eldercare
