@@ -1,0 +1,277 @@
+// audit-cli end to end, in process: every command's happy path and one test
+// per kind of bad input, each leaving the ledger exactly as it was.
+#include "audit-cli/cli.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "ledger/crypto.h"
+#include "ledger/ledger.h"
+#include "ledger/merkle.h"
+#include "ledger/proof_json.h"
+#include "tests/test_util.h"
+
+namespace eldercare {
+namespace {
+
+struct Outcome {
+  int code;
+  std::string out, err;
+};
+
+class Cli : public ::testing::Test {
+ protected:
+  Outcome Run(std::vector<std::string> args, const std::string& stdin_text = "") {
+    args.insert(args.begin(), "audit-cli");
+    std::vector<const char*> argv;
+    for (auto& a : args) argv.push_back(a.c_str());
+    std::istringstream in(stdin_text);
+    std::ostringstream out, err;
+    int code = cli::Run(static_cast<int>(argv.size()), argv.data(), in, out, err);
+    return {code, out.str(), err.str()};
+  }
+  std::string P(const std::string& name) { return dir_.Sub(name); }
+
+  void SetUp() override {
+    op_pub_ = Keygen("op.pem");
+    ent_pub_ = Keygen("ent.pem");
+    ops2_pub_ = Keygen("ops2.pem");
+    auto init = Run({"init", "--ledger", P("L"), "--origin", "test.example/cli", "--operator-key", P("op.pem")});
+    ASSERT_EQ(init.code, 0) << init.err;
+    ASSERT_EQ(Run({"keys", "register", "--ledger", P("L"), "--operator-key", P("op.pem"), "--actor", "ent-a", "--role",
+                   "enterprise", "--public-key", ent_pub_})
+                  .code,
+              0);
+    ASSERT_EQ(Run({"keys", "register", "--ledger", P("L"), "--operator-key", P("op.pem"), "--actor", "ops-2", "--role",
+                   "operator", "--public-key", P("ops2.pub")})
+                  .code,
+              0);
+  }
+
+  std::string Keygen(const std::string& name) {
+    auto r = Run({"keygen", "--out", P(name)});
+    EXPECT_EQ(r.code, 0) << r.err;
+    std::string pub = r.out.substr(0, r.out.find('\n'));
+    std::ofstream(P(name.substr(0, name.size() - 4) + ".pub")) << r.out;
+    return pub;
+  }
+
+  struct State {
+    uint64_t size;
+    Hash root;
+    size_t checkpoints;
+    bool operator==(const State&) const = default;
+  };
+  State Snapshot() {
+    LedgerOptions o;
+    o.read_only = true;
+    auto l = Ledger::Open(P("L"), o);
+    EXPECT_TRUE(l.ok());
+    return {(*l)->Size(), *(*l)->RootAt((*l)->Size()), (*l)->Checkpoints()->size()};
+  }
+  std::string Reg(const std::string& actor, const std::string& role = "bureau") {
+    return R"({"type":"key_registered","actor_id":")" + actor + R"(","role":")" + role + R"(","public_key":")" +
+           ent_pub_ + "\"}";
+  }
+  // Submits as `actor` with key file `key`; expects failure naming `fragment`
+  // and an unchanged ledger.
+  void ExpectRejected(const std::string& actor, const std::string& key, const std::string& lines,
+                      const std::string& fragment, std::vector<std::string> extra = {}) {
+    State before = Snapshot();
+    std::vector<std::string> args = {"submit", "--ledger", P("L"), "--actor", actor, "--key", P(key), "-"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    auto r = Run(args, lines);
+    EXPECT_EQ(r.code, 1) << r.out;
+    EXPECT_NE(r.err.find(fragment), std::string::npos) << "stderr: " << r.err << "\nwanted: " << fragment;
+    EXPECT_EQ(Snapshot(), before);
+  }
+
+  testing::TempDir dir_;
+  std::string op_pub_, ent_pub_, ops2_pub_;
+};
+
+TEST_F(Cli, KeygenPrintsThePublicKeyLast) {
+  auto r = Run({"keygen", "--out", P("k.pem")});
+  ASSERT_EQ(r.code, 0);
+  auto key = PrivateKey::LoadPemFile(P("k.pem"));
+  ASSERT_TRUE(key.ok());
+  EXPECT_EQ(r.out, key->public_key().ToBase64() + "\n");
+  EXPECT_NE(Run({"keygen", "--out", P("k.pem")}).code, 0) << "overwrote a key";
+}
+
+TEST_F(Cli, EveryCommandHasHelp) {
+  for (std::vector<std::string> cmd : std::vector<std::vector<std::string>>{
+           {"keygen"}, {"init"}, {"keys", "register"}, {"keys", "revoke"}, {"keys", "list"}, {"submit"},
+           {"checkpoint"}, {"checkpoints"}, {"verifier-key"}, {"prove", "inclusion"}, {"prove", "consistency"},
+           {"verify"}, {"verify-proof"}, {"export"}, {"log"}, {"status"}}) {
+    cmd.push_back("--help");
+    auto r = Run(cmd);
+    EXPECT_EQ(r.code, 0) << cmd[0];
+    EXPECT_NE(r.out.find("--"), std::string::npos) << cmd[0] << ": " << r.out;
+  }
+}
+
+TEST_F(Cli, SubmitsCheckpointsProvesAndVerifies) {
+  auto s = Run({"submit", "--ledger", P("L"), "--actor", "ops-2", "--key", P("ops2.pem"), "--json", "-"},
+               Reg("b-1") + "\n" + Reg("b-2") + "\n");
+  ASSERT_EQ(s.code, 0) << s.err;
+  auto j = nlohmann::json::parse(s.out);
+  EXPECT_EQ(j["first_index"], 3);
+  EXPECT_EQ(j["count"], 2);
+  EXPECT_EQ(j["duplicate"], false);
+  auto again = Run({"submit", "--ledger", P("L"), "--actor", "ops-2", "--key", P("ops2.pem"), "--json", "-"},
+                   Reg("b-1") + "\n" + Reg("b-2") + "\n");
+  ASSERT_EQ(again.code, 0);
+  EXPECT_EQ(nlohmann::json::parse(again.out)["duplicate"], true);
+
+  auto cp = Run({"checkpoint", "--ledger", P("L")});  // key remembered by init
+  ASSERT_EQ(cp.code, 0) << cp.err;
+  EXPECT_EQ(cp.out.substr(0, 19), "test.example/cli\n5\n");
+  std::ofstream(P("cp5.note")) << cp.out;
+
+  auto inc = Run({"prove", "inclusion", "--ledger", P("L"), "--index", "3", "--json"});
+  ASSERT_EQ(inc.code, 0) << inc.err;
+  auto proof = ParseProofJson(inc.out);
+  ASSERT_TRUE(proof.ok());
+  EXPECT_TRUE(CheckProof(*proof).ok());
+  EXPECT_EQ(proof->inclusion.size, 5u);
+  std::ofstream(P("inc.json")) << inc.out;
+  auto vk = Run({"verifier-key", "--ledger", P("L")});
+  ASSERT_EQ(vk.code, 0);
+  std::string vkey = vk.out.substr(0, vk.out.size() - 1);
+  auto vp = Run({"verify-proof", "--proof", P("inc.json"), "--checkpoint", P("cp5.note"), "--verifier-key", vkey});
+  EXPECT_EQ(vp.code, 0) << vp.err;
+
+  auto con = Run({"prove", "consistency", "--ledger", P("L"), "--from", "2", "--to", "5", "--json"});
+  ASSERT_EQ(con.code, 0) << con.err;
+  auto cproof = ParseProofJson(con.out);
+  ASSERT_TRUE(cproof.ok());
+  EXPECT_TRUE(CheckProof(*cproof).ok());
+
+  auto v = Run({"verify", "--ledger", P("L"), "--checkpoint", P("cp5.note")});
+  EXPECT_EQ(v.code, 0) << v.err;
+  EXPECT_NE(v.out.find("OK: 5 entries"), std::string::npos) << v.out;
+  EXPECT_NE(v.out.find("extends your checkpoint at size 5"), std::string::npos) << v.out;
+
+  ASSERT_EQ(Run({"export", "--ledger", P("L"), "--out", P("X")}).code, 0);
+  auto vx = Run({"verify", "--export", P("X"), "--json"});
+  EXPECT_EQ(vx.code, 0) << vx.err;
+  EXPECT_EQ(nlohmann::json::parse(vx.out)["size"], 5);
+
+  auto log = Run({"log", "--ledger", P("L"), "--json", "--from", "3", "--limit", "1"});
+  ASSERT_EQ(log.code, 0);
+  auto entry = nlohmann::json::parse(log.out);
+  EXPECT_EQ(entry["index"], 3);
+  EXPECT_EQ(entry["event"]["actor_id"], "b-1");
+  auto st = Run({"status", "--ledger", P("L"), "--json"});
+  EXPECT_EQ(nlohmann::json::parse(st.out)["size"], 5);
+}
+
+TEST_F(Cli, RejectsMalformedJson) {
+  ExpectRejected("ops-2", "ops2.pem", Reg("x") + "\n{\"type\": \"key_registered\",\n", "line 2: malformed JSON at column");
+}
+
+TEST_F(Cli, RejectsUnknownEventType) {
+  ExpectRejected("ops-2", "ops2.pem", R"({"type":"free_money","amount":1})", "line 1: unknown event type 'free_money'");
+}
+
+TEST_F(Cli, RejectsMissingField) {
+  ExpectRejected("ops-2", "ops2.pem", R"({"type":"key_registered","role":"bureau","public_key":")" + ent_pub_ + "\"}",
+                 "line 1: missing required field 'actor_id'");
+}
+
+TEST_F(Cli, RejectsExtraField) {
+  std::string line = Reg("x");
+  line.insert(line.size() - 1, R"(,"salary":100)");
+  ExpectRejected("ops-2", "ops2.pem", Reg("y") + "\n" + line, "line 2: unknown field 'salary'");
+}
+
+TEST_F(Cli, RejectsMistypedField) {
+  ExpectRejected("ops-2", "ops2.pem", R"({"type":"key_registered","actor_id":["x"],"role":"bureau","public_key":")" + ent_pub_ + "\"}",
+                 "line 1: field 'actor_id': expected a string, got an array");
+}
+
+TEST_F(Cli, RejectsForgedSignature) {
+  // ent.pem is a real key, but not ops-2's.
+  ExpectRejected("ops-2", "ent.pem", Reg("x"), "signature does not verify with any active key of writer 'ops-2'");
+}
+
+TEST_F(Cli, RejectsReusedSubmissionIdWithOtherContent) {
+  ASSERT_EQ(Run({"submit", "--ledger", P("L"), "--actor", "ops-2", "--key", P("ops2.pem"), "--submission-id", "batch-1", "-"},
+                Reg("x"))
+                .code,
+            0);
+  ExpectRejected("ops-2", "ops2.pem", Reg("y"), "submission id 'batch-1' of writer 'ops-2' was already used",
+                 {"--submission-id", "batch-1"});
+}
+
+TEST_F(Cli, RejectsUnknownKey) {
+  ExpectRejected("ghost", "ent.pem", Reg("x"), "writer 'ghost' has no registered key");
+}
+
+TEST_F(Cli, RejectsRevokedKey) {
+  auto r = Run({"keys", "revoke", "--ledger", P("L"), "--operator-key", P("op.pem"), "--actor", "ops-2", "--public-key",
+                P("ops2.pub"), "--reason", "left the bureau"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  ExpectRejected("ops-2", "ops2.pem", Reg("x"), "has no key that may sign now");
+}
+
+TEST_F(Cli, RejectsRoleNotAllowed) {
+  ExpectRejected("ent-a", "ent.pem", Reg("x"), "role 'enterprise' may not write 'key_registered' (allowed: operator)");
+}
+
+TEST_F(Cli, RejectsOversizeSubmission) {
+  std::string lines;
+  for (int i = 0; i <= 20000; ++i) lines += Reg("x" + std::to_string(i)) + "\n";
+  ExpectRejected("ops-2", "ops2.pem", lines, "holds 20001 events, more than the limit of 20000");
+}
+
+TEST_F(Cli, RejectsOversizeField) {
+  std::string line = Reg("x");
+  line.insert(line.size() - 1, R"(,"display_name":")" + std::string(201, 'n') + "\"");
+  ExpectRejected("ops-2", "ops2.pem", line, "line 1: field 'display_name' is 201 bytes, more than its limit of 200");
+}
+
+TEST_F(Cli, RejectsEmptyInput) { ExpectRejected("ops-2", "ops2.pem", "\n\n", "no events to submit"); }
+
+TEST_F(Cli, RejectsTruncatedExport) {
+  ASSERT_EQ(Run({"export", "--ledger", P("L"), "--out", P("X")}).code, 0);
+  std::string bin = *ReadFile(P("X") + "/entries.bin");
+  std::ofstream(P("X") + "/entries.bin", std::ios::binary | std::ios::trunc) << bin.substr(0, bin.size() - 3);
+  State before = Snapshot();
+  auto r = Run({"verify", "--export", P("X")});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("verification FAILED at index 2: export record 2: truncated"), std::string::npos) << r.err;
+  EXPECT_EQ(Snapshot(), before);
+}
+
+TEST_F(Cli, RejectsNonCanonicalExport) {
+  ASSERT_EQ(Run({"export", "--ledger", P("L"), "--out", P("X")}).code, 0);
+  std::string bin = *ReadFile(P("X") + "/entries.bin");
+  // Declare two segments for record 0: canonical entries have exactly one.
+  bin[0] = 1;
+  std::ofstream(P("X") + "/entries.bin", std::ios::binary | std::ios::trunc) << bin;
+  auto r = Run({"verify", "--export", P("X")});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("has 2 segments; a canonical entry has exactly one"), std::string::npos) << r.err;
+}
+
+TEST_F(Cli, RejectsBadArguments) {
+  EXPECT_EQ(Run({"prove", "inclusion", "--ledger", P("L"), "--index", "99"}).code, 1);
+  auto r = Run({"keys", "register", "--ledger", P("L"), "--operator-key", P("op.pem"), "--actor", "z", "--role",
+                "emperor", "--public-key", ent_pub_});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("unknown role 'emperor'"), std::string::npos);
+  EXPECT_EQ(Run({"verify"}).code, 1);
+  EXPECT_EQ(Run({"frobnicate"}).code, 2);
+  auto missing = Run({"log", "--ledger", P("nope")});
+  EXPECT_EQ(missing.code, 1);
+  EXPECT_NE(missing.err.find("no ledger at"), std::string::npos) << missing.err;
+}
+
+}  // namespace
+}  // namespace eldercare
