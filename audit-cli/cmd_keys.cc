@@ -105,7 +105,8 @@ void AddKeyCommands(CLI::App& app, Context& ctx) {
   l->callback([&ctx, list_dir, list_json] {
     ctx.action = [&ctx, list_dir, list_json]() -> Status {
       ELDERCARE_ASSIGN_OR_RETURN(auto ledger, OpenLedger(*list_dir, false));
-      for (const auto& [id, actor] : ledger->registry()->actors()) {
+      for (const Actor& actor : ledger->Actors()) {
+        const std::string& id = actor.id;
         nlohmann::json keys = nlohmann::json::array();
         for (const ActorKey& k : actor.keys) {
           keys.push_back({{"public_key", k.key.ToBase64()},

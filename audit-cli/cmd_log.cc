@@ -204,7 +204,7 @@ void AddLogCommands(CLI::App& app, Context& ctx) {
                           {"root", HexEncode(root)},
                           {"checkpoints", notes.size()},
                           {"latest_checkpoint_size", latest},
-                          {"actors", ledger->registry()->actors().size()},
+                          {"actors", ledger->Actors().size()},
                           {"verifier_key", note::VerifierKey(ledger->origin(), ledger->operator_key())}};
       if (*st_json) {
         ctx.out << j.dump() << "\n";

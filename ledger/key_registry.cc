@@ -17,7 +17,7 @@ std::string Str(capnp::Text::Reader t) { return std::string(t.cStr(), t.size());
 Status KeyRegistry::Apply(uint64_t index, schema::EventBody::Reader body) {
   switch (body.which()) {
     case schema::EventBody::GENESIS: {
-      if (has_genesis_ || index != 0) {
+      if (has_genesis() || index != 0) {
         return Status::InvalidArgument("genesis may appear only once, at index 0");
       }
       auto g = body.getGenesis();
@@ -36,20 +36,20 @@ Status KeyRegistry::Apply(uint64_t index, schema::EventBody::Reader body) {
       ELDERCARE_RETURN_IF_ERROR(events::ValidateId("actor_id", id));
       auto key = PublicKey::FromRaw(ByteSpan(r.getPublicKey().begin(), r.getPublicKey().size()));
       if (!key.ok()) return key.status().WithPrefix("field 'public_key': ");
-      auto it = actors_.find(id);
-      if (it != actors_.end()) {
-        if (it->second.role != r.getRole()) {
+      if (const Actor* existing = Find(id)) {
+        if (existing->role != r.getRole()) {
           return Status::Conflict("actor '" + id + "' is registered as " +
-                                  std::string(events::RoleName(it->second.role)) + ", not " +
+                                  std::string(events::RoleName(existing->role)) + ", not " +
                                   std::string(events::RoleName(r.getRole())) + "; an actor's role never changes");
         }
-        for (const ActorKey& k : it->second.keys) {
+        for (const ActorKey& k : existing->keys) {
           if (k.key == *key && k.revoked_at == 0) {
             return Status::AlreadyExists("this key is already registered for actor '" + id + "'");
           }
         }
-        it->second.keys.push_back(ActorKey{*key, index, r.getValidFrom(), 0});
-        if (r.hasDisplayName()) it->second.display_name = Str(r.getDisplayName());
+        Actor* a = Mutable(id);
+        a->keys.push_back(ActorKey{*key, index, r.getValidFrom(), 0});
+        if (r.hasDisplayName()) a->display_name = Str(r.getDisplayName());
       } else {
         actors_[id] = Actor{id, r.getRole(), Str(r.getDisplayName()), {ActorKey{*key, index, r.getValidFrom(), 0}}};
       }
@@ -58,12 +58,13 @@ Status KeyRegistry::Apply(uint64_t index, schema::EventBody::Reader body) {
     case schema::EventBody::KEY_REVOKED: {
       auto r = body.getKeyRevoked();
       std::string id = Str(r.getActorId());
-      auto it = actors_.find(id);
-      if (it == actors_.end()) return Status::NotFound("cannot revoke a key of unknown actor '" + id + "'");
-      for (ActorKey& k : it->second.keys) {
+      const Actor* existing = Find(id);
+      if (existing == nullptr) return Status::NotFound("cannot revoke a key of unknown actor '" + id + "'");
+      for (size_t i = 0; i < existing->keys.size(); ++i) {
+        const ActorKey& k = existing->keys[i];
         if (k.revoked_at == 0 && k.key.raw().size() == r.getPublicKey().size() &&
             std::memcmp(k.key.raw().data(), r.getPublicKey().begin(), k.key.raw().size()) == 0) {
-          k.revoked_at = index;
+          Mutable(id)->keys[i].revoked_at = index;
           return Status::Ok();
         }
       }
@@ -76,7 +77,26 @@ Status KeyRegistry::Apply(uint64_t index, schema::EventBody::Reader body) {
 
 const Actor* KeyRegistry::Find(std::string_view actor_id) const {
   auto it = actors_.find(actor_id);
-  return it == actors_.end() ? nullptr : &it->second;
+  if (it != actors_.end()) return &it->second;
+  return parent_ ? parent_->Find(actor_id) : nullptr;
+}
+
+Actor* KeyRegistry::Mutable(const std::string& id) {
+  auto it = actors_.find(id);
+  if (it != actors_.end()) return &it->second;
+  const Actor* inherited = parent_ ? parent_->Find(id) : nullptr;
+  assert(inherited != nullptr && "Mutable() of an actor that does not exist");
+  return &actors_.emplace(id, *inherited).first->second;
+}
+
+void KeyRegistry::MergeInto(KeyRegistry& target) && {
+  for (auto& [id, actor] : actors_) target.actors_[id] = std::move(actor);
+  if (has_genesis_) {
+    target.has_genesis_ = true;
+    target.origin_ = std::move(origin_);
+    target.operator_id_ = std::move(operator_id_);
+  }
+  actors_.clear();
 }
 
 std::vector<const ActorKey*> KeyRegistry::SigningKeys(const Actor& actor, uint64_t index,

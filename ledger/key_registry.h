@@ -7,7 +7,10 @@
 //   - a key registered at index r may sign a submission whose first entry is
 //     at index f > r, recorded at or after its validFrom, and before any
 //     revocation at index v (f < v).
-// Not thread-safe; the ledger publishes immutable snapshots.
+// Overlays: a registry built with a parent reads through to it and keeps its
+// own changes (copying only the actors it touches) until MergeInto. The
+// ledger stages a group commit this way, and each submission within it.
+// Not thread-safe; the ledger guards the root with a lock.
 #ifndef ELDERCARE_LEDGER_KEY_REGISTRY_H_
 #define ELDERCARE_LEDGER_KEY_REGISTRY_H_
 
@@ -40,6 +43,14 @@ struct Actor {
 
 class KeyRegistry {
  public:
+  KeyRegistry() = default;
+  explicit KeyRegistry(const KeyRegistry* parent) : parent_(parent) {}
+  KeyRegistry(const KeyRegistry&) = delete;
+  KeyRegistry& operator=(const KeyRegistry&) = delete;
+
+  // Moves this overlay's changes into `target` (normally its parent).
+  void MergeInto(KeyRegistry& target) &&;
+
   // Applies one event at log `index` if it is a key event; other events are
   // ignored. Errors leave the registry unchanged.
   Status Apply(uint64_t index, schema::EventBody::Reader body);
@@ -49,11 +60,12 @@ class KeyRegistry {
   // recorded at `recorded_at` (microseconds).
   std::vector<const ActorKey*> SigningKeys(const Actor& actor, uint64_t index, int64_t recorded_at) const;
 
-  bool has_genesis() const { return has_genesis_; }
-  const std::string& origin() const { return origin_; }
-  const std::string& operator_id() const { return operator_id_; }
+  bool has_genesis() const { return has_genesis_ || (parent_ && parent_->has_genesis()); }
+  const std::string& origin() const { return has_genesis_ || !parent_ ? origin_ : parent_->origin(); }
+  const std::string& operator_id() const { return has_genesis_ || !parent_ ? operator_id_ : parent_->operator_id(); }
   const PublicKey* operator_key() const;
 
+  // This registry's own actors (for a root registry: all of them).
   const std::map<std::string, Actor, std::less<>>& actors() const { return actors_; }
 
   // Persistence of one actor (column family "actors").
@@ -62,6 +74,10 @@ class KeyRegistry {
   Status Restore(Actor actor, std::string origin, std::string operator_id);
 
  private:
+  // The actor to modify: this overlay's copy, made on first touch.
+  Actor* Mutable(const std::string& id);
+
+  const KeyRegistry* parent_ = nullptr;
   std::map<std::string, Actor, std::less<>> actors_;
   bool has_genesis_ = false;
   std::string origin_;

@@ -16,6 +16,7 @@
 #include <cstring>
 #include <optional>
 #include <set>
+#include <shared_mutex>
 #include <unordered_map>
 
 #include "ledger/entry.h"
@@ -109,8 +110,10 @@ struct Ledger::Rep {
   std::atomic<uint64_t> size{0};
   merkle::CompactRange frontier;
   int64_t last_recorded_at = 0;
-  mutable std::mutex registry_mu;
-  std::shared_ptr<const KeyRegistry> registry = std::make_shared<KeyRegistry>();
+  // Readers (Prepare) take it shared; the group leader merges its overlay
+  // under the exclusive lock after a successful write.
+  mutable std::shared_mutex registry_mu;
+  KeyRegistry registry;
 
   // Group commit queue (leveldb's DBImpl::Write pattern).
   struct Writer {
@@ -134,14 +137,9 @@ struct Ledger::Rep {
 
   int64_t Now() const { return options.clock ? options.clock() : SystemMicros(); }
 
-  std::shared_ptr<const KeyRegistry> Registry() const {
-    std::lock_guard<std::mutex> l(registry_mu);
-    return registry;
-  }
-
   Status OpenDb(bool create);
   Status LoadState();
-  void Prepare(schema::Submission::Reader sub, const KeyRegistry& reg, Prepared& p) const;
+  void Prepare(schema::Submission::Reader sub, Prepared& p) const;
   Result<std::optional<SubmissionRecord>> FindSubmission(std::string_view writer, std::string_view id) const;
   void CommitGroup(std::span<Prepared*> items);
   void Enqueue(std::span<Prepared*> items);
@@ -256,18 +254,16 @@ Status Ledger::Rep::LoadState() {
   auto fr = merkle::CompactRange::Load(reader, n);
   if (!fr.ok()) return fr.status();
   frontier = std::move(*fr);
-  auto reg = std::make_shared<KeyRegistry>();
   std::unique_ptr<rocksdb::Iterator> ait(db->NewIterator(ro, actors));
   for (ait->SeekToFirst(); ait->Valid(); ait->Next()) {
     auto a = KeyRegistry::Deserialize(std::string_view(ait->value().data(), ait->value().size()));
     if (!a.ok()) return a.status();
-    ELDERCARE_RETURN_IF_ERROR(reg->Restore(std::move(*a), origin, operator_id));
+    ELDERCARE_RETURN_IF_ERROR(registry.Restore(std::move(*a), origin, operator_id));
   }
   ELDERCARE_RETURN_IF_ERROR(FromRocks(ait->status(), "reading actors"));
-  const Actor* op = reg->Find(operator_id);
+  const Actor* op = registry.Find(operator_id);
   if (op == nullptr || op->keys.empty()) return Status::Corruption("the operator's key record is missing");
   operator_key = op->keys.front().key;
-  registry = std::move(reg);
   size.store(n);
   return Status::Ok();
 }
@@ -283,7 +279,7 @@ Result<std::optional<SubmissionRecord>> Ledger::Rep::FindSubmission(std::string_
   return std::optional<SubmissionRecord>(*r);
 }
 
-void Ledger::Rep::Prepare(schema::Submission::Reader sub, const KeyRegistry& reg, Prepared& p) const {
+void Ledger::Rep::Prepare(schema::Submission::Reader sub, Prepared& p) const {
   auto fail = [&](Status s) { p.outcome = Result<AppendResult>(std::move(s)); };
   try {
     p.sub = sub;
@@ -302,9 +298,20 @@ void Ledger::Rep::Prepare(schema::Submission::Reader sub, const KeyRegistry& reg
       return fail(Status::InvalidArgument("signature must be 64 bytes, got " +
                                           std::to_string(sub.getSignature().size())));
     }
-    const Actor* actor = reg.Find(p.writer);
-    bool genesis_ok = !reg.has_genesis() && evs.size() == 1 && evs[0].isGenesis();
-    if (actor == nullptr && !genesis_ok) {
+    // What the registry says now, copied out so that no lock is held while
+    // signatures are checked. Commit re-checks the key at the final position.
+    std::optional<schema::Role> role;
+    std::vector<PublicKey> keys;
+    bool genesis_ok;
+    {
+      std::shared_lock<std::shared_mutex> lock(registry_mu);
+      genesis_ok = !registry.has_genesis() && evs.size() == 1 && evs[0].isGenesis();
+      if (const Actor* actor = registry.Find(p.writer)) {
+        role = actor->role;
+        for (const ActorKey* k : registry.SigningKeys(*actor, size.load(), Now())) keys.push_back(k->key);
+      }
+    }
+    if (!role && !genesis_ok) {
       return fail(Status::PermissionDenied("writer '" + p.writer + "' has no registered key"));
     }
     p.digests.reserve(evs.size());
@@ -317,10 +324,10 @@ void Ledger::Rep::Prepare(schema::Submission::Reader sub, const KeyRegistry& reg
       if (body.isGenesis()) {
         if (!genesis_ok) return fail(Status::PermissionDenied(at + "genesis is written only when a ledger is created"));
         p.is_genesis = true;
-      } else if (!events::RoleMayWrite(actor->role, *type)) {
+      } else if (!events::RoleMayWrite(*role, *type)) {
         std::string allowed;
         for (auto r : type->writers) allowed += (allowed.empty() ? "" : ", ") + std::string(events::RoleName(r));
-        return fail(Status::PermissionDenied(at + "role '" + std::string(events::RoleName(actor->role)) +
+        return fail(Status::PermissionDenied(at + "role '" + std::string(events::RoleName(*role)) +
                                              "' may not write '" + type->name + "' (allowed: " + allowed + ")"));
       }
       if (body.isKeyRegistered() || body.isKeyRevoked() || body.isGenesis()) p.has_key_events = true;
@@ -343,13 +350,12 @@ void Ledger::Rep::Prepare(schema::Submission::Reader sub, const KeyRegistry& reg
       p.signer = *key;
       return;
     }
-    auto keys = reg.SigningKeys(*actor, size.load(), Now());
     if (keys.empty()) {
       return fail(Status::PermissionDenied("writer '" + p.writer + "' has no key that may sign now (all revoked or not yet valid)"));
     }
-    for (const ActorKey* k : keys) {
-      if (k->key.Verify(message, sig)) {
-        p.signer = k->key;
+    for (const PublicKey& k : keys) {
+      if (k.Verify(message, sig)) {
+        p.signer = k;
         break;
       }
     }
@@ -377,9 +383,9 @@ void Ledger::Rep::CommitGroup(std::span<Prepared*> items) {
   rocksdb::WriteBatch batch;
   uint64_t index = size.load();
   merkle::CompactRange staged_frontier = frontier;
-  std::shared_ptr<const KeyRegistry> base = Registry();
-  std::shared_ptr<KeyRegistry> staged;  // copy-on-write when a key event comes
-  const KeyRegistry* reg = base.get();
+  // Only the leader mutates the registry, so it reads it without the lock;
+  // this group's key changes stay in an overlay until the write succeeds.
+  KeyRegistry group_keys(&registry);
   std::set<std::string> touched_actors;
   std::unordered_map<std::string, SubmissionRecord> in_group;
   std::vector<Prepared*> duplicates_of_group;
@@ -410,10 +416,10 @@ void Ledger::Rep::CommitGroup(std::span<Prepared*> items) {
       continue;
     }
     if (!p->is_genesis) {
-      const Actor* actor = reg->Find(p->writer);
+      const Actor* actor = group_keys.Find(p->writer);
       bool still_valid = false;
       if (actor != nullptr) {
-        for (const ActorKey* k : reg->SigningKeys(*actor, index, recorded_at)) still_valid |= (k->key == *p->signer);
+        for (const ActorKey* k : group_keys.SigningKeys(*actor, index, recorded_at)) still_valid |= (k->key == *p->signer);
       }
       if (!still_valid) {
         p->outcome = Result<AppendResult>(Status::PermissionDenied(
@@ -423,10 +429,10 @@ void Ledger::Rep::CommitGroup(std::span<Prepared*> items) {
     }
     auto evs = p->sub.getEvents();
     if (p->has_key_events) {
-      auto next = std::make_shared<KeyRegistry>(*reg);
+      KeyRegistry submission_keys(&group_keys);
       Status applied;
       for (uint32_t i = 0; i < evs.size() && applied.ok(); ++i) {
-        applied = next->Apply(index + i, evs[i]).WithPrefix("event " + std::to_string(i + 1) + ": ");
+        applied = submission_keys.Apply(index + i, evs[i]).WithPrefix("event " + std::to_string(i + 1) + ": ");
       }
       if (!applied.ok()) {
         p->outcome = Result<AppendResult>(applied);
@@ -437,8 +443,7 @@ void Ledger::Rep::CommitGroup(std::span<Prepared*> items) {
         if (e.isKeyRevoked()) touched_actors.insert(Str(e.getKeyRevoked().getActorId()));
         if (e.isGenesis()) touched_actors.insert(Str(e.getGenesis().getOperatorId()));
       }
-      staged = std::move(next);
-      reg = staged.get();
+      std::move(submission_keys).MergeInto(group_keys);
     }
     auto count = static_cast<uint32_t>(evs.size());
     ByteSpan sig(p->sub.getSignature().begin(), p->sub.getSignature().size());
@@ -460,7 +465,7 @@ void Ledger::Rep::CommitGroup(std::span<Prepared*> items) {
   }
   if (committed.empty()) return;
   for (const std::string& id : touched_actors) {
-    if (const Actor* a = reg->Find(id)) batch.Put(actors, id, KeyRegistry::Serialize(*a));
+    if (const Actor* a = group_keys.Find(id)) batch.Put(actors, id, KeyRegistry::Serialize(*a));
   }
   batch.Put(meta, layout::kMetaSize, BigEndianKey(index));
   batch.Put(meta, layout::kMetaLastRecorded, BigEndianKey(static_cast<uint64_t>(recorded_at)));
@@ -478,9 +483,9 @@ void Ledger::Rep::CommitGroup(std::span<Prepared*> items) {
   }
   frontier = std::move(staged_frontier);
   last_recorded_at = recorded_at;
-  if (staged) {
-    std::lock_guard<std::mutex> l(registry_mu);
-    registry = std::move(staged);
+  if (!touched_actors.empty()) {
+    std::unique_lock<std::shared_mutex> l(registry_mu);
+    std::move(group_keys).MergeInto(registry);
   }
   size.store(index);
 }
@@ -582,7 +587,7 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(const std::string& dir, LedgerOptio
 Result<AppendResult> Ledger::Append(schema::Submission::Reader submission) {
   if (rep_->options.read_only) return Status::FailedPrecondition("ledger is open read-only");
   Prepared p;
-  rep_->Prepare(submission, *rep_->Registry(), p);
+  rep_->Prepare(submission, p);
   if (!p.outcome) {
     Prepared* item = &p;
     rep_->Enqueue(std::span<Prepared*>(&item, 1));
@@ -599,8 +604,7 @@ std::vector<Result<AppendResult>> Ledger::AppendMany(std::span<const schema::Sub
   }
   if (!rep_->pool) rep_->pool = std::make_unique<ThreadPool>(rep_->options.threads);
   std::vector<Prepared> prepared(subs.size());
-  auto reg = rep_->Registry();
-  rep_->pool->ParallelFor(subs.size(), [&](size_t i) { rep_->Prepare(subs[i], *reg, prepared[i]); });
+  rep_->pool->ParallelFor(subs.size(), [&](size_t i) { rep_->Prepare(subs[i], prepared[i]); });
   std::vector<Prepared*> items;
   for (auto& p : prepared) {
     if (!p.outcome) items.push_back(&p);
@@ -615,7 +619,18 @@ const std::string& Ledger::origin() const { return rep_->origin; }
 const std::string& Ledger::operator_id() const { return rep_->operator_id; }
 const PublicKey& Ledger::operator_key() const { return *rep_->operator_key; }
 const std::string& Ledger::operator_key_path() const { return rep_->operator_key_path; }
-std::shared_ptr<const KeyRegistry> Ledger::registry() const { return rep_->Registry(); }
+std::optional<Actor> Ledger::FindActor(std::string_view actor_id) const {
+  std::shared_lock<std::shared_mutex> l(rep_->registry_mu);
+  const Actor* a = rep_->registry.Find(actor_id);
+  return a ? std::optional<Actor>(*a) : std::nullopt;
+}
+
+std::vector<Actor> Ledger::Actors() const {
+  std::shared_lock<std::shared_mutex> l(rep_->registry_mu);
+  std::vector<Actor> out;
+  for (const auto& [id, a] : rep_->registry.actors()) out.push_back(a);
+  return out;
+}
 
 namespace {
 Status CheckSize(uint64_t size, uint64_t have) {

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -99,7 +100,9 @@ class Ledger {
   const std::string& operator_id() const;
   const PublicKey& operator_key() const;
   const std::string& operator_key_path() const;
-  std::shared_ptr<const KeyRegistry> registry() const;
+  // Actors and their keys as of now (copies).
+  std::optional<Actor> FindActor(std::string_view actor_id) const;
+  std::vector<Actor> Actors() const;
 
   // Merkle queries: O(log n) reads of stored subtree hashes.
   Result<Hash> RootAt(uint64_t size) const;

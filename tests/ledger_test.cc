@@ -71,7 +71,7 @@ TEST(Ledger, AppendsASubmissionOfManyEventsContiguously) {
     EXPECT_EQ(entry.getPosition(), i - 1);
     EXPECT_EQ(entry.getCount(), 3u);
   }
-  EXPECT_NE(f.ledger->registry()->Find("ent-b"), nullptr);
+  EXPECT_NE(f.ledger->FindActor("ent-b"), std::nullopt);
 }
 
 TEST(Ledger, IdenticalSubmissionAgainReturnsItsOriginalPositions) {
@@ -226,7 +226,7 @@ TEST(Ledger, ReopenRestoresSizeRootFrontierAndKeys) {
   Snapshot before = Snap(*f.ledger);
   f.Reopen();
   EXPECT_EQ(Snap(*f.ledger), before);
-  ASSERT_NE(f.ledger->registry()->Find("ops-2"), nullptr);
+  ASSERT_NE(f.ledger->FindActor("ops-2"), std::nullopt);
   // Appending after reopen continues the same tree.
   auto r = f.AppendJson("ops-2", f.keys.at("ops-2"), KeyRegisteredJson("late", "bureau", NewKey().public_key()));
   ASSERT_TRUE(r.ok()) << r.status().ToString();
