@@ -8,13 +8,22 @@
 #include <sstream>
 
 #include "audit-cli/context.h"
+#include "projections/fold.h"
 
 namespace eldercare::cli {
 
-Result<std::unique_ptr<Ledger>> OpenLedger(const std::string& dir, bool writable) {
+Result<std::unique_ptr<Ledger>> OpenLedger(const Context& ctx, const std::string& dir, bool writable) {
   LedgerOptions o;
   o.read_only = !writable;
+  o.projector = ctx.projector;
   return Ledger::Open(dir, o);
+}
+
+std::string Yuan(int64_t fen) {
+  std::string sign = fen < 0 ? "-" : "";
+  uint64_t a = fen < 0 ? static_cast<uint64_t>(-(fen + 1)) + 1 : static_cast<uint64_t>(fen);
+  std::string cents = std::to_string(a % 100);
+  return sign + std::to_string(a / 100) + "." + (cents.size() == 1 ? "0" : "") + cents;
 }
 
 Result<PrivateKey> LoadKey(const std::string& path) { return PrivateKey::LoadPemFile(path); }
@@ -53,7 +62,8 @@ int Run(int argc, const char* const* argv, std::istream& in, std::ostream& out, 
   log->set_pattern("%^%l%$: %v");
   log->set_level(spdlog::level::info);
   spdlog::set_default_logger(log);
-  Context ctx{in, out, err, log, {}};
+  proj::ProgrammeProjector projector;
+  Context ctx{in, out, err, log, &projector, {}};
 
   CLI::App app{
       "audit-cli: the eldercare audit ledger -- signed, append-only, verifiable.\n"
@@ -67,6 +77,7 @@ int Run(int argc, const char* const* argv, std::istream& in, std::ostream& out, 
   AddLogCommands(app, ctx);
   AddProofCommands(app, ctx);
   AddVerifyCommands(app, ctx);
+  AddProgrammeCommands(app, ctx);
 
   try {
     app.parse(argc, argv);

@@ -17,7 +17,7 @@ struct KeyEventArgs {
 Status AppendOperatorEvent(Context& ctx, const KeyEventArgs& a,
                            const std::function<Status(schema::EventBody::Builder)>& fill) {
   ELDERCARE_ASSIGN_OR_RETURN(PrivateKey key, LoadKey(a.operator_key));
-  ELDERCARE_ASSIGN_OR_RETURN(auto ledger, OpenLedger(a.ledger, /*writable=*/true));
+  ELDERCARE_ASSIGN_OR_RETURN(auto ledger, OpenLedger(ctx, a.ledger, /*writable=*/true));
   SubmissionBuilder b(ledger->operator_id());
   ELDERCARE_RETURN_IF_ERROR(fill(b.AddEvent()));
   ELDERCARE_ASSIGN_OR_RETURN(AppendResult r, ledger->Append(b.Sign(key, a.submission_id)));
@@ -104,7 +104,7 @@ void AddKeyCommands(CLI::App& app, Context& ctx) {
   l->add_flag("--json", *list_json, "One JSON object per actor");
   l->callback([&ctx, list_dir, list_json] {
     ctx.action = [&ctx, list_dir, list_json]() -> Status {
-      ELDERCARE_ASSIGN_OR_RETURN(auto ledger, OpenLedger(*list_dir, false));
+      ELDERCARE_ASSIGN_OR_RETURN(auto ledger, OpenLedger(ctx, *list_dir, false));
       for (const Actor& actor : ledger->Actors()) {
         const std::string& id = actor.id;
         nlohmann::json keys = nlohmann::json::array();
@@ -135,7 +135,7 @@ void AddKeyCommands(CLI::App& app, Context& ctx) {
   vk->add_option("--ledger", *vk_dir, "Ledger directory")->required();
   vk->callback([&ctx, vk_dir] {
     ctx.action = [&ctx, vk_dir]() -> Status {
-      ELDERCARE_ASSIGN_OR_RETURN(auto ledger, OpenLedger(*vk_dir, false));
+      ELDERCARE_ASSIGN_OR_RETURN(auto ledger, OpenLedger(ctx, *vk_dir, false));
       ctx.out << note::VerifierKey(ledger->origin(), ledger->operator_key()) << "\n";
       return Status::Ok();
     };

@@ -66,7 +66,9 @@ void AddLogCommands(CLI::App& app, Context& ctx) {
     ctx.action = [&ctx, ia]() -> Status {
       ELDERCARE_ASSIGN_OR_RETURN(PrivateKey key, LoadKey(ia->operator_key));
       CreateParams p{ia->origin, ia->operator_id, std::filesystem::absolute(ia->operator_key).string()};
-      ELDERCARE_ASSIGN_OR_RETURN(auto ledger, Ledger::Create(ia->ledger, p, key));
+      LedgerOptions o;
+      o.projector = ctx.projector;
+      ELDERCARE_ASSIGN_OR_RETURN(auto ledger, Ledger::Create(ia->ledger, p, key, o));
       ctx.log->info("created ledger {} (origin {}); operator verifier key follows, then the first checkpoint",
                     ia->ledger, ia->origin);
       ctx.out << note::VerifierKey(ledger->origin(), ledger->operator_key()) << "\n";
@@ -93,7 +95,7 @@ void AddLogCommands(CLI::App& app, Context& ctx) {
       ELDERCARE_RETURN_IF_ERROR(b.AddJsonLines(lines).WithPrefix(sa->file == "-" ? "" : sa->file + ": "));
       if (b.size() == 0) return Status::InvalidArgument("no events to submit (the input is empty)");
       ELDERCARE_ASSIGN_OR_RETURN(PrivateKey key, LoadKey(sa->key));
-      ELDERCARE_ASSIGN_OR_RETURN(auto ledger, OpenLedger(sa->ledger, true));
+      ELDERCARE_ASSIGN_OR_RETURN(auto ledger, OpenLedger(ctx, sa->ledger, true));
       auto sub = b.Sign(key, sa->submission_id);
       ELDERCARE_ASSIGN_OR_RETURN(AppendResult r, ledger->Append(sub));
       std::string id(sub.getSubmissionId().cStr());
@@ -120,7 +122,7 @@ void AddLogCommands(CLI::App& app, Context& ctx) {
                  "Operator's PEM private key (default: $ELDERCARE_OPERATOR_KEY, else the key given to init)");
   cp->callback([&ctx, cp_dir, cp_key] {
     ctx.action = [&ctx, cp_dir, cp_key]() -> Status {
-      ELDERCARE_ASSIGN_OR_RETURN(auto ledger, OpenLedger(*cp_dir, true));
+      ELDERCARE_ASSIGN_OR_RETURN(auto ledger, OpenLedger(ctx, *cp_dir, true));
       ELDERCARE_ASSIGN_OR_RETURN(PrivateKey key, CheckpointKey(*ledger, *cp_key));
       ELDERCARE_ASSIGN_OR_RETURN(std::string n, ledger->MakeCheckpoint(key));
       ctx.out << n;
@@ -135,7 +137,7 @@ void AddLogCommands(CLI::App& app, Context& ctx) {
   cps->add_option("--size", *cps_size, "Only the checkpoint of this tree size");
   cps->callback([&ctx, cps_dir, cps_size] {
     ctx.action = [&ctx, cps_dir, cps_size]() -> Status {
-      ELDERCARE_ASSIGN_OR_RETURN(auto ledger, OpenLedger(*cps_dir, false));
+      ELDERCARE_ASSIGN_OR_RETURN(auto ledger, OpenLedger(ctx, *cps_dir, false));
       ELDERCARE_ASSIGN_OR_RETURN(auto notes, ledger->Checkpoints());
       bool found = false;
       for (const auto& n : notes) {
@@ -158,7 +160,7 @@ void AddLogCommands(CLI::App& app, Context& ctx) {
   log->add_flag("--json", la->json, "JSON lines with signature and leaf hash");
   log->callback([&ctx, la] {
     ctx.action = [&ctx, la]() -> Status {
-      ELDERCARE_ASSIGN_OR_RETURN(auto ledger, OpenLedger(la->ledger, false));
+      ELDERCARE_ASSIGN_OR_RETURN(auto ledger, OpenLedger(ctx, la->ledger, false));
       Status bad;
       Status s = ledger->ScanEntries(la->from, la->limit, [&](uint64_t index, std::string_view leaf) {
         auto e = ParseEntry(leaf);
@@ -187,7 +189,7 @@ void AddLogCommands(CLI::App& app, Context& ctx) {
   st->add_flag("--json", *st_json, "As JSON");
   st->callback([&ctx, st_dir, st_json] {
     ctx.action = [&ctx, st_dir, st_json]() -> Status {
-      ELDERCARE_ASSIGN_OR_RETURN(auto ledger, OpenLedger(*st_dir, false));
+      ELDERCARE_ASSIGN_OR_RETURN(auto ledger, OpenLedger(ctx, *st_dir, false));
       uint64_t size = ledger->Size();
       ELDERCARE_ASSIGN_OR_RETURN(Hash root, ledger->RootAt(size));
       ELDERCARE_ASSIGN_OR_RETURN(auto notes, ledger->Checkpoints());

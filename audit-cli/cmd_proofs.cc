@@ -33,7 +33,7 @@ void AddProofCommands(CLI::App& app, Context& ctx) {
   inc->add_flag("--json", ia->json, "Print {index,size,leaf_hash,root,proof}");
   inc->callback([&ctx, ia] {
     ctx.action = [&ctx, ia]() -> Status {
-      ELDERCARE_ASSIGN_OR_RETURN(auto ledger, OpenLedger(ia->ledger, false));
+      ELDERCARE_ASSIGN_OR_RETURN(auto ledger, OpenLedger(ctx, ia->ledger, false));
       InclusionProofData p;
       p.index = ia->index;
       p.size = ia->size < 0 ? ledger->Size() : static_cast<uint64_t>(ia->size);
@@ -59,7 +59,7 @@ void AddProofCommands(CLI::App& app, Context& ctx) {
   con->add_flag("--json", ca->json, "Print {from,to,old_root,new_root,proof}");
   con->callback([&ctx, ca] {
     ctx.action = [&ctx, ca]() -> Status {
-      ELDERCARE_ASSIGN_OR_RETURN(auto ledger, OpenLedger(ca->ledger, false));
+      ELDERCARE_ASSIGN_OR_RETURN(auto ledger, OpenLedger(ctx, ca->ledger, false));
       ConsistencyProofData p;
       p.from = ca->from;
       p.to = ca->to < 0 ? ledger->Size() : static_cast<uint64_t>(ca->to);

@@ -78,7 +78,7 @@ void AddVerifyCommands(CLI::App& app, Context& ctx) {
   ex->add_option("--out", *dst, "Export directory to create")->required();
   ex->callback([&ctx, src, dst] {
     ctx.action = [&ctx, src, dst]() -> Status {
-      ELDERCARE_ASSIGN_OR_RETURN(auto ledger, OpenLedger(*src, false));
+      ELDERCARE_ASSIGN_OR_RETURN(auto ledger, OpenLedger(ctx, *src, false));
       ELDERCARE_ASSIGN_OR_RETURN(ExportSummary s, WriteExport(*ledger, *dst));
       ctx.out << "exported " << s.size << " entries and " << s.checkpoints << " checkpoints to " << *dst
               << "\nroot: " << HexEncode(s.root) << "\n";

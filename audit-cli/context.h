@@ -22,6 +22,8 @@ struct Context {
   std::ostream& out;
   std::ostream& err;
   std::shared_ptr<spdlog::logger> log;
+  // The projection every ledger is opened with (wired in cli.cc).
+  const Projector* projector = nullptr;
   // The selected command's action, set by the parser callbacks.
   std::function<Status()> action;
 };
@@ -31,8 +33,12 @@ void AddKeyCommands(CLI::App& app, Context& ctx);
 void AddLogCommands(CLI::App& app, Context& ctx);
 void AddProofCommands(CLI::App& app, Context& ctx);
 void AddVerifyCommands(CLI::App& app, Context& ctx);
+void AddProgrammeCommands(CLI::App& app, Context& ctx);
 
-Result<std::unique_ptr<Ledger>> OpenLedger(const std::string& dir, bool writable);
+// Opens a ledger with the context's projection.
+Result<std::unique_ptr<Ledger>> OpenLedger(const Context& ctx, const std::string& dir, bool writable);
+// "1234.50" from fen.
+std::string Yuan(int64_t fen);
 Result<PrivateKey> LoadKey(const std::string& path);
 // PUB is the base64 key itself or a file holding it (surrounding space ignored).
 Result<PublicKey> ParsePublicKeyArg(const std::string& arg);

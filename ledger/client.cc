@@ -1,5 +1,8 @@
 #include "ledger/client.h"
 
+#include <iterator>
+#include <nlohmann/json.hpp>
+
 #include "ledger/bytes.h"
 #include "ledger/event_json.h"
 #include "ledger/submission.h"
@@ -22,6 +25,24 @@ Status SubmissionBuilder::AddJson(std::string_view json_text) {
 
 Status SubmissionBuilder::AddJsonLines(std::istream& in) {
   size_t before = events_.size();
+  // A JSON array of events is accepted too (pretty-printed files, such as the
+  // default policy); errors then name the element.
+  in >> std::ws;
+  if (in.peek() == '[') {
+    std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    nlohmann::json arr = nlohmann::json::parse(all, nullptr, false);
+    if (arr.is_discarded() || !arr.is_array()) return Status::InvalidArgument("malformed JSON array of events");
+    for (size_t i = 0; i < arr.size(); ++i) {
+      auto orphan = message_.getOrphanage().newOrphan<schema::EventBody>();
+      Status s = events::EventFromJson(arr[i], orphan.get());
+      if (!s.ok()) {
+        events_.resize(before);
+        return s.WithPrefix("element " + std::to_string(i) + ": ");
+      }
+      events_.push_back(kj::mv(orphan));
+    }
+    return Status::Ok();
+  }
   std::string line;
   size_t line_no = 0;
   while (std::getline(in, line)) {

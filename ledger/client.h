@@ -25,7 +25,8 @@ class SubmissionBuilder {
   // One event from one JSON object (docs/EVENTS.md).
   Status AddJson(std::string_view json_text);
   // JSON lines, one event a line; blank lines are skipped. Errors name the
-  // line: "line 3: field 'role': unknown value 'boss'". On error nothing is added.
+  // line: "line 3: field 'role': unknown value 'boss'". Input starting with
+  // '[' is read as one JSON array of events instead. On error nothing is added.
   Status AddJsonLines(std::istream& in);
 
   size_t size() const { return events_.size(); }

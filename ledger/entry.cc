@@ -27,7 +27,8 @@ std::string BuildEntryBytes(const EntryHeader& h, schema::EventBody::Reader body
   return std::string(reinterpret_cast<const char*>(words.asBytes().begin()), words.asBytes().size());
 }
 
-Result<CanonicalMessage> CanonicalMessage::Parse(std::string_view bytes, bool require_canonical) {
+Result<CanonicalMessage> CanonicalMessage::Parse(std::string_view bytes, bool require_canonical,
+                                                 uint64_t traversal_factor) {
   if (bytes.empty() || bytes.size() % sizeof(capnp::word) != 0) {
     return Status::InvalidArgument("message of " + std::to_string(bytes.size()) +
                                    " bytes is not a whole number of 8-byte words");
@@ -37,7 +38,7 @@ Result<CanonicalMessage> CanonicalMessage::Parse(std::string_view bytes, bool re
   std::memcpy(impl->words.begin(), bytes.data(), bytes.size());
   impl->segments[0] = impl->words.asPtr();
   capnp::ReaderOptions opts;
-  opts.traversalLimitInWords = 4 * impl->words.size() + 64;
+  opts.traversalLimitInWords = traversal_factor * impl->words.size() + 1024;
   opts.nestingLimit = 16;
   try {
     impl->reader.emplace(kj::arrayPtr(impl->segments, 1), opts);

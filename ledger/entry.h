@@ -34,8 +34,11 @@ std::string BuildEntryBytes(const EntryHeader& h, schema::EventBody::Reader body
 class CanonicalMessage {
  public:
   // InvalidArgument if the bytes are not a well-formed message, or (with
-  // require_canonical) not in canonical form.
-  static Result<CanonicalMessage> Parse(std::string_view bytes, bool require_canonical = true);
+  // require_canonical) not in canonical form. Reads are limited to
+  // `traversal_factor` times the message size (capnp::ReaderOptions): small
+  // for untrusted input read a few times, large for records read often.
+  static Result<CanonicalMessage> Parse(std::string_view bytes, bool require_canonical = true,
+                                        uint64_t traversal_factor = 16);
 
   template <typename T>
   typename T::Reader Root() const {

@@ -99,6 +99,7 @@ struct Ledger::Rep {
   rocksdb::ColumnFamilyHandle* submissions = nullptr;
   rocksdb::ColumnFamilyHandle* actors = nullptr;
   rocksdb::ColumnFamilyHandle* checkpoints = nullptr;
+  rocksdb::ColumnFamilyHandle* projections = nullptr;
 
   std::string origin;
   std::string operator_id;
@@ -126,6 +127,7 @@ struct Ledger::Rep {
 
   std::unique_ptr<ThreadPool> pool;
   std::mutex checkpoint_mu;
+  std::mutex commit_mu;  // held by the group leader while committing, and by a rebuild
 
   ~Rep() {
     if (db) {
@@ -139,8 +141,12 @@ struct Ledger::Rep {
 
   Status OpenDb(bool create);
   Status LoadState();
+  Status RebuildProjections();
+  uint64_t ProjectionSize() const;
   void Prepare(schema::Submission::Reader sub, Prepared& p) const;
   Result<std::optional<SubmissionRecord>> FindSubmission(std::string_view writer, std::string_view id) const;
+  Status StageSubmission(const Prepared& p, uint64_t index, int64_t recorded_at, KeyRegistry& keys,
+                         OverlayStateStore& state) const;
   void CommitGroup(std::span<Prepared*> items);
   void Enqueue(std::span<Prepared*> items);
 };
@@ -172,6 +178,72 @@ class DbNodeReader : public merkle::NodeReader {
 };
 }  // namespace
 
+namespace {
+// Projection state read from RocksDB, optionally under a snapshot.
+class RocksStateReader : public StateReader {
+ public:
+  RocksStateReader(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, bool snapshot)
+      : db_(db), cf_(cf), snapshot_(snapshot ? db->GetSnapshot() : nullptr) {}
+  ~RocksStateReader() override {
+    if (snapshot_) db_->ReleaseSnapshot(snapshot_);
+  }
+  const rocksdb::Snapshot* snapshot() const { return snapshot_; }
+
+  std::optional<std::string> Get(std::string_view key) const override {
+    rocksdb::ReadOptions ro;
+    ro.snapshot = snapshot_;
+    std::string v;
+    auto s = db_->Get(ro, cf_, rocksdb::Slice(key.data(), key.size()), &v);
+    if (s.IsNotFound()) return std::nullopt;
+    if (!s.ok()) {
+      // Projection reads happen inside pure folds that cannot fail by
+      // themselves; a storage error here is not recoverable in place.
+      spdlog::critical("projection read failed: {}", s.ToString());
+      std::abort();
+    }
+    return v;
+  }
+
+  void Scan(std::string_view prefix, const std::function<bool(std::string_view, std::string_view)>& fn,
+            std::string_view start) const override {
+    rocksdb::ReadOptions ro;
+    ro.snapshot = snapshot_;
+    std::string upper(prefix);
+    // Smallest key greater than every key with this prefix.
+    while (!upper.empty() && static_cast<uint8_t>(upper.back()) == 0xff) upper.pop_back();
+    if (!upper.empty()) upper.back() = static_cast<char>(static_cast<uint8_t>(upper.back()) + 1);
+    rocksdb::Slice upper_slice(upper);
+    if (!upper.empty()) ro.iterate_upper_bound = &upper_slice;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf_));
+    std::string_view from = start > prefix ? start : prefix;
+    for (it->Seek(rocksdb::Slice(from.data(), from.size())); it->Valid(); it->Next()) {
+      std::string_view k(it->key().data(), it->key().size());
+      if (k.substr(0, prefix.size()) != prefix) break;
+      if (!fn(k, std::string_view(it->value().data(), it->value().size()))) return;
+    }
+    if (!it->status().ok()) {
+      spdlog::critical("projection scan failed: {}", it->status().ToString());
+      std::abort();
+    }
+  }
+
+ private:
+  rocksdb::DB* db_;
+  rocksdb::ColumnFamilyHandle* cf_;
+  const rocksdb::Snapshot* snapshot_;
+};
+
+void PutChanges(rocksdb::WriteBatch& batch, rocksdb::ColumnFamilyHandle* cf, const OverlayStateStore& changes) {
+  for (const auto& [k, v] : changes.changes()) {
+    if (v) {
+      batch.Put(cf, k, *v);
+    } else {
+      batch.Delete(cf, k);
+    }
+  }
+}
+}  // namespace
+
 Status Ledger::Rep::OpenDb(bool create) {
   rocksdb::DBOptions db_opts;
   db_opts.create_if_missing = create;
@@ -189,6 +261,7 @@ Status Ledger::Rep::OpenDb(bool create) {
       {rocksdb::kDefaultColumnFamilyName, cf_opts}, {layout::kEntriesCf, cf_opts},
       {layout::kMerkleCf, cf_opts},                 {layout::kSubmissionsCf, cf_opts},
       {layout::kActorsCf, cf_opts},                 {layout::kCheckpointsCf, cf_opts},
+      {layout::kProjectionsCf, cf_opts},
   };
   std::string path = (fs::path(dir) / "log").string();
   rocksdb::DB* raw = nullptr;
@@ -214,6 +287,7 @@ Status Ledger::Rep::OpenDb(bool create) {
   submissions = handles[3];
   actors = handles[4];
   checkpoints = handles[5];
+  projections = handles[6];
   return Status::Ok();
 }
 
@@ -265,7 +339,71 @@ Status Ledger::Rep::LoadState() {
   if (op == nullptr || op->keys.empty()) return Status::Corruption("the operator's key record is missing");
   operator_key = op->keys.front().key;
   size.store(n);
+  if (options.projector != nullptr) {
+    std::string version;
+    bool current = db->Get(ro, meta, layout::kMetaProjectionVersion, &version).ok() &&
+                   version == options.projector->version() && ProjectionSize() == n;
+    if (!current) {
+      if (options.read_only) {
+        return Status::FailedPrecondition("the projections of " + dir +
+                                          " are missing or out of date; run `audit-cli projection rebuild --ledger " +
+                                          dir + "`");
+      }
+      spdlog::info("projections are missing or out of date; rebuilding from the log");
+      ELDERCARE_RETURN_IF_ERROR(RebuildProjections());
+    }
+  }
   return Status::Ok();
+}
+
+uint64_t Ledger::Rep::ProjectionSize() const {
+  std::string v;
+  if (!db->Get(rocksdb::ReadOptions(), meta, layout::kMetaProjectionSize, &v).ok() || v.size() != 8) return UINT64_MAX;
+  return GetBigEndian64(reinterpret_cast<const uint8_t*>(v.data()));
+}
+
+Status Ledger::Rep::RebuildProjections() {
+  if (options.projector == nullptr) return Status::FailedPrecondition("no projection is configured");
+  rocksdb::WriteOptions wo;
+  wo.sync = options.sync;
+  {
+    rocksdb::WriteBatch clear;
+    clear.DeleteRange(projections, rocksdb::Slice(""), rocksdb::Slice(std::string(32, '\xff')));
+    clear.Delete(meta, layout::kMetaProjectionSize);
+    clear.Put(meta, layout::kMetaProjectionVersion, std::string(options.projector->version()));
+    ELDERCARE_RETURN_IF_ERROR(FromRocks(db->Write(wo, &clear), "clearing projections"));
+  }
+  RocksStateReader committed_state(db.get(), projections, /*snapshot=*/false);
+  OverlayStateStore chunk(&committed_state);
+  uint64_t n = size.load();
+  rocksdb::ReadOptions ro;
+  ro.readahead_size = 4u << 20;
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro, entries));
+  uint64_t index = 0;
+  auto flush = [&](uint64_t folded) -> Status {
+    rocksdb::WriteBatch batch;
+    PutChanges(batch, projections, chunk);
+    batch.Put(meta, layout::kMetaProjectionSize, BigEndianKey(folded));
+    chunk.Clear();
+    return FromRocks(db->Write(wo, &batch), "writing rebuilt projections");
+  };
+  for (it->SeekToFirst(); it->Valid() && index < n; it->Next(), ++index) {
+    auto parsed = ParseEntry(std::string_view(it->value().data(), it->value().size()));
+    if (!parsed.ok()) return Status::Corruption("entry " + std::to_string(index) + ": " + parsed.status().message());
+    auto e = parsed->Root<schema::Entry>();
+    if (e.getIndex() != index) return Status::Corruption("entry " + std::to_string(index) + " is out of place");
+    std::string writer = Str(e.getWriter());
+    const Actor* actor = registry.Find(writer);
+    EventContext ctx{index, e.getRecordedAt(), writer, actor ? actor->role : schema::Role::OPERATOR};
+    Status s = options.projector->Apply(ctx, e.getBody(), chunk);
+    if (!s.ok()) {
+      return Status::Corruption("entry " + std::to_string(index) + " no longer folds into the projections: " + s.message());
+    }
+    if (chunk.size() >= 200000) ELDERCARE_RETURN_IF_ERROR(flush(index + 1));
+  }
+  ELDERCARE_RETURN_IF_ERROR(FromRocks(it->status(), "reading entries"));
+  if (index != n) return Status::Corruption("the log holds " + std::to_string(index) + " of " + std::to_string(n) + " entries");
+  return flush(n);
 }
 
 Result<std::optional<SubmissionRecord>> Ledger::Rep::FindSubmission(std::string_view writer,
@@ -379,6 +517,25 @@ void Ledger::Rep::Prepare(schema::Submission::Reader sub, Prepared& p) const {
   }
 }
 
+Status Ledger::Rep::StageSubmission(const Prepared& p, uint64_t index, int64_t recorded_at, KeyRegistry& keys,
+                                    OverlayStateStore& state) const {
+  auto evs = p.sub.getEvents();
+  if (p.has_key_events) {
+    for (uint32_t i = 0; i < evs.size(); ++i) {
+      ELDERCARE_RETURN_IF_ERROR(keys.Apply(index + i, evs[i]).WithPrefix("event " + std::to_string(i + 1) + ": "));
+    }
+  }
+  if (options.projector == nullptr) return Status::Ok();
+  const Actor* writer = keys.Find(p.writer);
+  EventContext ctx{index, recorded_at, p.writer, writer ? writer->role : schema::Role::OPERATOR};
+  for (uint32_t i = 0; i < evs.size(); ++i) {
+    ctx.index = index + i;
+    ELDERCARE_RETURN_IF_ERROR(
+        options.projector->Apply(ctx, evs[i], state).WithPrefix("event " + std::to_string(i + 1) + ": "));
+  }
+  return Status::Ok();
+}
+
 void Ledger::Rep::CommitGroup(std::span<Prepared*> items) {
   rocksdb::WriteBatch batch;
   uint64_t index = size.load();
@@ -386,6 +543,8 @@ void Ledger::Rep::CommitGroup(std::span<Prepared*> items) {
   // Only the leader mutates the registry, so it reads it without the lock;
   // this group's key changes stay in an overlay until the write succeeds.
   KeyRegistry group_keys(&registry);
+  RocksStateReader committed_state(db.get(), projections, /*snapshot=*/false);
+  OverlayStateStore group_state(&committed_state);
   std::set<std::string> touched_actors;
   std::unordered_map<std::string, SubmissionRecord> in_group;
   std::vector<Prepared*> duplicates_of_group;
@@ -428,23 +587,24 @@ void Ledger::Rep::CommitGroup(std::span<Prepared*> items) {
       }
     }
     auto evs = p->sub.getEvents();
+    // Key events and the projection are both staged per submission and
+    // merged into the group only if the whole submission is accepted.
+    KeyRegistry submission_keys(&group_keys);
+    OverlayStateStore submission_state(&group_state);
+    Status staged = StageSubmission(*p, index, recorded_at, submission_keys, submission_state);
+    if (!staged.ok()) {
+      p->outcome = Result<AppendResult>(staged);
+      continue;
+    }
     if (p->has_key_events) {
-      KeyRegistry submission_keys(&group_keys);
-      Status applied;
-      for (uint32_t i = 0; i < evs.size() && applied.ok(); ++i) {
-        applied = submission_keys.Apply(index + i, evs[i]).WithPrefix("event " + std::to_string(i + 1) + ": ");
-      }
-      if (!applied.ok()) {
-        p->outcome = Result<AppendResult>(applied);
-        continue;
-      }
       for (auto e : evs) {
         if (e.isKeyRegistered()) touched_actors.insert(Str(e.getKeyRegistered().getActorId()));
         if (e.isKeyRevoked()) touched_actors.insert(Str(e.getKeyRevoked().getActorId()));
         if (e.isGenesis()) touched_actors.insert(Str(e.getGenesis().getOperatorId()));
       }
-      std::move(submission_keys).MergeInto(group_keys);
     }
+    std::move(submission_keys).MergeInto(group_keys);
+    submission_state.MergeInto(group_state);
     auto count = static_cast<uint32_t>(evs.size());
     ByteSpan sig(p->sub.getSignature().begin(), p->sub.getSignature().size());
     for (uint32_t i = 0; i < count; ++i) {
@@ -466,6 +626,10 @@ void Ledger::Rep::CommitGroup(std::span<Prepared*> items) {
   if (committed.empty()) return;
   for (const std::string& id : touched_actors) {
     if (const Actor* a = group_keys.Find(id)) batch.Put(actors, id, KeyRegistry::Serialize(*a));
+  }
+  if (options.projector != nullptr) {
+    PutChanges(batch, projections, group_state);
+    batch.Put(meta, layout::kMetaProjectionSize, BigEndianKey(index));
   }
   batch.Put(meta, layout::kMetaSize, BigEndianKey(index));
   batch.Put(meta, layout::kMetaLastRecorded, BigEndianKey(static_cast<uint64_t>(recorded_at)));
@@ -510,7 +674,10 @@ void Ledger::Rep::Enqueue(std::span<Prepared*> items) {
     group.insert(group.end(), m->items.begin(), m->items.end());
   }
   lock.unlock();
-  CommitGroup(group);
+  {
+    std::lock_guard<std::mutex> commit(commit_mu);
+    CommitGroup(group);
+  }
   lock.lock();
   for (Writer* m : members) {
     queue.pop_front();
@@ -547,6 +714,10 @@ Result<std::unique_ptr<Ledger>> Ledger::Create(const std::string& dir, const Cre
   meta.Put(rep->meta, layout::kMetaOrigin, params.origin);
   meta.Put(rep->meta, layout::kMetaOperatorId, params.operator_id);
   if (!params.operator_key_path.empty()) meta.Put(rep->meta, layout::kMetaOperatorKeyPath, params.operator_key_path);
+  if (options.projector != nullptr) {
+    meta.Put(rep->meta, layout::kMetaProjectionVersion, std::string(options.projector->version()));
+    meta.Put(rep->meta, layout::kMetaProjectionSize, BigEndianKey(0));
+  }
   rocksdb::WriteOptions wo;
   wo.sync = true;
   ELDERCARE_RETURN_IF_ERROR(FromRocks(rep->db->Write(wo, &meta), "initialising the ledger"));
@@ -707,6 +878,7 @@ std::unique_ptr<KvCursor> Ledger::NewCursor(Family family, std::string_view from
     case Family::kSubmissions: cf = rep_->submissions; break;
     case Family::kActors: cf = rep_->actors; break;
     case Family::kCheckpoints: cf = rep_->checkpoints; break;
+    case Family::kProjections: cf = rep_->projections; break;
   }
   rocksdb::ReadOptions ro;
   ro.readahead_size = 4u << 20;
@@ -714,6 +886,26 @@ std::unique_ptr<KvCursor> Ledger::NewCursor(Family family, std::string_view from
   rocksdb::Iterator* it = rep_->db->NewIterator(ro, cf);
   it->Seek(rocksdb::Slice(from.data(), from.size()));
   return std::make_unique<RocksCursor>(it);
+}
+
+Result<ProjectionView> Ledger::Projections() const {
+  if (rep_->options.projector == nullptr) return Status::FailedPrecondition("no projection is configured");
+  auto reader = std::make_unique<RocksStateReader>(rep_->db.get(), rep_->projections, /*snapshot=*/true);
+  rocksdb::ReadOptions ro;
+  ro.snapshot = reader->snapshot();
+  std::string v;
+  auto s = rep_->db->Get(ro, rep_->meta, layout::kMetaProjectionSize, &v);
+  if (!s.ok() || v.size() != 8) return Status::FailedPrecondition("the projections have not been built");
+  ProjectionView view;
+  view.size = GetBigEndian64(reinterpret_cast<const uint8_t*>(v.data()));
+  view.state = std::move(reader);
+  return view;
+}
+
+Status Ledger::RebuildProjections() {
+  if (rep_->options.read_only) return Status::FailedPrecondition("ledger is open read-only");
+  std::lock_guard<std::mutex> commit(rep_->commit_mu);
+  return rep_->RebuildProjections();
 }
 
 Result<std::string> Ledger::MakeCheckpoint(const PrivateKey& operator_key) {

@@ -18,6 +18,7 @@
 
 #include "ledger/crypto.h"
 #include "ledger/key_registry.h"
+#include "ledger/state_store.h"
 #include "ledger/status.h"
 #include "ledger/submission.h"
 #include "schema/ledger.capnp.h"
@@ -27,6 +28,37 @@ class Env;
 }
 
 namespace eldercare {
+
+// Where an event sits, for a projection folding it.
+struct EventContext {
+  uint64_t index = 0;
+  int64_t recorded_at = 0;
+  std::string_view writer;
+  schema::Role role = schema::Role::OPERATOR;
+};
+
+// Derived state kept in the same atomic write as the entries that cause it.
+// Implemented in projections/ (which knows the programme); the ledger only
+// runs it. Apply must be a pure function of (state, ctx, body): no clock, no
+// randomness, no other input, so that a rebuild from scratch reproduces the
+// incremental state exactly.
+class Projector {
+ public:
+  virtual ~Projector() = default;
+  // Folds one event into `state`. An error rejects the whole submission the
+  // event came in (the write-side rules: refers to nothing, out of order).
+  [[nodiscard]] virtual Status Apply(const EventContext& ctx, schema::EventBody::Reader body,
+                                     StateStore& state) const = 0;
+  // Names the fold's rules; a stored state of another version is rebuilt.
+  virtual std::string_view version() const = 0;
+};
+
+// A consistent read-only view of the projection state, and the log size it
+// reflects (every entry below `size` is folded in, none above).
+struct ProjectionView {
+  std::unique_ptr<StateReader> state;
+  uint64_t size = 0;
+};
 
 struct LedgerOptions {
   // Sync the write-ahead log before acknowledging. Default: true. Turning it
@@ -44,6 +76,9 @@ struct LedgerOptions {
   unsigned threads = 0;
   // RocksDB environment (fault injection in tests). Not owned. Default: the OS.
   rocksdb::Env* env = nullptr;
+  // The projection folded at every append; null = none. Not owned; must
+  // outlive the ledger.
+  const Projector* projector = nullptr;
 };
 
 struct CreateParams {
@@ -64,7 +99,7 @@ class KvCursor {
   virtual Status status() const = 0;
 };
 
-enum class Family { kMeta, kEntries, kMerkle, kSubmissions, kActors, kCheckpoints };
+enum class Family { kMeta, kEntries, kMerkle, kSubmissions, kActors, kCheckpoints, kProjections };
 
 struct AppendResult {
   uint64_t first_index = 0;
@@ -118,6 +153,11 @@ class Ledger {
                      const std::function<bool(uint64_t, std::string_view)>& fn) const;
   // A cursor over one column family, positioned at its first key >= `from`.
   std::unique_ptr<KvCursor> NewCursor(Family family, std::string_view from = {}) const;
+
+  // The projection state as of now, under a RocksDB snapshot.
+  Result<ProjectionView> Projections() const;
+  // Drops the projection state and folds every entry again from index 0.
+  Status RebuildProjections();
 
   // Signs a checkpoint of the current size with the operator key and keeps it.
   Result<std::string> MakeCheckpoint(const PrivateKey& operator_key);

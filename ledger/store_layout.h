@@ -7,6 +7,7 @@
 //   submissions     writer || 0x00 || submissionId          SubmissionRecord (flat capnp)
 //   actors          actor id                                ActorRecord (flat capnp)
 //   checkpoints     BE64(tree size)                         signed note text
+//   projections     projection keys (projections/keys.h)    projection records
 //
 // Merkle keys sort in the order the nodes complete: appending leaf i writes
 // (i, 0), then (i, 1)... for each parent it completes, so both appends and a
@@ -30,6 +31,7 @@ constexpr char kMerkleCf[] = "merkle";
 constexpr char kSubmissionsCf[] = "submissions";
 constexpr char kActorsCf[] = "actors";
 constexpr char kCheckpointsCf[] = "checkpoints";
+constexpr char kProjectionsCf[] = "projections";
 
 constexpr std::string_view kFormatVersion = "eldercare-ledger/1";
 constexpr char kMetaFormat[] = "meta/format";              // kFormatVersion
@@ -38,6 +40,8 @@ constexpr char kMetaOrigin[] = "meta/origin";              // checkpoint origin
 constexpr char kMetaOperatorId[] = "meta/operator_id";
 constexpr char kMetaOperatorKeyPath[] = "meta/operator_key_path";  // convenience for `checkpoint`
 constexpr char kMetaLastRecorded[] = "meta/last_recorded_at";     // BE64 microseconds
+constexpr char kMetaProjectionSize[] = "meta/projection_size";     // BE64: entries folded in
+constexpr char kMetaProjectionVersion[] = "meta/projection_version";
 
 inline std::string EntryKey(uint64_t index) { return BigEndianKey(index); }
 

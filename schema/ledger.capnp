@@ -9,6 +9,7 @@
 using Cxx = import "/capnp/c++.capnp";
 using Json = import "/capnp/compat/json.capnp";
 using Common = import "common.capnp";
+using P = import "programme.capnp";
 $Cxx.namespace("eldercare::schema");
 
 using Role = Common.Role;
@@ -44,6 +45,34 @@ struct EventBody {
     genesis @0 :Genesis $Common.writers([operator]);
     keyRegistered @1 :KeyRegistered $Common.writers([operator]);
     keyRevoked @2 :KeyRevoked $Common.writers([operator]);
+
+    policyPublished @3 :P.PolicyPublished $Common.writers([bureau]);
+    enterpriseRegistered @4 :P.EnterpriseRegistered $Common.writers([bureau]);
+    contractSigned @5 :P.ContractSigned $Common.writers([bureau, subdistrict]);
+    contractEnded @6 :P.ContractEnded $Common.writers([bureau, subdistrict]);
+    elderRegistered @7 :P.ElderRegistered $Common.writers([community, bureau]);
+    circumstanceRecorded @8 :P.CircumstanceRecorded $Common.writers([community, bureau]);
+    assessmentRecorded @9 :P.AssessmentRecorded $Common.writers([assessor]);
+    applicationSubmitted @10 :P.ApplicationSubmitted $Common.writers([enterprise, community]);
+    communityReview @11 :P.Review $Common.writers([community]);
+    subdistrictReview @12 :P.Review $Common.writers([subdistrict]);
+    applicationDecided @13 :P.ApplicationDecided $Common.writers([bureau]);
+    entitlementEnded @14 :P.EntitlementEnded $Common.writers([bureau]);
+    serviceAssigned @15 :P.ServiceAssigned $Common.writers([enterprise, bureau]);
+    serviceDelivered @16 :P.ServiceDelivered $Common.writers([enterprise]);
+    deliveryVoided @17 :P.DeliveryVoided $Common.writers([enterprise]);
+    followUpCall @18 :P.FollowUpCall $Common.writers([inspector]);
+    complaintFiled @19 :P.ComplaintFiled $Common.writers([inspector]);
+    complaintClosed @20 :P.ComplaintClosed $Common.writers([inspector, bureau]);
+    spotCheckPlanned @21 :P.SpotCheckPlanned $Common.writers([bureau]);
+    spotCheckResult @22 :P.SpotCheckResult $Common.writers([bureau, inspector]);
+    enterpriseSuspended @23 :P.EnterpriseStatusChanged $Common.writers([bureau]);
+    enterpriseReinstated @24 :P.EnterpriseStatusChanged $Common.writers([bureau]);
+    enterpriseExited @25 :P.EnterpriseStatusChanged $Common.writers([bureau]);
+    billingPeriodClosed @26 :P.BillingPeriodClosed $Common.writers([bureau]);
+    fundsAllocated @27 :P.FundsAllocated $Common.writers([finance]);
+    disbursementPaid @28 :P.DisbursementPaid $Common.writers([finance]);
+    evaluationFiled @29 :P.EvaluationFiled $Common.writers([evaluator]);
   }
 }
 

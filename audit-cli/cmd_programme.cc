@@ -1,0 +1,352 @@
+// eligibility, billing, supervision, projection digest|rebuild.
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "audit-cli/context.h"
+#include "ledger/event_json.h"
+#include "ledger/time_util.h"
+#include "projections/billing.h"
+#include "projections/digest.h"
+#include "projections/eligibility.h"
+#include "projections/gbt42195.h"
+#include "projections/keys.h"
+#include "projections/supervision.h"
+
+namespace eldercare::cli {
+namespace {
+
+namespace S = schema;
+using nlohmann::json;
+
+struct AsOf {
+  std::string ledger;
+  int64_t at_size = -1;
+  bool json = false;
+};
+
+void AddAsOf(CLI::App* cmd, AsOf& a) {
+  cmd->add_option("--ledger", a.ledger, "Ledger directory (opened read-only)")->required();
+  cmd->add_option("--at-size", a.at_size, "Answer as of this log size (default: now)");
+  cmd->add_flag("--json", a.json, "Print JSON");
+}
+
+// Opens the ledger and a snapshot of its projections at --at-size.
+struct View {
+  std::unique_ptr<Ledger> ledger;
+  ProjectionView projections;
+  std::unique_ptr<proj::Snapshot> snap;
+};
+Result<View> OpenView(const Context& ctx, const AsOf& a) {
+  View v;
+  ELDERCARE_ASSIGN_OR_RETURN(v.ledger, OpenLedger(ctx, a.ledger, false));
+  ELDERCARE_ASSIGN_OR_RETURN(v.projections, v.ledger->Projections());
+  if (a.at_size > static_cast<int64_t>(v.projections.size)) {
+    return Status::InvalidArgument("--at-size " + std::to_string(a.at_size) + " is beyond the log's size " +
+                                   std::to_string(v.projections.size));
+  }
+  uint64_t size = a.at_size < 0 ? v.projections.size : static_cast<uint64_t>(a.at_size);
+  v.snap = std::make_unique<proj::Snapshot>(*v.projections.state, v.projections.size, size);
+  return v;
+}
+
+const char* CareName(S::CareLevel c) {
+  switch (c) {
+    case S::CareLevel::NONE: return "none";
+    case S::CareLevel::LIGHT: return "light";
+    case S::CareLevel::MODERATE: return "moderate";
+    case S::CareLevel::SEVERE: return "severe";
+  }
+  return "unknown";
+}
+
+json EligibilityJson(const proj::Eligibility& e, uint64_t size) {
+  json reasons = json::array();
+  for (const auto& r : e.reasons) reasons.push_back({{"code", r.code}, {"detail", r.detail}});
+  return {{"elder", e.elder_id},
+          {"programme", e.programme},
+          {"on", FormatDate(e.day)},
+          {"at_size", size},
+          {"eligible", e.eligible},
+          {"policy_version", e.policy_version},
+          {"age", e.age},
+          {"condition", e.condition},
+          {"condition_label", e.condition_label},
+          {"conditions_met", e.conditions_met},
+          {"reasons", reasons},
+          {"assessed", e.assessed},
+          {"ability", e.assessed ? proj::LevelName(e.ability) : "unassessed"},
+          {"care_level", CareName(e.care_level)},
+          {"monthly_entitlement_fen", e.monthly_entitlement_fen},
+          {"assessment_id", e.assessment_id},
+          {"application_id", e.application_id}};
+}
+
+void PrintEligibility(std::ostream& out, const proj::Eligibility& e) {
+  out << e.elder_id << "  " << e.programme << "  " << FormatDate(e.day) << ": "
+      << (e.eligible ? "ELIGIBLE" : "not eligible") << "  (policy " << e.policy_version << ", age " << e.age;
+  if (e.assessed) out << ", assessed " << proj::LevelName(e.ability) << ", care level " << CareName(e.care_level);
+  out << ")\n";
+  if (e.eligible) {
+    out << "  condition applied: " << e.condition << (e.condition_label.empty() ? "" : " -- " + e.condition_label)
+        << "\n  monthly entitlement: " << Yuan(e.monthly_entitlement_fen) << " yuan\n";
+    if (e.conditions_met.size() > 1) {
+      out << "  also met (highest standard applies once):";
+      for (const auto& c : e.conditions_met) out << " " << c;
+      out << "\n";
+    }
+  }
+  for (const auto& r : e.reasons) out << "  why not: " << r.code << " -- " << r.detail << "\n";
+}
+
+// Counts over every elder: by programme, eligible by condition applied, not
+// eligible by first reason.
+Status EligibilitySummary(Context& ctx, const proj::Snapshot& snap, int32_t day, bool as_json) {
+  auto policies = proj::LoadPolicies(snap);
+  const auto* policy = proj::PolicyOn(policies, day);
+  if (!policy) return Status::NotFound("no policy is in force on " + FormatDate(day));
+  std::map<std::string, std::map<std::string, uint32_t>> eligible, refused;
+  std::map<std::string, uint32_t> totals;
+  uint32_t elders = 0;
+  snap.Scan<S::ElderRecord>(keys::Prefix({"el"}), [&](std::string_view, const proj::Record<S::ElderRecord>& r) {
+    ++elders;
+    proj::ElderFacts facts{r, {}};
+    for (auto ref : r.get().getApplications()) {
+      if (auto app = snap.Load<S::ApplicationRecord>(keys::Join({"ap", proj::Str(ref.getApplicationId())}))) {
+        facts.applications.push_back(*app);
+      }
+    }
+    S::PolicyPublished::Reader p = policy->get().getPolicy();
+    for (auto prog : p.getProgrammes()) {
+      std::string id = proj::Str(prog.getId());
+      auto e = proj::Evaluate(facts, &p, id, day);
+      if (e.eligible) {
+        ++totals[id];
+        ++eligible[id][e.condition];
+      } else {
+        ++refused[id][e.reasons.front().code];
+      }
+    }
+    return true;
+  });
+  if (as_json) {
+    ctx.out << json{{"on", FormatDate(day)}, {"at_size", snap.size()}, {"elders", elders},
+                    {"eligible", totals}, {"by_condition", eligible}, {"not_eligible_by_first_reason", refused}}
+                   .dump(2)
+            << "\n";
+    return Status::Ok();
+  }
+  ctx.out << "eligibility on " << FormatDate(day) << " at log size " << snap.size() << ": " << elders
+          << " registered elders\n";
+  for (auto prog : policy->get().getPolicy().getProgrammes()) {
+    std::string id = proj::Str(prog.getId());
+    ctx.out << "  " << id << ": " << totals[id] << " eligible\n";
+    for (const auto& [cond, n] : eligible[id]) ctx.out << "      by " << cond << ": " << n << "\n";
+    for (const auto& [why, n] : refused[id]) ctx.out << "      not eligible, first reason " << why << ": " << n << "\n";
+  }
+  return Status::Ok();
+}
+
+void PrintStatement(std::ostream& out, const proj::Statement& st, bool lines) {
+  auto r = st.get();
+  out << "statement " << r.getEnterpriseId().cStr() << " " << r.getMonth().cStr() << " at log size " << r.getAtSize()
+      << "\n  digest " << HexEncode(st.digest()) << "\n  deliveries " << r.getDeliveries() << ", billable "
+      << r.getBillable() << "; claimed " << Yuan(r.getClaimedFen()) << ", billed " << Yuan(r.getBilledFen())
+      << " yuan (city " << Yuan(r.getCityFen()) << ", district " << Yuan(r.getDistrictFen()) << ")\n";
+  for (auto p : r.getProgrammes()) {
+    out << "  " << p.getProgramme().cStr() << ": " << p.getDeliveries() << " billable, " << Yuan(p.getBilledFen())
+        << " yuan\n";
+  }
+  for (auto rc : r.getRefusals()) {
+    out << "  refused " << proj::RefusalName(rc.getRefusal()) << ": " << rc.getCount() << " ("
+        << Yuan(rc.getClaimedFen()) << " yuan claimed)\n";
+  }
+  if (!lines) return;
+  for (auto l : r.getLines()) {
+    out << "    #" << l.getIndex() << " " << FormatDate(l.getDate()) << " " << l.getDeliveryId().cStr() << " "
+        << l.getElderId().cStr() << " " << l.getService().cStr() << " " << l.getMinutes() << "min "
+        << Yuan(l.getBilledFen()) << "/" << Yuan(l.getClaimedFen());
+    if (l.getRefusal() != S::Refusal::NONE) out << " REFUSED " << proj::RefusalName(l.getRefusal());
+    if (l.getCapped()) out << " (capped)";
+    if (l.getDetail().size() > 0) out << " -- " << l.getDetail().cStr();
+    out << "\n";
+  }
+}
+
+std::string CsvField(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string q = "\"";
+  for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return q + "\"";
+}
+
+void StatementCsv(std::ostream& out, const proj::Statement& st) {
+  out << "\xEF\xBB\xBF";  // UTF-8 BOM: spreadsheets then show Chinese correctly
+  out << "index,date,delivery_id,elder_id,service,programme,worker_id,minutes,claimed_yuan,billed_yuan,refusal,"
+         "reasons,capped,detail\n";
+  for (auto l : st.get().getLines()) {
+    std::string reasons;
+    for (auto r : l.getReasons()) reasons += (reasons.empty() ? "" : ";") + proj::RefusalName(r);
+    out << l.getIndex() << "," << FormatDate(l.getDate()) << "," << CsvField(l.getDeliveryId().cStr()) << ","
+        << CsvField(l.getElderId().cStr()) << "," << CsvField(l.getService().cStr()) << ","
+        << CsvField(l.getProgramme().cStr()) << "," << CsvField(l.getWorkerId().cStr()) << "," << l.getMinutes() << ","
+        << Yuan(l.getClaimedFen()) << "," << Yuan(l.getBilledFen()) << ","
+        << (l.getRefusal() == S::Refusal::NONE ? "" : proj::RefusalName(l.getRefusal())) << "," << reasons << ","
+        << (l.getCapped() ? "yes" : "") << "," << CsvField(l.getDetail().cStr()) << "\n";
+  }
+}
+
+json SupervisionJson(const proj::Supervision& s) {
+  return {{"enterprise", s.enterprise}, {"name", s.name}, {"month", s.month}, {"status", s.status},
+          {"status_since", s.status_since ? json(FormatDate(s.status_since)) : json(nullptr)},
+          {"contracts", s.contracts}, {"deliveries", s.deliveries}, {"billable", s.billable},
+          {"claimed_fen", s.claimed_fen}, {"billed_fen", s.billed_fen}, {"refusals", s.refusals},
+          {"calls", s.calls}, {"confirmed", s.confirmed}, {"denied", s.denied}, {"unreachable", s.unreachable},
+          {"confirmation_permille", s.confirmation_permille}, {"satisfaction", s.satisfaction},
+          {"complaints_filed", s.complaints_filed}, {"complaints_open", s.complaints_open},
+          {"complaints_upheld", s.complaints_upheld}, {"spot_checks", s.spot_checks},
+          {"assigned_elders", s.assigned_elders}, {"unserved_elders", s.unserved_elders}};
+}
+
+}  // namespace
+
+void AddProgrammeCommands(CLI::App& app, Context& ctx) {
+  struct EligArgs : AsOf {
+    std::string elder, programme, on;
+    bool summary = false;
+  };
+  auto ea = std::make_shared<EligArgs>();
+  auto* elig = app.add_subcommand("eligibility", "Is an elder eligible on a date, under which condition, or why not");
+  AddAsOf(elig, *ea);
+  elig->add_option("--elder", ea->elder, "Elder id (omit with --summary)");
+  elig->add_option("--programme", ea->programme, "Programme id (default: every programme of the policy in force)");
+  elig->add_option("--on", ea->on, "Business date YYYY-MM-DD")->required();
+  elig->add_flag("--summary", ea->summary, "Counts over every registered elder, by programme and condition");
+  elig->callback([&ctx, ea] {
+    ctx.action = [&ctx, ea]() -> Status {
+      ELDERCARE_ASSIGN_OR_RETURN(int32_t day, ParseDate(ea->on));
+      ELDERCARE_ASSIGN_OR_RETURN(View v, OpenView(ctx, *ea));
+      if (ea->summary) return EligibilitySummary(ctx, *v.snap, day, ea->json);
+      if (ea->elder.empty()) return Status::InvalidArgument("give --elder ID, or --summary");
+      auto policies = proj::LoadPolicies(*v.snap);
+      std::vector<std::string> programmes;
+      if (!ea->programme.empty()) {
+        programmes.push_back(ea->programme);
+      } else if (const auto* p = proj::PolicyOn(policies, day)) {
+        for (auto prog : p->get().getPolicy().getProgrammes()) programmes.push_back(proj::Str(prog.getId()));
+      } else {
+        return Status::NotFound("no policy is in force on " + ea->on);
+      }
+      for (const auto& prog : programmes) {
+        auto e = proj::QueryEligibility(*v.snap, policies, ea->elder, prog, day);
+        if (ea->json) {
+          ctx.out << EligibilityJson(e, v.snap->size()).dump() << "\n";
+        } else {
+          PrintEligibility(ctx.out, e);
+        }
+      }
+      return Status::Ok();
+    };
+  });
+
+  struct BillArgs : AsOf {
+    std::string month, enterprise;
+    bool lines = false, csv = false;
+  };
+  auto ba = std::make_shared<BillArgs>();
+  auto* bill = app.add_subcommand("billing", "An enterprise's monthly statement: billable and refused, priced, capped");
+  AddAsOf(bill, *ba);
+  bill->add_option("--month", ba->month, "YYYY-MM")->required();
+  bill->add_option("--enterprise", ba->enterprise, "Enterprise id (default: a summary of every enterprise)");
+  bill->add_flag("--lines", ba->lines, "Also list every delivery with its verdict");
+  bill->add_flag("--csv", ba->csv, "The lines as CSV (UTF-8 with BOM)");
+  bill->callback([&ctx, ba] {
+    ctx.action = [&ctx, ba]() -> Status {
+      ELDERCARE_RETURN_IF_ERROR(ParseMonth(ba->month).status());
+      ELDERCARE_ASSIGN_OR_RETURN(View v, OpenView(ctx, *ba));
+      std::vector<std::string> enterprises;
+      if (!ba->enterprise.empty()) {
+        enterprises.push_back(ba->enterprise);
+      } else {
+        v.snap->Scan<S::EnterpriseRecord>(keys::Prefix({"en"}), [&](std::string_view k, const proj::Record<S::EnterpriseRecord>&) {
+          enterprises.emplace_back(k.substr(3));
+          return true;
+        });
+      }
+      for (const auto& e : enterprises) {
+        ELDERCARE_ASSIGN_OR_RETURN(auto st, proj::ComputeStatement(*v.snap, e, ba->month));
+        if (ba->csv) {
+          StatementCsv(ctx.out, *st);
+        } else if (ba->json) {
+          json j = events::StructToJson(capnp::toDynamic(st->get()));
+          j["digest"] = HexEncode(st->digest());
+          if (!ba->lines) j.erase("lines");
+          ctx.out << j.dump() << "\n";
+        } else {
+          PrintStatement(ctx.out, *st, ba->lines);
+        }
+      }
+      return Status::Ok();
+    };
+  });
+
+  struct SupArgs : AsOf {
+    std::string month, enterprise;
+  };
+  auto sa = std::make_shared<SupArgs>();
+  auto* sup = app.add_subcommand("supervision", "An enterprise's record for a month: deliveries, refusals, calls, complaints, spot-checks");
+  AddAsOf(sup, *sa);
+  sup->add_option("--month", sa->month, "YYYY-MM")->required();
+  sup->add_option("--enterprise", sa->enterprise, "Enterprise id")->required();
+  sup->callback([&ctx, sa] {
+    ctx.action = [&ctx, sa]() -> Status {
+      ELDERCARE_ASSIGN_OR_RETURN(View v, OpenView(ctx, *sa));
+      ELDERCARE_ASSIGN_OR_RETURN(proj::Supervision s, proj::ComputeSupervision(*v.snap, sa->enterprise, sa->month));
+      json j = SupervisionJson(s);
+      if (sa->json) {
+        ctx.out << j.dump(2) << "\n";
+      } else {
+        for (auto& [k, val] : j.items()) ctx.out << k << ": " << (val.is_string() ? val.get<std::string>() : val.dump()) << "\n";
+      }
+      return Status::Ok();
+    };
+  });
+
+  auto* projection = app.add_subcommand("projection", "The projection state: its digest, or a rebuild from the log");
+  projection->require_subcommand(1);
+  auto da = std::make_shared<AsOf>();
+  auto* digest = projection->add_subcommand("digest", "One hash of the whole projection state at a log size");
+  AddAsOf(digest, *da);
+  digest->callback([&ctx, da] {
+    ctx.action = [&ctx, da]() -> Status {
+      ELDERCARE_ASSIGN_OR_RETURN(View v, OpenView(ctx, *da));
+      auto d = proj::ComputeDigest(*v.snap);
+      if (da->json) {
+        ctx.out << json{{"at_size", v.snap->size()}, {"records", d.records}, {"digest", HexEncode(d.digest)}}.dump() << "\n";
+      } else {
+        ctx.out << HexEncode(d.digest) << "  at size " << v.snap->size() << " (" << d.records << " records)\n";
+      }
+      return Status::Ok();
+    };
+  });
+  auto rb = std::make_shared<std::string>();
+  auto* rebuild = projection->add_subcommand("rebuild", "Drop the projection state and fold the whole log again");
+  rebuild->add_option("--ledger", *rb, "Ledger directory")->required();
+  rebuild->callback([&ctx, rb] {
+    ctx.action = [&ctx, rb]() -> Status {
+      ELDERCARE_ASSIGN_OR_RETURN(auto ledger, OpenLedger(ctx, *rb, true));
+      Hash before{};
+      {
+        ELDERCARE_ASSIGN_OR_RETURN(auto view, ledger->Projections());
+        before = proj::ComputeDigest(proj::Snapshot(*view.state, view.size, view.size)).digest;
+      }
+      ELDERCARE_RETURN_IF_ERROR(ledger->RebuildProjections());
+      ELDERCARE_ASSIGN_OR_RETURN(auto view, ledger->Projections());
+      Hash after = proj::ComputeDigest(proj::Snapshot(*view.state, view.size, view.size)).digest;
+      ctx.out << "rebuilt " << view.size << " entries; digest " << HexEncode(after)
+              << (before == after ? " (unchanged)" : " (CHANGED from " + HexEncode(before) + ")") << "\n";
+      return Status::Ok();
+    };
+  });
+}
+
+}  // namespace eldercare::cli

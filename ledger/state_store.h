@@ -1,0 +1,74 @@
+// A key-value view of projection state. Projections are pure folds written
+// against this interface; the ledger backs it with RocksDB and writes the
+// result in the same atomic batch as the entries that caused it.
+//
+// Keys and values are byte strings; Scan visits keys in byte order.
+#ifndef ELDERCARE_LEDGER_STATE_STORE_H_
+#define ELDERCARE_LEDGER_STATE_STORE_H_
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "ledger/status.h"
+
+namespace eldercare {
+
+class StateReader {
+ public:
+  virtual ~StateReader() = default;
+  virtual std::optional<std::string> Get(std::string_view key) const = 0;
+  // fn(key, value) for every key starting with `prefix`, in order, until fn
+  // returns false. `start` (if not empty, and >= prefix) is where to begin.
+  virtual void Scan(std::string_view prefix, const std::function<bool(std::string_view, std::string_view)>& fn,
+                    std::string_view start = {}) const = 0;
+};
+
+class StateStore : public StateReader {
+ public:
+  virtual void Put(std::string_view key, std::string_view value) = 0;
+  virtual void Delete(std::string_view key) = 0;
+};
+
+// Everything in memory (tests, small rebuilds).
+class MemoryStateStore : public StateStore {
+ public:
+  std::optional<std::string> Get(std::string_view key) const override;
+  void Scan(std::string_view prefix, const std::function<bool(std::string_view, std::string_view)>& fn,
+            std::string_view start = {}) const override;
+  void Put(std::string_view key, std::string_view value) override;
+  void Delete(std::string_view key) override;
+  const std::map<std::string, std::string, std::less<>>& data() const { return data_; }
+
+ private:
+  std::map<std::string, std::string, std::less<>> data_;
+};
+
+// Changes kept on top of a base reader until merged or dropped. Reads see the
+// changes first. Used to stage a group commit, and each submission inside it.
+class OverlayStateStore : public StateStore {
+ public:
+  explicit OverlayStateStore(const StateReader* base) : base_(base) {}
+
+  std::optional<std::string> Get(std::string_view key) const override;
+  void Scan(std::string_view prefix, const std::function<bool(std::string_view, std::string_view)>& fn,
+            std::string_view start = {}) const override;
+  void Put(std::string_view key, std::string_view value) override;
+  void Delete(std::string_view key) override;
+
+  // nullopt = deleted.
+  const std::map<std::string, std::optional<std::string>, std::less<>>& changes() const { return changes_; }
+  void MergeInto(StateStore& target) const;
+  void Clear() { changes_.clear(); }
+  size_t size() const { return changes_.size(); }
+
+ private:
+  const StateReader* base_;
+  std::map<std::string, std::optional<std::string>, std::less<>> changes_;
+};
+
+}  // namespace eldercare
+
+#endif  // ELDERCARE_LEDGER_STATE_STORE_H_

@@ -1,0 +1,336 @@
+#include "projections/billing.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "ledger/event_schema.h"
+#include "ledger/time_util.h"
+#include "projections/eligibility.h"
+#include "projections/keys.h"
+
+namespace eldercare::proj {
+namespace {
+
+namespace S = schema;
+using R = S::Refusal;
+
+struct Line {
+  std::string key;         // dl key
+  std::string enterprise;
+  std::string delivery_id;
+  std::string elder;
+  std::string service;
+  std::string programme;
+  std::string worker;
+  uint64_t index = 0;
+  int64_t check_in = 0;
+  int32_t date = 0;
+  uint32_t minutes = 0;
+  int64_t claimed = 0;
+  int64_t billed = 0;
+  int64_t city = 0;
+  std::vector<R> reasons;
+  std::string detail;
+  bool capped = false;
+  std::string policy_version;
+};
+
+// The enterprise's status on `day`: the last change effective by then.
+std::optional<S::StatusKind> StatusOn(S::EnterpriseRecord::Reader e, int32_t day) {
+  std::optional<S::StatusKind> kind;
+  int32_t best = INT32_MIN;
+  for (auto s : e.getStatus()) {
+    if (s.getEffectiveFrom() <= day && s.getEffectiveFrom() >= best) {
+      best = s.getEffectiveFrom();
+      kind = s.getKind();
+    }
+  }
+  return kind;
+}
+
+// none, no_contract or outside_contract_period.
+R ContractOn(S::EnterpriseRecord::Reader e, const std::string& community, const std::string& programme, int32_t day) {
+  bool covers = false;
+  for (auto c : e.getContracts()) {
+    bool community_ok = false, programme_ok = false;
+    for (auto x : c.getCommunities()) community_ok |= Str(x) == community;
+    for (auto x : c.getProgrammes()) programme_ok |= Str(x) == programme;
+    if (!community_ok || !programme_ok) continue;
+    covers = true;
+    bool ended = c.hasEnded() && c.getEnded().getEndedOn() <= day;
+    if (c.getValidFrom() <= day && day <= c.getValidUntil() && !ended) return R::NONE;
+  }
+  return covers ? R::OUTSIDE_CONTRACT_PERIOD : R::NO_CONTRACT;
+}
+
+class Biller {
+ public:
+  Biller(const Snapshot& snap, std::string month)
+      : snap_(snap), month_(std::move(month)), policies_(LoadPolicies(snap)) {
+    int32_t m = *ParseMonth(month_);
+    month_start_ = FirstDayOfMonth(m);
+    month_end_ = FirstDayOfMonth(m + 1);
+  }
+
+  // Verdicts for every delivery to `elder` in the month, by every
+  // enterprise, in check-in order (the order the monthly cap is spent in).
+  void Elder(const std::string& elder_id, std::vector<Line>& out) {
+    auto facts = LoadElder(snap_, elder_id);
+    if (!facts) return;
+    std::vector<Line> lines;
+    std::vector<std::pair<int64_t, std::string>> earlier;  // (check-out, service) of earlier claims
+    std::map<std::string, int64_t> spent;                  // by programme
+    snap_.Scan<S::DeliveryRecord>(keys::Prefix({"dl", elder_id, month_}),
+                                  [&](std::string_view key, const Record<S::DeliveryRecord>& rec) {
+                                    lines.push_back(Judge(*facts, std::string(key), rec.get(), earlier, spent));
+                                    return true;
+                                  });
+    for (auto& l : lines) out.push_back(std::move(l));
+  }
+
+  std::set<std::string> versions;
+
+ private:
+  Line Judge(const ElderFacts& facts, std::string key, S::DeliveryRecord::Reader rec,
+             std::vector<std::pair<int64_t, std::string>>& earlier, std::map<std::string, int64_t>& spent) {
+    auto c = rec.getClaim();
+    Line l;
+    l.key = std::move(key);
+    l.enterprise = Str(c.getEnterpriseId());
+    l.delivery_id = Str(c.getDeliveryId());
+    l.elder = Str(c.getElderId());
+    l.service = Str(c.getService());
+    l.programme = Str(c.getProgramme());
+    l.worker = Str(c.getWorkerId());
+    l.index = rec.getIndex();
+    l.check_in = c.getCheckIn();
+    l.date = DateOfTimestamp(c.getCheckIn(), kChinaOffsetMinutes);
+    l.minutes = static_cast<uint32_t>((c.getCheckOut() - c.getCheckIn()) / (60 * kMicrosPerSecond));
+    uint32_t units = std::max<uint32_t>(1, c.getUnits());
+
+    const auto* policy_rec = PolicyOn(policies_, l.date);
+    std::optional<S::ServiceRule::Reader> service;
+    S::PolicyPublished::Reader policy;
+    if (policy_rec) {
+      policy = policy_rec->get().getPolicy();
+      l.policy_version = Str(policy.getVersion());
+      versions.insert(l.policy_version);
+      for (auto s : policy.getServices()) {
+        if (Str(s.getCode()) == l.service) service = s;
+      }
+    }
+    if (service) l.claimed = service->getUnitPriceFen() * units;
+    auto add = [&](R r) { l.reasons.push_back(r); };
+
+    if (rec.hasVoided()) add(R::VOIDED);
+    bool spot = false, call = false;
+    for (auto ch : rec.getChecks()) {
+      spot |= ch.getIsSpotCheck() && (ch.getSpotCheck() == S::SpotCheckOutcome::NOT_DELIVERED ||
+                                      ch.getSpotCheck() == S::SpotCheckOutcome::PARTLY_DELIVERED);
+      call |= !ch.getIsSpotCheck() && ch.getFollowUp() == S::CallOutcome::DENIED;
+    }
+    if (spot) add(R::DENIED_BY_SPOT_CHECK);
+    if (call) add(R::DENIED_BY_FOLLOW_UP);
+    bool dup = false;
+    for (const auto& [out, svc] : earlier) dup |= svc == l.service && out > c.getCheckIn();
+    if (!rec.hasVoided()) earlier.emplace_back(c.getCheckOut(), l.service);
+    if (dup || EvidenceSeenBefore(c, l.index)) add(R::DUPLICATE);
+    if (HasCircumstance(facts.elder.get(), S::Circumstance::DECEASED, l.date)) add(R::ELDER_DECEASED);
+    Eligibility e = Evaluate(facts, policy_rec ? &policy : nullptr, l.programme, l.date);
+    if (!e.eligible) {
+      add(R::INELIGIBLE);
+      for (const auto& r : e.reasons) l.detail += (l.detail.empty() ? "" : "; ") + r.code + ": " + r.detail;
+    }
+    if (auto ent = Enterprise(l.enterprise)) {
+      auto st = StatusOn(ent->get(), l.date);
+      if (st == S::StatusKind::EXITED) add(R::ENTERPRISE_EXITED);
+      if (st == S::StatusKind::SUSPENDED) add(R::ENTERPRISE_SUSPENDED);
+      R contract = ContractOn(ent->get(), Str(facts.elder.get().getProfile().getCommunity()), l.programme, l.date);
+      if (contract != R::NONE) add(contract);
+    } else {
+      add(R::NO_CONTRACT);
+    }
+    if (!service || Str(service->getProgramme()) != l.programme) {
+      add(R::UNKNOWN_SERVICE);
+    } else {
+      if (l.minutes < service->getMinMinutes()) add(R::BELOW_MIN_DURATION);
+      if (service->getUnit() == S::Unit::PER_HOUR && units * 60 > l.minutes + 5) add(R::UNITS_EXCEED_DURATION);
+    }
+    if (Overlapping(l.enterprise, l.worker).count(l.key)) add(R::WORKER_OVERLAP);
+    if (l.reasons.empty()) {
+      int64_t cap = e.monthly_entitlement_fen;
+      int64_t remaining = cap > 0 ? cap - spent[l.programme] : l.claimed;
+      if (remaining <= 0) {
+        add(R::OVER_MONTHLY_CAP);
+      } else {
+        l.billed = std::min(l.claimed, remaining);
+        l.capped = l.billed < l.claimed;
+        spent[l.programme] += l.billed;
+        uint32_t city = policy_rec ? policy.getFunding().getCityPermille() : 500;
+        l.city = l.billed * city / 1000;
+      }
+    }
+    return l;
+  }
+
+  bool EvidenceSeenBefore(S::ServiceDelivered::Reader c, uint64_t index) {
+    std::string evidence(reinterpret_cast<const char*>(c.getEvidence().begin()), c.getEvidence().size());
+    bool seen = false;
+    snap_.state().Scan(keys::Prefix({"ev", evidence}), [&](std::string_view, std::string_view v) {
+      auto r = Record<S::IndexEntry>::Parse(v);
+      seen |= r && r->get().getIndex() < index;
+      return !seen;
+    });
+    return seen;
+  }
+
+  const Record<S::EnterpriseRecord>* Enterprise(const std::string& id) {
+    auto it = enterprises_.find(id);
+    if (it == enterprises_.end()) it = enterprises_.emplace(id, snap_.Load<S::EnterpriseRecord>(keys::Join({"en", id}))).first;
+    return it->second ? &*it->second : nullptr;
+  }
+
+  // Keys of the worker's deliveries that overlap another of theirs in time.
+  const std::set<std::string>& Overlapping(const std::string& ent, const std::string& worker) {
+    std::string id = ent + '\0' + worker;
+    auto it = overlaps_.find(id);
+    if (it != overlaps_.end()) return it->second;
+    struct Visit {
+      int64_t in, out;
+      std::string key;
+    };
+    std::vector<Visit> visits;
+    std::string prefix = keys::Prefix({"dw", ent, worker});
+    int64_t from = (int64_t{month_start_} - 1) * kMicrosPerDay;
+    int64_t to = (int64_t{month_end_} + 1) * kMicrosPerDay;
+    snap_.state().Scan(prefix, [&](std::string_view k, std::string_view v) {
+      auto at = static_cast<int64_t>(GetBigEndian64(reinterpret_cast<const uint8_t*>(k.data() + prefix.size())));
+      if (at > to) return false;
+      auto idx = Record<S::IndexEntry>::Parse(v);
+      if (!idx || idx->get().getIndex() >= snap_.size()) return true;
+      auto t = idx->get().getTarget();
+      std::string target(reinterpret_cast<const char*>(t.begin()), t.size());
+      if (auto rec = snap_.Load<S::DeliveryRecord>(target); rec && !rec->get().hasVoided()) {
+        visits.push_back({rec->get().getClaim().getCheckIn(), rec->get().getClaim().getCheckOut(), target});
+      }
+      return true;
+    }, prefix + keys::BE64(static_cast<uint64_t>(std::max<int64_t>(0, from))));
+    std::set<std::string> marked;
+    const Visit* longest = nullptr;
+    for (const Visit& v : visits) {  // already in check-in order
+      if (longest && v.in < longest->out) {
+        marked.insert(v.key);
+        marked.insert(longest->key);
+      }
+      if (!longest || v.out > longest->out) longest = &v;
+    }
+    return overlaps_.emplace(id, std::move(marked)).first->second;
+  }
+
+  const Snapshot& snap_;
+  std::string month_;
+  int32_t month_start_ = 0, month_end_ = 0;
+  std::vector<Record<S::PolicyRecord>> policies_;
+  std::map<std::string, std::optional<Record<S::EnterpriseRecord>>> enterprises_;
+  std::map<std::string, std::set<std::string>> overlaps_;
+};
+
+void Fill(S::StatementLine::Builder out, const Line& l) {
+  out.setDeliveryId(l.delivery_id);
+  out.setIndex(l.index);
+  out.setElderId(l.elder);
+  out.setDate(l.date);
+  out.setService(l.service);
+  out.setProgramme(l.programme);
+  out.setWorkerId(l.worker);
+  out.setMinutes(l.minutes);
+  out.setClaimedFen(l.claimed);
+  out.setBilledFen(l.billed);
+  out.setRefusal(l.reasons.empty() ? R::NONE : l.reasons.front());
+  auto rs = out.initReasons(static_cast<unsigned>(l.reasons.size()));
+  for (size_t i = 0; i < l.reasons.size(); ++i) rs.set(static_cast<unsigned>(i), l.reasons[i]);
+  out.setDetail(l.detail);
+  out.setCapped(l.capped);
+}
+
+}  // namespace
+
+std::string RefusalName(S::Refusal r) {
+  auto e = capnp::Schema::from<S::Refusal>().getEnumerants();
+  auto i = static_cast<uint16_t>(r);
+  return i < e.size() ? events::SnakeCase(e[i].getProto().getName().cStr()) : "unknown";
+}
+
+Result<std::unique_ptr<Statement>> ComputeStatement(const Snapshot& snap, const std::string& enterprise,
+                                                    const std::string& month) {
+  if (!ParseMonth(month).ok()) return Status::InvalidArgument("month '" + month + "' is not YYYY-MM");
+  if (!snap.Load<S::EnterpriseRecord>(keys::Join({"en", enterprise}))) {
+    return Status::NotFound("unknown enterprise '" + enterprise + "' at log size " + std::to_string(snap.size()));
+  }
+  Biller biller(snap, month);
+  std::vector<Line> all;
+  std::string prefix = keys::Prefix({"de", enterprise, month});
+  for (const std::string& k : snap.Keys(prefix)) biller.Elder(k.substr(prefix.size()), all);
+  std::vector<Line> lines;
+  for (auto& l : all) {
+    if (l.enterprise == enterprise) lines.push_back(std::move(l));
+  }
+  std::sort(lines.begin(), lines.end(), [](const Line& a, const Line& b) {
+    return std::tie(a.check_in, a.elder, a.delivery_id) < std::tie(b.check_in, b.elder, b.delivery_id);
+  });
+
+  auto st = std::make_unique<Statement>();
+  auto r = st->root_;
+  r.setEnterpriseId(enterprise);
+  r.setMonth(month);
+  r.setAtSize(snap.size());
+  auto versions = r.initPolicyVersions(static_cast<unsigned>(biller.versions.size()));
+  unsigned vi = 0;
+  for (const auto& v : biller.versions) versions.set(vi++, v);
+  std::map<R, std::pair<uint32_t, int64_t>> refusals;
+  std::map<std::string, std::pair<uint32_t, int64_t>> programmes;
+  int64_t claimed = 0, billed = 0, city = 0;
+  uint32_t billable = 0;
+  auto out = r.initLines(static_cast<unsigned>(lines.size()));
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const Line& l = lines[i];
+    Fill(out[static_cast<unsigned>(i)], l);
+    claimed += l.claimed;
+    if (l.reasons.empty()) {
+      ++billable;
+      billed += l.billed;
+      city += l.city;
+      programmes[l.programme].first++;
+      programmes[l.programme].second += l.billed;
+    } else {
+      refusals[l.reasons.front()].first++;
+      refusals[l.reasons.front()].second += l.claimed;
+    }
+  }
+  r.setDeliveries(static_cast<uint32_t>(lines.size()));
+  r.setBillable(billable);
+  r.setClaimedFen(claimed);
+  r.setBilledFen(billed);
+  r.setCityFen(city);
+  r.setDistrictFen(billed - city);
+  auto rl = r.initRefusals(static_cast<unsigned>(refusals.size()));
+  unsigned ri = 0;
+  for (const auto& [reason, v] : refusals) {
+    rl[ri].setRefusal(reason);
+    rl[ri].setCount(v.first);
+    rl[ri++].setClaimedFen(v.second);
+  }
+  auto pl = r.initProgrammes(static_cast<unsigned>(programmes.size()));
+  unsigned pi = 0;
+  for (const auto& [prog, v] : programmes) {
+    pl[pi].setProgramme(prog);
+    pl[pi].setDeliveries(v.first);
+    pl[pi++].setBilledFen(v.second);
+  }
+  st->canonical_ = CanonicalBytes(r.asReader());
+  st->digest_ = Sha256(AsBytes(st->canonical_));
+  return st;
+}
+
+}  // namespace eldercare::proj

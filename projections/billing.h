@@ -1,0 +1,63 @@
+// Monthly statements: every delivery billable or refused with a reason code,
+// priced by the catalogue in force on its date, capped per elder per month.
+//
+// A delivery is billable only if, on its date (DOMAIN.md "Services and
+// billing"), all of these hold; otherwise it is refused with every failing
+// reason, the first being `refusal`:
+//   voided                  the enterprise voided it
+//   denied_by_spot_check    a spot-check found it not (or only partly) delivered
+//   denied_by_follow_up     the elder denied it on a follow-up call
+//   duplicate               an earlier claim for the same elder and service
+//                           overlaps it in time, or carries the same evidence
+//   elder_deceased          the elder had died
+//   ineligible              the elder was not eligible for the programme
+//   enterprise_exited / enterprise_suspended
+//   no_contract             no contract of the enterprise covers the elder's
+//                           community for this programme
+//   outside_contract_period one does, but not on this date
+//   unknown_service         the service is not in the catalogue in force
+//   below_min_duration      shorter than the service's minimum
+//   units_exceed_duration   more hours claimed than checked in
+//   worker_overlap          the same worker was in another home at the time
+//   over_monthly_cap        the elder's monthly entitlement is used up
+// The cap counts billable deliveries by every enterprise, in check-in order.
+// The statement is a pure function of the snapshot: its digest is the
+// SHA-256 of its canonical bytes, reproducible by anyone at the same size.
+#ifndef ELDERCARE_PROJECTIONS_BILLING_H_
+#define ELDERCARE_PROJECTIONS_BILLING_H_
+
+#include <capnp/message.h>
+
+#include <memory>
+#include <string>
+
+#include "ledger/crypto.h"
+#include "ledger/status.h"
+#include "projections/snapshot.h"
+#include "schema/projection.capnp.h"
+
+namespace eldercare::proj {
+
+class Statement {
+ public:
+  schema::Statement::Reader get() const { return root_.asReader(); }
+  const std::string& canonical() const { return canonical_; }
+  const Hash& digest() const { return digest_; }
+
+ private:
+  friend Result<std::unique_ptr<Statement>> ComputeStatement(const Snapshot&, const std::string&, const std::string&);
+  capnp::MallocMessageBuilder msg_;
+  schema::Statement::Builder root_ = msg_.initRoot<schema::Statement>();
+  std::string canonical_;
+  Hash digest_{};
+};
+
+// NotFound for an unknown enterprise; InvalidArgument for a bad month.
+Result<std::unique_ptr<Statement>> ComputeStatement(const Snapshot& snap, const std::string& enterprise,
+                                                    const std::string& month);
+
+std::string RefusalName(schema::Refusal r);
+
+}  // namespace eldercare::proj
+
+#endif  // ELDERCARE_PROJECTIONS_BILLING_H_

@@ -1,0 +1,61 @@
+// Reading projection records as of a log size.
+#ifndef ELDERCARE_PROJECTIONS_SNAPSHOT_H_
+#define ELDERCARE_PROJECTIONS_SNAPSHOT_H_
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ledger/state_store.h"
+#include "projections/records.h"
+
+namespace eldercare::proj {
+
+// The state, and the log size whose answers are wanted. When `size` is the
+// size the state reflects, records are used as stored; below it, every
+// record passes through AsOf.
+class Snapshot {
+ public:
+  Snapshot(const StateReader& state, uint64_t state_size, uint64_t size)
+      : state_(state), state_size_(state_size), size_(size < state_size ? size : state_size) {}
+
+  uint64_t size() const { return size_; }
+  // True when the state is used as stored (no as-of filtering needed).
+  bool current() const { return size_ >= state_size_; }
+  const StateReader& state() const { return state_; }
+
+  template <typename T>
+  std::optional<Record<T>> Load(std::string_view key) const {
+    if (size_ >= state_size_) return Record<T>::Load(state_, key);
+    return LoadAsOf<T>(state_, key, size_);
+  }
+
+  // fn(key, record) for each record under `prefix` that existed at size().
+  template <typename T>
+  void Scan(std::string_view prefix, const std::function<bool(std::string_view, const Record<T>&)>& fn) const {
+    state_.Scan(prefix, [&](std::string_view k, std::string_view v) {
+      std::optional<Record<T>> r;
+      if (size_ >= state_size_) {
+        r = Record<T>::Parse(v);
+      } else if (auto filtered = AsOf(v, capnp::Schema::from<T>(), size_)) {
+        r = Record<T>::Parse(*filtered);
+      }
+      return r ? fn(k, *r) : true;
+    });
+  }
+
+  // Keys under `prefix` (lookups); their values are IndexEntry. Entries made
+  // at or after size() are skipped.
+  std::vector<std::string> Keys(std::string_view prefix) const;
+
+ private:
+  const StateReader& state_;
+  uint64_t state_size_;
+  uint64_t size_;
+};
+
+}  // namespace eldercare::proj
+
+#endif  // ELDERCARE_PROJECTIONS_SNAPSHOT_H_

@@ -1,0 +1,43 @@
+// Supervision state of one enterprise: what an inspector looks at.
+//   contract and status on a date; for a month: deliveries billed and refused
+//   by reason (from the statement), follow-up calls and their confirmation
+//   rate and satisfaction, complaints, spot-check outcomes, and the assigned
+//   elders who received no service.
+#ifndef ELDERCARE_PROJECTIONS_SUPERVISION_H_
+#define ELDERCARE_PROJECTIONS_SUPERVISION_H_
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "ledger/status.h"
+#include "projections/snapshot.h"
+#include "schema/projection.capnp.h"
+
+namespace eldercare::proj {
+
+struct Supervision {
+  std::string enterprise;
+  std::string name;
+  std::string month;
+  int32_t on = 0;                         // last day of the month: the date contract/status are read at
+  std::string status = "active";          // active, suspended, exited
+  int32_t status_since = 0;
+  std::vector<std::string> contracts;     // active on `on`
+  uint32_t deliveries = 0, billable = 0;
+  int64_t claimed_fen = 0, billed_fen = 0;
+  std::map<std::string, uint32_t> refusals;  // by reason code
+  uint32_t calls = 0, confirmed = 0, denied = 0, unreachable = 0;
+  uint32_t confirmation_permille = 0;     // confirmed / (confirmed + denied)
+  double satisfaction = 0;                // mean of answered ratings
+  uint32_t complaints_filed = 0, complaints_open = 0, complaints_upheld = 0;
+  std::map<std::string, uint32_t> spot_checks;  // by outcome
+  uint32_t assigned_elders = 0;
+  std::vector<std::string> unserved_elders;     // assigned, no delivery this month
+};
+
+Result<Supervision> ComputeSupervision(const Snapshot& snap, const std::string& enterprise, const std::string& month);
+
+}  // namespace eldercare::proj
+
+#endif  // ELDERCARE_PROJECTIONS_SUPERVISION_H_

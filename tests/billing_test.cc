@@ -1,0 +1,167 @@
+// Statements: every refusal reason, pricing, the monthly cap, the funding
+// split, and reproducibility of a statement at a past log size.
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "tests/programme_util.h"
+
+namespace eldercare {
+namespace {
+
+using testing::ProgrammeFixture;
+using R = schema::Refusal;
+
+class Billing : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    f.EnterpriseAndContract("ent-a", "com-1", "2024-01-01", "2024-06-30");
+    f.Elder("E1", "1930-01-01");  // 90+: condition c6
+    f.Assess("E1", "a1", 50, "moderate");  // 400 yuan a month
+    f.Approve("E1", "home_visit", "app1");
+  }
+  // The verdict for each delivery id in the statement.
+  std::map<std::string, schema::StatementLine::Reader> Lines(const proj::Statement& st) {
+    std::map<std::string, schema::StatementLine::Reader> out;
+    for (auto l : st.get().getLines()) out.emplace(l.getDeliveryId().cStr(), l);
+    return out;
+  }
+  static std::string D(const std::string& id, const std::string& day, const std::string& from, const std::string& to,
+                       const std::string& service = "bathing", int ev = 0, const std::string& worker = "w1",
+                       const std::string& elder = "E1", const std::string& ent = "ent-a", int units = 0) {
+    static int counter = 1000;
+    return ProgrammeFixture::Delivery(id, elder, worker, service, day + "T" + from + ":00+08:00",
+                                      day + "T" + to + ":00+08:00", ev ? ev : ++counter, ent, units);
+  }
+  ProgrammeFixture f;
+};
+
+TEST_F(Billing, PricesABillableDeliveryAndSplitsTheFunding) {
+  f.Expect("ent-a", D("d1", "2024-03-04", "09:00", "10:00"));
+  auto st = f.Bill("ent-a", "2024-03");
+  ASSERT_NE(st, nullptr);
+  auto r = st->get();
+  EXPECT_EQ(r.getDeliveries(), 1u);
+  EXPECT_EQ(r.getBillable(), 1u);
+  EXPECT_EQ(r.getBilledFen(), 6000);  // bathing, example price 60 yuan
+  EXPECT_EQ(r.getCityFen(), 3000);    // 1:1
+  EXPECT_EQ(r.getDistrictFen(), 3000);
+  EXPECT_EQ(Lines(*st).at("d1").getRefusal(), R::NONE);
+}
+
+TEST_F(Billing, RefusesWithEveryReasonCode) {
+  f.Expect("bureau", R"({"type":"enterprise_registered","enterprise_id":"ent-b","name":"B","registered_on":"2024-01-01"})");
+  f.Elder("E2", "1990-01-01");  // not eligible for anything
+  f.Elder("E3", "1930-01-01", "com-2");  // eligible, but in a community ent-a has no contract for
+  f.Assess("E3", "a3", 50, "moderate");
+  f.Approve("E3", "home_visit", "app3");
+  std::string lines = D("ok", "2024-03-01", "09:00", "10:00", "bathing", 1) + "\n" +
+                      D("void", "2024-03-02", "09:00", "10:00") + "\n" +
+                      D("spot", "2024-03-03", "09:00", "10:00") + "\n" +
+                      D("call", "2024-03-04", "09:00", "10:00") + "\n" +
+                      D("dup-evidence", "2024-03-05", "09:00", "10:00", "bathing", 1) + "\n" +
+                      D("short", "2024-03-06", "09:00", "09:20") + "\n" +
+                      D("hours", "2024-03-07", "09:00", "10:00", "cleaning", 0, "w1", "E1", "ent-a", 3) + "\n" +
+                      D("inel", "2024-03-08", "09:00", "10:00", "bathing", 0, "w1", "E2") + "\n" +
+                      D("nocontract", "2024-03-09", "09:00", "10:00", "bathing", 0, "w1", "E3") + "\n" +
+                      D("overlap-a", "2024-03-10", "09:00", "10:00", "bathing", 0, "w2") + "\n" +
+                      D("overlap-b", "2024-03-10", "09:30", "10:30", "medical_help", 0, "w2", "E3") + "\n" +
+                      D("late", "2024-07-02", "09:00", "10:00");  // after the contract ends
+  f.Expect("ent-a", lines);
+  f.Expect("ent-a", R"({"type":"delivery_voided","delivery_id":"void","enterprise_id":"ent-a","reason":"typo","voided_on":"2024-03-02"})");
+  f.Expect("bureau", R"({"type":"spot_check_planned","plan_id":"p1","enterprises":["ent-a"],"month":"2024-03","sample_size":1,"checkpoint_size":3,"checkpoint_root":")" +
+                         std::string(64, '0') + R"(","planned_on":"2024-04-02"})");
+  f.Expect("insp", R"({"type":"spot_check_result","plan_id":"p1","enterprise_id":"ent-a","delivery_id":"spot","outcome":"not_delivered","checked_on":"2024-04-03"})");
+  f.Expect("insp", R"({"type":"follow_up_call","call_id":"c1","elder_id":"E1","enterprise_id":"ent-a","called_at":"2024-04-01T10:00:00+08:00","month":"2024-03","outcome":"denied","deliveries":["call"]})");
+  auto st = f.Bill("ent-a", "2024-03");
+  ASSERT_NE(st, nullptr);
+  auto l = Lines(*st);
+  EXPECT_EQ(l.at("ok").getRefusal(), R::NONE);
+  EXPECT_EQ(l.at("void").getRefusal(), R::VOIDED);
+  EXPECT_EQ(l.at("spot").getRefusal(), R::DENIED_BY_SPOT_CHECK);
+  EXPECT_EQ(l.at("call").getRefusal(), R::DENIED_BY_FOLLOW_UP);
+  EXPECT_EQ(l.at("dup-evidence").getRefusal(), R::DUPLICATE);
+  EXPECT_EQ(l.at("short").getRefusal(), R::BELOW_MIN_DURATION);
+  EXPECT_EQ(l.at("hours").getRefusal(), R::UNITS_EXCEED_DURATION);
+  EXPECT_EQ(l.at("inel").getRefusal(), R::INELIGIBLE);
+  EXPECT_NE(std::string(l.at("inel").getDetail().cStr()).find("under_age"), std::string::npos);
+  EXPECT_EQ(l.at("nocontract").getRefusal(), R::NO_CONTRACT);
+  EXPECT_EQ(l.at("overlap-a").getRefusal(), R::WORKER_OVERLAP);
+  EXPECT_EQ(l.at("overlap-b").getReasons()[0], R::NO_CONTRACT);
+  bool overlap_b = false;
+  for (auto r : l.at("overlap-b").getReasons()) overlap_b |= r == R::WORKER_OVERLAP;
+  EXPECT_TRUE(overlap_b);
+  auto july = f.Bill("ent-a", "2024-07");
+  EXPECT_EQ(Lines(*july).at("late").getRefusal(), R::OUTSIDE_CONTRACT_PERIOD);
+  // Refusal counts add up.
+  uint32_t refused = 0;
+  for (auto rc : st->get().getRefusals()) refused += rc.getCount();
+  EXPECT_EQ(refused + st->get().getBillable(), st->get().getDeliveries());
+}
+
+TEST_F(Billing, SuspensionExitAndDeath) {
+  f.Expect("ent-a", D("before", "2024-03-01", "09:00", "10:00") + "\n" + D("susp", "2024-03-10", "09:00", "10:00") +
+                        "\n" + D("back", "2024-03-20", "09:00", "10:00") + "\n" + D("gone", "2024-04-05", "09:00", "10:00"));
+  f.Expect("bureau", R"({"type":"enterprise_suspended","enterprise_id":"ent-a","effective_from":"2024-03-08"})");
+  f.Expect("bureau", R"({"type":"enterprise_reinstated","enterprise_id":"ent-a","effective_from":"2024-03-15"})");
+  f.Expect("bureau", R"({"type":"enterprise_exited","enterprise_id":"ent-a","effective_from":"2024-04-01"})");
+  auto mar = Lines(*f.Bill("ent-a", "2024-03"));
+  EXPECT_EQ(mar.at("before").getRefusal(), R::NONE);
+  EXPECT_EQ(mar.at("susp").getRefusal(), R::ENTERPRISE_SUSPENDED);
+  EXPECT_EQ(mar.at("back").getRefusal(), R::NONE);
+  EXPECT_EQ(Lines(*f.Bill("ent-a", "2024-04")).at("gone").getRefusal(), R::ENTERPRISE_EXITED);
+
+  f.Circumstance("E1", "deceased", "2024-03-18");
+  auto after = Lines(*f.Bill("ent-a", "2024-03"));
+  EXPECT_EQ(after.at("back").getRefusal(), R::ELDER_DECEASED);
+}
+
+TEST_F(Billing, CapsAnEldersMonthAcrossEnterprises) {
+  f.EnterpriseAndContract("ent-b", "com-1");
+  // 400 yuan entitlement: 3 x 60 by ent-a, then 4 hours of personal care
+  // (180) by ent-b, then a bath (60) of which 40 are left, then nothing.
+  f.Expect("ent-a", D("a1", "2024-03-01", "09:00", "10:00") + "\n" + D("a2", "2024-03-02", "09:00", "10:00") + "\n" +
+                        D("a3", "2024-03-03", "09:00", "10:00"));
+  f.Expect("ent-b", D("b1", "2024-03-04", "09:00", "13:00", "personal_care", 0, "wb", "E1", "ent-b", 4) + "\n" +
+                        D("b2", "2024-03-05", "09:00", "10:00", "bathing", 0, "wb", "E1", "ent-b"));
+  auto b = f.Bill("ent-b", "2024-03");
+  auto lb = Lines(*b);
+  EXPECT_EQ(lb.at("b1").getBilledFen(), 4 * 4500);
+  EXPECT_EQ(lb.at("b1").getClaimedFen(), 4 * 4500);
+  EXPECT_FALSE(lb.at("b1").getCapped());
+  EXPECT_EQ(lb.at("b2").getBilledFen(), 40000 - 3 * 6000 - 4 * 4500);
+  EXPECT_EQ(lb.at("b2").getBilledFen(), 4000);
+  EXPECT_TRUE(lb.at("b2").getCapped());
+  f.Expect("ent-b", D("b3", "2024-03-06", "09:00", "10:00", "bathing", 0, "wb", "E1", "ent-b"));
+  EXPECT_EQ(Lines(*f.Bill("ent-b", "2024-03")).at("b3").getRefusal(), R::OVER_MONTHLY_CAP);
+  EXPECT_EQ(f.Bill("ent-a", "2024-03")->get().getBilledFen(), 3 * 6000);
+}
+
+TEST_F(Billing, AStatementReproducesExactlyAtItsLogSize) {
+  f.Expect("ent-a", D("d1", "2024-03-01", "09:00", "10:00") + "\n" + D("d2", "2024-03-02", "09:00", "10:00"));
+  uint64_t size = f.ledger().Size();
+  auto frozen = f.Bill("ent-a", "2024-03");
+  // Later events change the month's statement now...
+  f.Expect("ent-a", D("d3", "2024-03-03", "09:00", "10:00"));
+  f.Expect("insp", R"({"type":"follow_up_call","call_id":"c1","elder_id":"E1","enterprise_id":"ent-a","called_at":"2024-04-01T10:00:00+08:00","month":"2024-03","outcome":"denied","deliveries":["d1"]})");
+  f.Circumstance("E1", "deceased", "2024-03-02");
+  auto now = f.Bill("ent-a", "2024-03");
+  EXPECT_NE(now->digest(), frozen->digest());
+  // ...but not the statement as of the earlier size: byte for byte the same.
+  auto again = f.Bill("ent-a", "2024-03", static_cast<int64_t>(size));
+  EXPECT_EQ(again->canonical(), frozen->canonical());
+  EXPECT_EQ(again->digest(), frozen->digest());
+  // And rebuilding the projections from the log changes nothing.
+  ASSERT_TRUE(f.ledger().RebuildProjections().ok());
+  EXPECT_EQ(f.Bill("ent-a", "2024-03")->digest(), now->digest());
+  EXPECT_EQ(f.Bill("ent-a", "2024-03", static_cast<int64_t>(size))->digest(), frozen->digest());
+}
+
+TEST_F(Billing, UnknownEnterpriseAndBadMonthAreErrors) {
+  auto v = f.Snap();
+  EXPECT_EQ(proj::ComputeStatement(*v.snap, "ent-zz", "2024-03").status().code(), Status::Code::kNotFound);
+  EXPECT_EQ(proj::ComputeStatement(*v.snap, "ent-a", "2024-13").status().code(), Status::Code::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace eldercare

@@ -1,0 +1,248 @@
+// Properties of the projection over random histories:
+//   1. incremental == rebuild: the state the ledger keeps while appending
+//      (group commits, per-submission staging) equals a fold from scratch;
+//   2. as-of == prefix: today's state read as of size N equals the state of
+//      a log that stopped at N (the as-of rule loses and invents nothing).
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "ledger/event_json.h"
+#include "projections/keys.h"
+#include "tests/programme_util.h"
+
+namespace eldercare {
+namespace {
+
+using testing::ProgrammeFixture;
+
+struct RandomEvent {
+  std::string writer;
+  schema::Role role;
+  std::string json;
+};
+
+// Events over a small world of ids, so that references often resolve and
+// sometimes do not; roughly a third are rejected by the write-side rules.
+class History {
+ public:
+  explicit History(uint32_t seed) : rng_(seed) {}
+
+  // Enterprises, contracts and elders, so that random references resolve.
+  static std::vector<RandomEvent> World() {
+    std::vector<RandomEvent> w;
+    for (const char* e : {"ent-a", "ent-b"}) {
+      w.push_back({"bureau", schema::Role::BUREAU,
+                   std::string(R"({"type":"enterprise_registered","enterprise_id":")") + e + R"(","name":"n","registered_on":"2024-01-01"})"});
+      w.push_back({"bureau", schema::Role::BUREAU,
+                   std::string(R"({"type":"contract_signed","contract_id":"base-)") + e + R"(","enterprise_id":")" + e +
+                       R"(","communities":["com-0","com-1"],"programmes":["home_visit","meal_aid"],"valid_from":"2024-01-01","valid_until":"2024-12-31","confidentiality_agreement":")" +
+                       std::string(64, 'e') + R"(","signed_on":"2024-01-01"})"});
+    }
+    for (int i = 0; i < 8; ++i) {
+      w.push_back({"com-1", schema::Role::COMMUNITY,
+                   R"({"type":"elder_registered","elder_id":"E)" + std::to_string(i) +
+                       R"(","household_district":"dawukou","community":"com-)" + std::to_string(i % 2) + R"(","birth_date":"19)" +
+                       std::to_string(25 + 5 * i) + R"(-03-01","registered_on":"2024-01-02"})"});
+    }
+    return w;
+  }
+
+  RandomEvent Next() {
+    switch (Pick(16)) {
+      case 0: return Bureau(R"({"type":"enterprise_registered","enterprise_id":")" + Ent() + R"(","name":"n","registered_on":"2024-01-01"})");
+      case 1: return Bureau(R"({"type":"contract_signed","contract_id":"ct)" + N(4) + R"(","enterprise_id":")" + Ent() +
+                            R"(","communities":["com-)" + N(2) + R"("],"programmes":["home_visit"],"valid_from":"2024-0)" +
+                            std::to_string(1 + Pick(3)) + R"(-01","valid_until":"2024-0)" + std::to_string(4 + Pick(5)) +
+                            R"(-28","confidentiality_agreement":")" + std::string(64, 'e') + R"(","signed_on":"2024-01-01"})");
+      case 2: return {"com-1", schema::Role::COMMUNITY,
+                      R"({"type":"elder_registered","elder_id":"E)" + N(8) + R"(","household_district":"dawukou","community":"com-)" +
+                          N(2) + R"(","birth_date":"19)" + std::to_string(25 + Pick(40)) + R"(-03-01","registered_on":"2024-01-02"})"};
+      case 3: return {"com-1", schema::Role::COMMUNITY,
+                      R"({"type":"circumstance_recorded","elder_id":"E)" + N(8) + R"(","circumstance":")" + Circ() +
+                          R"(","change":")" + (Pick(4) ? "begins" : "ends") + R"(","effective_on":"2024-0)" +
+                          std::to_string(1 + Pick(8)) + R"(-1)" + N(9) + "\"}"};
+      case 4: {
+        int total = static_cast<int>(Pick(91));
+        const char* level = total >= 90 ? "intact" : total >= 66 ? "mild" : total >= 46 ? "moderate" : total >= 30 ? "severe" : "complete";
+        int s = std::min(total, 32), m = std::min(total - s, 15), me = std::min(total - s - m, 28), p = total - s - m - me;
+        return {"assessor", schema::Role::ASSESSOR,
+                R"({"type":"assessment_recorded","elder_id":"E)" + N(8) + R"(","assessment_id":"as)" + N(30) +
+                    R"(","assessed_on":"2024-0)" + std::to_string(1 + Pick(6)) + R"(-05","valid_until":"2025-01-04","self_care":)" +
+                    std::to_string(s) + R"(,"mobility":)" + std::to_string(m) + R"(,"mental":)" + std::to_string(me) +
+                    R"(,"perception":)" + std::to_string(p) + R"(,"level":")" + (Pick(10) ? level : "mild") + "\"}"};
+      }
+      case 5: return {"com-1", schema::Role::COMMUNITY,
+                      R"({"type":"application_submitted","application_id":"A)" + N(10) + R"(","elder_id":"E)" + N(8) +
+                          R"(","programme":")" + (Pick(2) ? "home_visit" : "meal_aid") + R"(","filed_by":"family","filed_on":"2024-01-06"})"};
+      case 6: return {"com-1", schema::Role::COMMUNITY,
+                      R"({"type":"community_review","application_id":"A)" + N(10) + R"(","decision":")" + (Pick(5) ? "pass" : "reject") + R"(","reviewed_on":"2024-01-07"})"};
+      case 7: return {"sub-1", schema::Role::SUBDISTRICT,
+                      R"({"type":"subdistrict_review","application_id":"A)" + N(10) + R"(","decision":"pass","reviewed_on":"2024-01-08"})"};
+      case 8: return Bureau(R"({"type":"application_decided","application_id":"A)" + N(10) +
+                            R"(","decision":"pass","effective_from":"2024-0)" + std::to_string(1 + Pick(4)) + R"(-10","decided_on":"2024-01-09"})");
+      case 9:
+      case 10:
+      case 11: {
+        std::string ent = Ent();
+        int day = 1 + static_cast<int>(Pick(28)), hour = 8 + static_cast<int>(Pick(8));
+        char in[64], out[64];
+        std::snprintf(in, sizeof in, "2024-0%d-%02dT%02d:%02d:00+08:00", 2 + static_cast<int>(Pick(4)), day, hour, 10 * static_cast<int>(Pick(6)));
+        std::snprintf(out, sizeof out, "%.11s%02d:%02d:00+08:00", in, hour + 1 + static_cast<int>(Pick(2)), 10 * static_cast<int>(Pick(6)));
+        return {ent, schema::Role::ENTERPRISE,
+                ProgrammeFixture::Delivery("d" + N(60), "E" + N(8), "w" + N(3), Pick(3) ? "bathing" : "cleaning", in,
+                                           out, static_cast<int>(Pick(40)), ent, static_cast<int>(Pick(3)))};
+      }
+      case 12: {
+        std::string ent = Ent();
+        return {ent, schema::Role::ENTERPRISE,
+                R"({"type":"delivery_voided","delivery_id":"d)" + N(60) + R"(","enterprise_id":")" + ent + R"(","voided_on":"2024-05-01"})"};
+      }
+      case 13: return {"insp", schema::Role::INSPECTOR,
+                       R"({"type":"follow_up_call","call_id":"c)" + N(1000) + R"(","elder_id":"E)" + N(8) + R"(","enterprise_id":")" +
+                           Ent() + R"(","called_at":"2024-05-01T10:00:00+08:00","month":"2024-03","outcome":")" +
+                           (Pick(2) ? "denied" : "confirmed") + R"(","deliveries":["d)" + N(60) + "\"]}"};
+      case 14: return Bureau(std::string(R"({"type":"enterprise_)") + (Pick(2) ? "suspended" : "reinstated") +
+                             R"(","enterprise_id":")" + Ent() + R"(","effective_from":"2024-0)" + std::to_string(2 + Pick(4)) + R"(-15"})");
+      default: return Bureau(R"({"type":"billing_period_closed","enterprise_id":")" + Ent() + R"(","month":"2024-0)" +
+                             std::to_string(2 + Pick(4)) + R"(","at_size":1,"statement_digest":")" + std::string(64, 'f') +
+                             R"(","closed_on":"2024-06-01"})");
+    }
+  }
+
+ private:
+  uint32_t Pick(uint32_t n) { return static_cast<uint32_t>(rng_() % n); }
+  std::string N(uint32_t n) { return std::to_string(Pick(n)); }
+  std::string Ent() { return Pick(2) ? "ent-a" : "ent-b"; }
+  std::string Circ() {
+    static const char* c[] = {"lives_alone", "dibao", "near_dibao", "deceased", "moved_away", "extreme_poverty", "empty_nest", "ltc_insurance"};
+    return c[Pick(8)];
+  }
+  RandomEvent Bureau(std::string json) { return {"bureau", schema::Role::BUREAU, std::move(json)}; }
+  std::mt19937 rng_;
+};
+
+std::map<std::string, std::string> RawProjection(Ledger& l) {
+  std::map<std::string, std::string> out;
+  for (auto c = l.NewCursor(Family::kProjections); c->Valid(); c->Next()) out.emplace(c->key(), c->value());
+  return out;
+}
+
+TEST(ProjectionProperty, IncrementalEqualsRebuild) {
+  for (uint32_t seed : {1u, 2u, 3u, 4u, 5u}) {
+    ProgrammeFixture f;
+    for (const auto& ev : History::World()) f.Expect(ev.writer, ev.json);
+    History h(seed);
+    int accepted = 0;
+    for (int i = 0; i < 300; ++i) {
+      // 1 to 3 events of one writer per submission.
+      RandomEvent first = h.Next();
+      std::string lines = first.json;
+      for (int k = 0; k < (i % 3); ++k) {
+        RandomEvent more = h.Next();
+        if (more.writer == first.writer) lines += "\n" + more.json;
+      }
+      accepted += f.Submit(first.writer, lines).ok();
+    }
+    EXPECT_GT(accepted, 40) << "seed " << seed << ": the history is mostly rejected and proves little";
+    auto before = RawProjection(f.ledger());
+    auto d1 = proj::ComputeDigest(*f.Snap().snap);
+    ASSERT_TRUE(f.ledger().RebuildProjections().ok());
+    auto after = RawProjection(f.ledger());
+    auto d2 = proj::ComputeDigest(*f.Snap().snap);
+    EXPECT_EQ(before, after) << "seed " << seed;
+    EXPECT_EQ(d1.digest, d2.digest) << "seed " << seed;
+    EXPECT_GT(d1.records, 10u);
+  }
+}
+
+// Folds events one at a time into a memory store, as the ledger would.
+struct DirectFold {
+  MemoryStateStore store;
+  uint64_t next_index = 1;  // index 0 is genesis
+  proj::ProgrammeProjector projector;
+
+  bool Apply(const RandomEvent& ev) {
+    capnp::MallocMessageBuilder msg;
+    auto body = msg.initRoot<schema::EventBody>();
+    if (!events::EventFromJsonText(ev.json, body).ok()) return false;
+    OverlayStateStore staged(&store);
+    EventContext ctx{next_index, 1700000000000000 + static_cast<int64_t>(next_index), ev.writer, ev.role};
+    if (!projector.Apply(ctx, body.asReader(), staged).ok()) return false;
+    staged.MergeInto(store);
+    ++next_index;
+    return true;
+  }
+};
+
+// For a failure message: the first primary record whose bytes differ.
+std::string FirstDifference(const proj::Snapshot& a, const proj::Snapshot& b) {
+  auto collect = [](const proj::Snapshot& s) {
+    std::map<std::string, std::string> out;
+    for (std::string_view prefix : keys::kPrimary) {
+      s.state().Scan(keys::Prefix({prefix}), [&](std::string_view k, std::string_view v) {
+        if (auto bytes = proj::AsOf(v, proj::PrimarySchema(prefix), s.size())) out[std::string(k)] = *bytes;
+        return true;
+      });
+    }
+    return out;
+  };
+  auto show = [](const std::string& key, const std::string& bytes) {
+    auto m = CanonicalMessage::Parse(bytes, false, 1 << 20);
+    auto schema = proj::PrimarySchema(key.substr(0, 2));
+    return events::StructToJson(m->Root<capnp::AnyStruct>().as<capnp::DynamicStruct>(schema)).dump();
+  };
+  auto ra = collect(a), rb = collect(b);
+  for (const auto& [k, v] : ra) {
+    auto it = rb.find(k);
+    if (it == rb.end()) return "\nonly as-of: " + show(k, v);
+    if (it->second != v) return "\nas-of:  " + show(k, v) + "\nprefix: " + show(k, it->second);
+  }
+  for (const auto& [k, v] : rb) {
+    if (!ra.count(k)) return "\nonly in the prefix: " + show(k, v);
+  }
+  return "";
+}
+
+TEST(ProjectionProperty, AsOfEqualsTheLogThatStoppedThere) {
+  for (uint32_t seed : {11u, 12u, 13u, 14u, 15u, 16u}) {
+    History h(seed);
+    DirectFold full;
+    // The world needs its policy and actors; they come first in both folds.
+    std::vector<RandomEvent> accepted;
+    std::string policy = *ReadFile(testing::DefaultPolicyPath());
+    policy = policy.substr(policy.find('{'), policy.rfind('}') - policy.find('{') + 1);
+    RandomEvent p{"bureau", schema::Role::BUREAU, policy};
+    ASSERT_TRUE(full.Apply(p));
+    accepted.push_back(p);
+    for (const auto& ev : History::World()) {
+      ASSERT_TRUE(full.Apply(ev)) << ev.json;
+      accepted.push_back(ev);
+    }
+    for (int i = 0; i < 700; ++i) {
+      RandomEvent ev = h.Next();
+      if (full.Apply(ev)) accepted.push_back(ev);
+    }
+    uint64_t total = full.next_index;
+    ASSERT_GT(accepted.size(), 100u) << "seed " << seed;
+    for (uint64_t n : {uint64_t{2}, total / 4, total / 2, total - 7, total}) {
+      DirectFold prefix;
+      for (size_t i = 0; i + 1 < n; ++i) ASSERT_TRUE(prefix.Apply(accepted[i])) << "event accepted once, refused in a prefix";
+      proj::Snapshot as_of(full.store, total, n);
+      proj::Snapshot stopped(prefix.store, n, n);
+      EXPECT_EQ(proj::ComputeDigest(as_of).digest, proj::ComputeDigest(stopped).digest) << "seed " << seed << " n " << n
+                                                                                      << FirstDifference(as_of, stopped);
+      for (const char* ent : {"ent-a", "ent-b"}) {
+        for (const char* month : {"2024-03", "2024-04"}) {
+          auto a = proj::ComputeStatement(as_of, ent, month);
+          auto b = proj::ComputeStatement(stopped, ent, month);
+          ASSERT_EQ(a.ok(), b.ok());
+          if (a.ok()) EXPECT_EQ((*a)->canonical(), (*b)->canonical()) << ent << " " << month << " n " << n;
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace eldercare
