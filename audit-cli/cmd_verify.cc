@@ -71,6 +71,23 @@ void AddVerifyCommands(CLI::App& app, Context& ctx) {
     };
   });
 
+  auto rs_from = std::make_shared<std::string>();
+  auto rs_to = std::make_shared<std::string>();
+  auto* rs = app.add_subcommand(
+      "restore", "Verify an export, then recreate its ledger (same entries and root) so every query works offline");
+  rs->add_option("--export", *rs_from, "Export directory")->required();
+  rs->add_option("--ledger", *rs_to, "Ledger directory to create")->required();
+  rs->callback([&ctx, rs_from, rs_to] {
+    ctx.action = [&ctx, rs_from, rs_to]() -> Status {
+      LedgerOptions o;
+      o.projector = ctx.projector;
+      ELDERCARE_ASSIGN_OR_RETURN(auto ledger, RestoreExport(*rs_from, *rs_to, o));
+      ELDERCARE_ASSIGN_OR_RETURN(Hash root, ledger->RootAt(ledger->Size()));
+      ctx.out << "restored " << ledger->Size() << " entries into " << *rs_to << "\nroot: " << HexEncode(root) << "\n";
+      return Status::Ok();
+    };
+  });
+
   auto src = std::make_shared<std::string>();
   auto dst = std::make_shared<std::string>();
   auto* ex = app.add_subcommand("export", "Write a self-contained export (entries, checkpoints, JSON lines)");

@@ -169,4 +169,18 @@ VerifyReport VerifyExportDir(const std::string& dir, const VerifyOptions& option
   return v.Finish();
 }
 
+Result<std::unique_ptr<Ledger>> RestoreExport(const std::string& export_dir, const std::string& ledger_dir,
+                                              LedgerOptions options) {
+  VerifyReport report = VerifyExportDir(export_dir, {});
+  if (!report.ok) {
+    return Status::Corruption("the export does not verify" +
+                              (report.first_bad_index ? " at index " + std::to_string(*report.first_bad_index) : std::string()) +
+                              ": " + report.error);
+  }
+  auto reader = ExportReader::Open(export_dir);
+  if (!reader.ok()) return reader.status();
+  ExportReader& r = **reader;
+  return Ledger::Restore(ledger_dir, [&](std::string* leaf) { return r.Next(leaf); }, r.checkpoints(), options);
+}
+
 }  // namespace eldercare

@@ -57,6 +57,13 @@ class ExportReader {
 
 VerifyReport VerifyExportDir(const std::string& dir, const VerifyOptions& options);
 
+// Verifies the export, then recreates the ledger it came from in
+// `ledger_dir` (Ledger::Restore): same entries, same root, derived stores
+// and projections rebuilt, so every query answers offline. A failed
+// verification is Corruption naming the first bad index.
+Result<std::unique_ptr<Ledger>> RestoreExport(const std::string& export_dir, const std::string& ledger_dir,
+                                              LedgerOptions options = {});
+
 }  // namespace eldercare
 
 #endif  // ELDERCARE_LEDGER_EXPORT_H_

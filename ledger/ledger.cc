@@ -755,6 +755,80 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(const std::string& dir, LedgerOptio
   return std::unique_ptr<Ledger>(new Ledger(std::move(rep)));
 }
 
+Result<std::unique_ptr<Ledger>> Ledger::Restore(const std::string& dir,
+                                                const std::function<Result<bool>(std::string*)>& next_leaf,
+                                                const std::vector<std::string>& checkpoint_notes,
+                                                LedgerOptions options) {
+  std::error_code ec;
+  if (fs::exists(dir, ec) && !fs::is_empty(dir, ec)) {
+    return Status::AlreadyExists("directory " + dir + " exists and is not empty");
+  }
+  fs::create_directories(dir, ec);
+  if (ec) return Status::IoError("cannot create " + dir + ": " + ec.message());
+  options.read_only = false;
+  auto rep = std::make_unique<Rep>();
+  rep->options = options;
+  rep->dir = dir;
+  ELDERCARE_RETURN_IF_ERROR(rep->OpenDb(/*create=*/true));
+
+  KeyRegistry keys;
+  merkle::CompactRange frontier;
+  rocksdb::WriteBatch batch;
+  rocksdb::WriteOptions wo;
+  auto flush = [&]() -> Status {
+    Status s = FromRocks(rep->db->Write(wo, &batch), "writing the restored ledger");
+    batch.Clear();
+    return s;
+  };
+  std::string leaf;
+  uint64_t index = 0;
+  int64_t last_recorded = 0;
+  std::vector<Hash> digests;
+  for (;;) {
+    auto more = next_leaf(&leaf);
+    if (!more.ok()) return more.status();
+    if (!*more) break;
+    auto parsed = ParseEntry(leaf);
+    if (!parsed.ok()) return Status::Corruption("entry " + std::to_string(index) + ": " + parsed.status().message());
+    auto e = parsed->Root<schema::Entry>();
+    if (e.getIndex() != index) return Status::Corruption("entry " + std::to_string(index) + " is out of place");
+    ELDERCARE_RETURN_IF_ERROR(keys.Apply(index, e.getBody()).WithPrefix("entry " + std::to_string(index) + ": "));
+    batch.Put(rep->entries, layout::EntryKey(index), leaf);
+    frontier.Append(merkle::HashLeaf(AsBytes(leaf)), [&](merkle::NodeId id, const Hash& h) {
+      batch.Put(rep->merkle, layout::MerkleKey(id), rocksdb::Slice(reinterpret_cast<const char*>(h.data()), h.size()));
+    });
+    digests.push_back(BodyDigest(e.getBody()));
+    if (e.getPosition() + 1 == e.getCount()) {
+      std::string writer = Str(e.getWriter()), id = Str(e.getSubmissionId());
+      batch.Put(rep->submissions, layout::SubmissionKey(writer, id),
+                SubmissionRecordBytes(index + 1 - e.getCount(), e.getCount(), HeaderDigest(writer, id, digests)));
+      digests.clear();
+    }
+    last_recorded = e.getRecordedAt();
+    ++index;
+    if (batch.Count() >= 50000) ELDERCARE_RETURN_IF_ERROR(flush());
+  }
+  if (index == 0 || !keys.has_genesis()) return Status::Corruption("the source holds no genesis entry");
+  if (!digests.empty()) return Status::Corruption("the source ends inside a submission");
+  for (const auto& [id, actor] : keys.actors()) batch.Put(rep->actors, id, KeyRegistry::Serialize(actor));
+  for (const std::string& n : checkpoint_notes) {
+    auto parsed = note::Parse(n);
+    if (!parsed.ok()) return parsed.status().WithPrefix("checkpoint: ");
+    auto body = checkpoint::ParseBody(parsed->text);
+    if (!body.ok()) return body.status().WithPrefix("checkpoint: ");
+    batch.Put(rep->checkpoints, layout::CheckpointKey(body->size), n);
+  }
+  batch.Put(rep->meta, layout::kMetaFormat, std::string(layout::kFormatVersion));
+  batch.Put(rep->meta, layout::kMetaSize, BigEndianKey(index));
+  batch.Put(rep->meta, layout::kMetaOrigin, keys.origin());
+  batch.Put(rep->meta, layout::kMetaOperatorId, keys.operator_id());
+  batch.Put(rep->meta, layout::kMetaLastRecorded, BigEndianKey(static_cast<uint64_t>(last_recorded)));
+  wo.sync = true;
+  ELDERCARE_RETURN_IF_ERROR(flush());
+  ELDERCARE_RETURN_IF_ERROR(rep->LoadState());
+  return std::unique_ptr<Ledger>(new Ledger(std::move(rep)));
+}
+
 Result<AppendResult> Ledger::Append(schema::Submission::Reader submission) {
   if (rep_->options.read_only) return Status::FailedPrecondition("ledger is open read-only");
   Prepared p;

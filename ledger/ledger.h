@@ -114,6 +114,16 @@ class Ledger {
   static Result<std::unique_ptr<Ledger>> Create(const std::string& dir, const CreateParams& params,
                                                 const PrivateKey& operator_key, LedgerOptions options = {});
   static Result<std::unique_ptr<Ledger>> Open(const std::string& dir, LedgerOptions options = {});
+  // Recreates a ledger in `dir` from the leaf data of an existing log (an
+  // export), entry for entry: the same indexes, times, signatures and root.
+  // Derived stores (Merkle nodes, submissions, actors, projections) are
+  // rebuilt; the checkpoint notes are kept as given. The caller verifies the
+  // source first (VerifyExportDir); entries that do not even parse, or key
+  // events that do not replay, are Corruption.
+  static Result<std::unique_ptr<Ledger>> Restore(const std::string& dir,
+                                                 const std::function<Result<bool>(std::string*)>& next_leaf,
+                                                 const std::vector<std::string>& checkpoint_notes,
+                                                 LedgerOptions options = {});
   ~Ledger();
   Ledger(const Ledger&) = delete;
   Ledger& operator=(const Ledger&) = delete;

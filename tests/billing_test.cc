@@ -2,7 +2,10 @@
 // split, and reproducibility of a statement at a past log size.
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <map>
+
+#include "ledger/export.h"
 
 #include "tests/programme_util.h"
 
@@ -155,6 +158,37 @@ TEST_F(Billing, AStatementReproducesExactlyAtItsLogSize) {
   ASSERT_TRUE(f.ledger().RebuildProjections().ok());
   EXPECT_EQ(f.Bill("ent-a", "2024-03")->digest(), now->digest());
   EXPECT_EQ(f.Bill("ent-a", "2024-03", static_cast<int64_t>(size))->digest(), frozen->digest());
+}
+
+TEST_F(Billing, AnEvaluatorRecomputesFromAnExportAlone) {
+  f.Expect("ent-a", D("d1", "2024-03-01", "09:00", "10:00") + "\n" + D("d2", "2024-03-02", "09:00", "09:10"));
+  uint64_t mid = f.ledger().Size();
+  f.Expect("ent-a", D("d3", "2024-03-03", "09:00", "10:00"));
+  ASSERT_TRUE(f.ledger().MakeCheckpoint(f.base().op_key).ok());
+  std::string out = f.base().dir.Sub("export");
+  ASSERT_TRUE(WriteExport(f.ledger(), out).ok());
+  static proj::ProgrammeProjector projector;
+  LedgerOptions o;
+  o.projector = &projector;
+  auto restored = RestoreExport(out, f.base().dir.Sub("restored"), o);
+  ASSERT_TRUE(restored.ok()) << restored.status().ToString();
+  EXPECT_EQ(*(*restored)->RootAt((*restored)->Size()), *f.ledger().RootAt(f.ledger().Size()));
+  auto view = (*restored)->Projections();
+  ASSERT_TRUE(view.ok());
+  for (uint64_t size : {mid, f.ledger().Size()}) {
+    proj::Snapshot theirs(*view->state, view->size, size);
+    auto st = proj::ComputeStatement(theirs, "ent-a", "2024-03");
+    ASSERT_TRUE(st.ok());
+    EXPECT_EQ((*st)->digest(), f.Bill("ent-a", "2024-03", static_cast<int64_t>(size))->digest());
+    EXPECT_EQ(proj::ComputeDigest(theirs).digest, proj::ComputeDigest(*f.Snap(static_cast<int64_t>(size)).snap).digest);
+  }
+  // A tampered export is not restored.
+  std::string bin = *ReadFile(out + "/entries.bin");
+  bin[bin.size() - 20] ^= 1;
+  std::ofstream(out + "/entries.bin", std::ios::binary | std::ios::trunc) << bin;
+  auto bad = RestoreExport(out, f.base().dir.Sub("restored2"), o);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), Status::Code::kCorruption);
 }
 
 TEST_F(Billing, UnknownEnterpriseAndBadMonthAreErrors) {

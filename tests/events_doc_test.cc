@@ -1,0 +1,70 @@
+// docs/EVENTS.md is a story: every JSON block, submitted in order by the
+// writer named above it, must be accepted. The page cannot drift from the code.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+#include "ledger/event_schema.h"
+#include "tests/programme_util.h"
+
+namespace eldercare {
+namespace {
+
+struct Block {
+  std::string writer;
+  std::string lines;
+  int line_no;
+};
+
+std::vector<Block> ReadBlocks(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<Block> out;
+  std::string line, writer;
+  int n = 0;
+  bool in_block = false;
+  while (std::getline(in, line)) {
+    ++n;
+    if (line.rfind("<!-- writer: ", 0) == 0) {
+      writer = line.substr(13, line.find(" -->") - 13);
+    } else if (line == "```json") {
+      EXPECT_FALSE(writer.empty()) << "line " << n << ": a json block without a writer";
+      out.push_back({writer, "", n});
+      in_block = true;
+    } else if (line == "```") {
+      in_block = false;
+      writer.clear();
+    } else if (in_block) {
+      out.back().lines += line + "\n";
+    }
+  }
+  return out;
+}
+
+TEST(EventsDoc, EveryExampleIsAcceptedInOrder) {
+  testing::ProgrammeFixture f(/*publish_policy=*/false);
+  auto blocks = ReadBlocks(std::string(ELDERCARE_SOURCE_DIR) + "/docs/EVENTS.md");
+  ASSERT_GT(blocks.size(), 20u);
+  std::set<std::string> types;
+  for (const Block& b : blocks) {
+    auto& base = f.base();
+    const PrivateKey& key = b.writer == "operator" ? base.op_key : base.keys.at(b.writer);
+    auto r = base.AppendJson(b.writer, key, b.lines, "doc-" + std::to_string(b.line_no));
+    ASSERT_TRUE(r.ok()) << "docs/EVENTS.md line " << b.line_no << ": " << r.status().ToString();
+    std::istringstream in(b.lines);
+    for (std::string l; std::getline(in, l);) {
+      auto j = nlohmann::json::parse(l);
+      types.insert(j["type"].get<std::string>());
+    }
+  }
+  // Every event type but genesis (written by init) has an example.
+  for (const auto& t : events::EventTypes()) {
+    if (t.name == "genesis") continue;
+    EXPECT_TRUE(types.count(t.name)) << "docs/EVENTS.md has no example of '" << t.name << "'";
+  }
+}
+
+}  // namespace
+}  // namespace eldercare
