@@ -30,6 +30,7 @@ class SubmissionBuilder {
   Status AddJsonLines(std::istream& in);
 
   size_t size() const { return events_.size(); }
+  const std::string& writer() const { return writer_; }
 
   // A submission id derived from writer and content, so that sending the same
   // events again is recognised as a retry: "c-" + 32 hex digits.

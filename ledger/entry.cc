@@ -27,6 +27,20 @@ std::string BuildEntryBytes(const EntryHeader& h, schema::EventBody::Reader body
   return std::string(reinterpret_cast<const char*>(words.asBytes().begin()), words.asBytes().size());
 }
 
+std::string BuildEntryTemplate(std::string_view writer, std::string_view submission_id, uint32_t position,
+                               uint32_t count, ByteSpan signature, schema::EventBody::Reader body) {
+  assert(count >= 1);
+  return BuildEntryBytes(EntryHeader{0, 0, writer, submission_id, position, count, signature}, body);
+}
+
+void PlaceEntry(std::string& t, uint64_t index, int64_t recorded_at) {
+  auto put = [&](size_t at, uint64_t v) {
+    for (int i = 0; i < 8; ++i) t[at + i] = static_cast<char>(v >> (8 * i));
+  };
+  put(8, index);
+  put(16, static_cast<uint64_t>(recorded_at));
+}
+
 Result<CanonicalMessage> CanonicalMessage::Parse(std::string_view bytes, bool require_canonical,
                                                  uint64_t traversal_factor) {
   if (bytes.empty() || bytes.size() % sizeof(capnp::word) != 0) {

@@ -29,6 +29,16 @@ struct EntryHeader {
 // canonical(Entry{header..., body}).
 std::string BuildEntryBytes(const EntryHeader& h, schema::EventBody::Reader body);
 
+// The same bytes in two steps, so that the costly part runs before an entry's
+// position is known (in parallel, while signatures are checked): a template
+// built with index 0 and time 0, then both set in place. Canonical layout
+// puts Entry's data section right after the root pointer: index at bytes
+// 8-15, recordedAt at 16-23 (little-endian); `count` >= 1 keeps the data
+// section's length fixed. A test checks this equals BuildEntryBytes.
+std::string BuildEntryTemplate(std::string_view writer, std::string_view submission_id, uint32_t position,
+                               uint32_t count, ByteSpan signature, schema::EventBody::Reader body);
+void PlaceEntry(std::string& entry_template, uint64_t index, int64_t recorded_at);
+
 // A canonical, single-segment Cap'n Proto message without segment table, as
 // stored in the log and signed or hashed. Owns an aligned copy of the bytes.
 class CanonicalMessage {

@@ -1,7 +1,10 @@
 #include "ledger/ledger.h"
 
+#include <rocksdb/cache.h>
 #include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
+#include <rocksdb/table.h>
 #include <rocksdb/utilities/options_util.h>
 #include <rocksdb/write_batch.h>
 #include <spdlog/spdlog.h>
@@ -56,6 +59,7 @@ struct Prepared {
   std::optional<PublicKey> signer;
   bool has_key_events = false;
   bool is_genesis = false;
+  std::vector<std::string> entries;  // BuildEntryTemplate of each event
   // Set when the outcome is known before commit (error or duplicate).
   std::optional<Result<AppendResult>> outcome;
 };
@@ -86,96 +90,6 @@ Result<SubmissionRecord> ParseSubmissionRecord(std::string_view bytes) {
   return out;
 }
 
-}  // namespace
-
-struct Ledger::Rep {
-  LedgerOptions options;
-  std::string dir;
-  std::unique_ptr<rocksdb::DB> db;
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::ColumnFamilyHandle* meta = nullptr;
-  rocksdb::ColumnFamilyHandle* entries = nullptr;
-  rocksdb::ColumnFamilyHandle* merkle = nullptr;
-  rocksdb::ColumnFamilyHandle* submissions = nullptr;
-  rocksdb::ColumnFamilyHandle* actors = nullptr;
-  rocksdb::ColumnFamilyHandle* checkpoints = nullptr;
-  rocksdb::ColumnFamilyHandle* projections = nullptr;
-
-  std::string origin;
-  std::string operator_id;
-  std::optional<PublicKey> operator_key;
-  std::string operator_key_path;
-
-  // Committed state. size is read without the lock; the rest is touched only
-  // by the group leader, or under registry_mu for the registry snapshot.
-  std::atomic<uint64_t> size{0};
-  merkle::CompactRange frontier;
-  int64_t last_recorded_at = 0;
-  // Readers (Prepare) take it shared; the group leader merges its overlay
-  // under the exclusive lock after a successful write.
-  mutable std::shared_mutex registry_mu;
-  KeyRegistry registry;
-
-  // Group commit queue (leveldb's DBImpl::Write pattern).
-  struct Writer {
-    std::span<Prepared*> items;
-    bool done = false;
-    std::condition_variable cv;
-  };
-  std::mutex queue_mu;
-  std::deque<Writer*> queue;
-
-  std::unique_ptr<ThreadPool> pool;
-  std::mutex checkpoint_mu;
-  std::mutex commit_mu;  // held by the group leader while committing, and by a rebuild
-
-  ~Rep() {
-    if (db) {
-      for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
-      handles.clear();
-      db->Close();
-    }
-  }
-
-  int64_t Now() const { return options.clock ? options.clock() : SystemMicros(); }
-
-  Status OpenDb(bool create);
-  Status LoadState();
-  Status RebuildProjections();
-  uint64_t ProjectionSize() const;
-  void Prepare(schema::Submission::Reader sub, Prepared& p) const;
-  Result<std::optional<SubmissionRecord>> FindSubmission(std::string_view writer, std::string_view id) const;
-  Status StageSubmission(const Prepared& p, uint64_t index, int64_t recorded_at, KeyRegistry& keys,
-                         OverlayStateStore& state) const;
-  void CommitGroup(std::span<Prepared*> items);
-  void Enqueue(std::span<Prepared*> items);
-};
-
-namespace {
-class DbNodeReader : public merkle::NodeReader {
- public:
-  DbNodeReader(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf) : db_(db), cf_(cf) {}
-  Result<Hash> ReadNode(merkle::NodeId id) override {
-    std::string value;
-    auto s = db_->Get(rocksdb::ReadOptions(), cf_, layout::MerkleKey(id), &value);
-    if (s.IsNotFound()) {
-      return Status::Corruption("Merkle node at level " + std::to_string(id.level) + ", index " +
-                                std::to_string(id.index) + " is missing");
-    }
-    ELDERCARE_RETURN_IF_ERROR(FromRocks(s, "reading a Merkle node"));
-    if (value.size() != kHashSize) {
-      return Status::Corruption("Merkle node at level " + std::to_string(id.level) + ", index " +
-                                std::to_string(id.index) + " is not 32 bytes");
-    }
-    Hash h;
-    std::memcpy(h.data(), value.data(), kHashSize);
-    return h;
-  }
-
- private:
-  rocksdb::DB* db_;
-  rocksdb::ColumnFamilyHandle* cf_;
-};
 }  // namespace
 
 namespace {
@@ -233,6 +147,41 @@ class RocksStateReader : public StateReader {
   const rocksdb::Snapshot* snapshot_;
 };
 
+// Committed projection values the group leader read recently, present or
+// absent, kept in step with every commit. The same records (an elder, an
+// enterprise, the catalogue's codes) are read for delivery after delivery;
+// a hash lookup is far cheaper than a RocksDB Get. Leader-only.
+class CachedStateReader : public StateReader {
+ public:
+  explicit CachedStateReader(const StateReader& base, size_t capacity = 100000) : base_(base), capacity_(capacity) {}
+
+  std::optional<std::string> Get(std::string_view key) const override {
+    auto it = map_.find(std::string(key));
+    if (it != map_.end()) return it->second;
+    auto v = base_.Get(key);
+    if (map_.size() >= capacity_) map_.clear();
+    map_.emplace(std::string(key), v);
+    return v;
+  }
+  void Scan(std::string_view prefix, const std::function<bool(std::string_view, std::string_view)>& fn,
+            std::string_view start) const override {
+    base_.Scan(prefix, fn, start);
+  }
+  // After a successful write: the new values replace what was cached.
+  void Apply(const OverlayStateStore& changes) {
+    for (const auto& [k, v] : changes.changes()) {
+      auto it = map_.find(k);
+      if (it != map_.end()) it->second = v;
+    }
+  }
+  void Clear() { map_.clear(); }
+
+ private:
+  const StateReader& base_;
+  size_t capacity_;
+  mutable std::unordered_map<std::string, std::optional<std::string>> map_;
+};
+
 void PutChanges(rocksdb::WriteBatch& batch, rocksdb::ColumnFamilyHandle* cf, const OverlayStateStore& changes) {
   for (const auto& [k, v] : changes.changes()) {
     if (v) {
@@ -244,6 +193,179 @@ void PutChanges(rocksdb::WriteBatch& batch, rocksdb::ColumnFamilyHandle* cf, con
 }
 }  // namespace
 
+namespace {
+// Upper Merkle nodes, once read: they never change, every proof passes
+// through them, and there are few (n / 2^kCachedFromLevel of them).
+class NodeCache {
+ public:
+  static constexpr uint32_t kCachedFromLevel = 6;
+  std::optional<Hash> Find(merkle::NodeId id) const {
+    std::lock_guard<std::mutex> l(mu_);
+    auto it = map_.find(Key(id));
+    return it == map_.end() ? std::nullopt : std::optional<Hash>(it->second);
+  }
+  void Insert(merkle::NodeId id, const Hash& h) {
+    if (id.level < kCachedFromLevel) return;
+    std::lock_guard<std::mutex> l(mu_);
+    if (map_.size() >= 1000000) map_.clear();
+    map_.emplace(Key(id), h);
+  }
+
+ private:
+  static uint64_t Key(merkle::NodeId id) { return (id.index << 6) | id.level; }
+  mutable std::mutex mu_;
+  std::unordered_map<uint64_t, Hash> map_;
+};
+
+}  // namespace
+
+struct Ledger::Rep {
+  LedgerOptions options;
+  std::string dir;
+  std::unique_ptr<rocksdb::DB> db;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::ColumnFamilyHandle* meta = nullptr;
+  rocksdb::ColumnFamilyHandle* entries = nullptr;
+  rocksdb::ColumnFamilyHandle* merkle = nullptr;
+  rocksdb::ColumnFamilyHandle* submissions = nullptr;
+  rocksdb::ColumnFamilyHandle* actors = nullptr;
+  rocksdb::ColumnFamilyHandle* checkpoints = nullptr;
+  rocksdb::ColumnFamilyHandle* projections = nullptr;
+
+  std::string origin;
+  std::string operator_id;
+  std::optional<PublicKey> operator_key;
+  std::string operator_key_path;
+
+  // Committed state. size is read without the lock; the rest is touched only
+  // by the group leader, or under registry_mu for the registry snapshot.
+  std::atomic<uint64_t> size{0};
+  merkle::CompactRange frontier;
+  int64_t last_recorded_at = 0;
+  // Readers (Prepare) take it shared; the group leader merges its overlay
+  // under the exclusive lock after a successful write.
+  mutable std::shared_mutex registry_mu;
+  KeyRegistry registry;
+
+  // Group commit queue (leveldb's DBImpl::Write pattern).
+  struct Writer {
+    std::span<Prepared*> items;
+    bool done = false;
+    std::condition_variable cv;
+  };
+  std::mutex queue_mu;
+  std::deque<Writer*> queue;
+
+  std::unique_ptr<ThreadPool> pool;
+  std::mutex checkpoint_mu;
+  std::mutex commit_mu;  // held by the group leader while committing, and by a rebuild
+  mutable NodeCache node_cache;
+  std::unique_ptr<RocksStateReader> committed_state;   // projections CF, no snapshot
+  std::unique_ptr<CachedStateReader> state_cache;       // leader-only
+
+  ~Rep() {
+    if (db) {
+      for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+      handles.clear();
+      db->Close();
+    }
+  }
+
+  int64_t Now() const { return options.clock ? options.clock() : SystemMicros(); }
+
+  Status OpenDb(bool create);
+  Status LoadState();
+  Status RebuildProjections();
+  uint64_t ProjectionSize() const;
+  void Prepare(schema::Submission::Reader sub, Prepared& p) const;
+  Result<std::optional<SubmissionRecord>> FindSubmission(std::string_view writer, std::string_view id) const;
+  Status StageSubmission(const Prepared& p, uint64_t index, int64_t recorded_at, KeyRegistry& keys,
+                         OverlayStateStore& state) const;
+  void CommitGroup(std::span<Prepared*> items);
+  void Enqueue(std::span<Prepared*> items);
+};
+
+namespace {
+class DbNodeReader : public merkle::NodeReader {
+ public:
+  DbNodeReader(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf) : db_(db), cf_(cf) {}
+  Result<Hash> ReadNode(merkle::NodeId id) override {
+    std::string value;
+    auto s = db_->Get(rocksdb::ReadOptions(), cf_, layout::MerkleKey(id), &value);
+    if (s.IsNotFound()) {
+      return Status::Corruption("Merkle node at level " + std::to_string(id.level) + ", index " +
+                                std::to_string(id.index) + " is missing");
+    }
+    ELDERCARE_RETURN_IF_ERROR(FromRocks(s, "reading a Merkle node"));
+    if (value.size() != kHashSize) {
+      return Status::Corruption("Merkle node at level " + std::to_string(id.level) + ", index " +
+                                std::to_string(id.index) + " is not 32 bytes");
+    }
+    Hash h;
+    std::memcpy(h.data(), value.data(), kHashSize);
+    return h;
+  }
+
+ private:
+  rocksdb::DB* db_;
+  rocksdb::ColumnFamilyHandle* cf_;
+};
+
+// Proof planning does not depend on hash values, only on the tree's shape.
+// So a computation runs twice: first against a reader that only records
+// which nodes it asks for, then -- after one batched MultiGet of those --
+// against the fetched hashes. One RocksDB round trip instead of ~2 log n.
+template <typename Compute>
+auto WithBatchedReads(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, NodeCache& cache, Compute compute)
+    -> decltype(compute(std::declval<merkle::NodeReader&>())) {
+  struct Recorder : merkle::NodeReader {
+    std::vector<merkle::NodeId> ids;
+    Result<Hash> ReadNode(merkle::NodeId id) override {
+      ids.push_back(id);
+      return Hash{};
+    }
+  } recorder;
+  auto planned = compute(recorder);
+  if (!planned.ok()) return planned;
+  struct Fetched : merkle::NodeReader {
+    std::vector<std::pair<merkle::NodeId, Hash>> nodes;
+    Result<Hash> ReadNode(merkle::NodeId id) override {
+      for (const auto& [nid, h] : nodes) {
+        if (nid == id) return h;
+      }
+      return Status::Corruption("Merkle node at level " + std::to_string(id.level) + ", index " +
+                                std::to_string(id.index) + " is missing");
+    }
+  } fetched;
+  std::vector<merkle::NodeId> wanted;
+  std::vector<std::string> keys;
+  for (const auto& id : recorder.ids) {
+    if (auto h = cache.Find(id)) {
+      fetched.nodes.emplace_back(id, *h);
+    } else {
+      wanted.push_back(id);
+      keys.push_back(layout::MerkleKey(id));
+    }
+  }
+  std::vector<rocksdb::Slice> slices;
+  for (const auto& k : keys) slices.emplace_back(k);
+  std::vector<rocksdb::PinnableSlice> values(keys.size());
+  std::vector<rocksdb::Status> statuses(keys.size());
+  if (!slices.empty()) {
+    db->MultiGet(rocksdb::ReadOptions(), cf, slices.size(), slices.data(), values.data(), statuses.data());
+  }
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (!statuses[i].ok() || values[i].size() != kHashSize) continue;  // reported when asked for
+    Hash h;
+    std::memcpy(h.data(), values[i].data(), kHashSize);
+    fetched.nodes.emplace_back(wanted[i], h);
+    cache.Insert(wanted[i], h);
+  }
+  return compute(fetched);
+}
+}  // namespace
+
+
 Status Ledger::Rep::OpenDb(bool create) {
   rocksdb::DBOptions db_opts;
   db_opts.create_if_missing = create;
@@ -253,15 +375,28 @@ Status Ledger::Rep::OpenDb(bool create) {
   db_opts.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
   db_opts.keep_log_file_num = 4;
   db_opts.max_background_jobs = 2;
+  // Memory is bounded on purpose (verify and rebuild must stay well under
+  // 512 MiB at 10M events): memtables share 128 MiB, blocks share a 64 MiB cache.
+  db_opts.db_write_buffer_size = 128u << 20;
   if (options.env != nullptr) db_opts.env = options.env;
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = rocksdb::NewLRUCache(64u << 20);
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   rocksdb::ColumnFamilyOptions cf_opts;
   cf_opts.compression = rocksdb::kLZ4Compression;
-  cf_opts.write_buffer_size = 64u << 20;
+  cf_opts.write_buffer_size = 32u << 20;
+  cf_opts.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  // Projections are read back by key while being written (mostly keys that
+  // do not exist yet: a new delivery's id): a memtable bloom filter answers
+  // those without walking the skiplist.
+  rocksdb::ColumnFamilyOptions projection_opts = cf_opts;
+  projection_opts.memtable_whole_key_filtering = true;
+  projection_opts.memtable_prefix_bloom_size_ratio = 0.05;
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
       {rocksdb::kDefaultColumnFamilyName, cf_opts}, {layout::kEntriesCf, cf_opts},
       {layout::kMerkleCf, cf_opts},                 {layout::kSubmissionsCf, cf_opts},
       {layout::kActorsCf, cf_opts},                 {layout::kCheckpointsCf, cf_opts},
-      {layout::kProjectionsCf, cf_opts},
+      {layout::kProjectionsCf, projection_opts},
   };
   std::string path = (fs::path(dir) / "log").string();
   rocksdb::DB* raw = nullptr;
@@ -373,8 +508,10 @@ Status Ledger::Rep::RebuildProjections() {
     clear.Put(meta, layout::kMetaProjectionVersion, std::string(options.projector->version()));
     ELDERCARE_RETURN_IF_ERROR(FromRocks(db->Write(wo, &clear), "clearing projections"));
   }
-  RocksStateReader committed_state(db.get(), projections, /*snapshot=*/false);
-  OverlayStateStore chunk(&committed_state);
+  state_cache.reset();
+  RocksStateReader committed(db.get(), projections, /*snapshot=*/false);
+  CachedStateReader cached(committed);
+  OverlayStateStore chunk(&cached);
   uint64_t n = size.load();
   rocksdb::ReadOptions ro;
   ro.readahead_size = 4u << 20;
@@ -384,6 +521,7 @@ Status Ledger::Rep::RebuildProjections() {
     rocksdb::WriteBatch batch;
     PutChanges(batch, projections, chunk);
     batch.Put(meta, layout::kMetaProjectionSize, BigEndianKey(folded));
+    cached.Apply(chunk);
     chunk.Clear();
     return FromRocks(db->Write(wo, &batch), "writing rebuilt projections");
   };
@@ -486,6 +624,7 @@ void Ledger::Rep::Prepare(schema::Submission::Reader sub, Prepared& p) const {
       if (!key.ok()) return fail(key.status());
       if (!key->Verify(message, sig)) return fail(Status::PermissionDenied("genesis signature does not verify"));
       p.signer = *key;
+      p.entries.push_back(BuildEntryTemplate(p.writer, p.id, 0, 1, sig, evs[0]));
       return;
     }
     if (keys.empty()) {
@@ -499,6 +638,10 @@ void Ledger::Rep::Prepare(schema::Submission::Reader sub, Prepared& p) const {
     }
     if (!p.signer) {
       return fail(Status::PermissionDenied("signature does not verify with any active key of writer '" + p.writer + "'"));
+    }
+    p.entries.reserve(evs.size());
+    for (uint32_t i = 0; i < evs.size(); ++i) {
+      p.entries.push_back(BuildEntryTemplate(p.writer, p.id, i, evs.size(), sig, evs[i]));
     }
     auto existing = FindSubmission(p.writer, p.id);
     if (!existing.ok()) return fail(existing.status());
@@ -543,8 +686,11 @@ void Ledger::Rep::CommitGroup(std::span<Prepared*> items) {
   // Only the leader mutates the registry, so it reads it without the lock;
   // this group's key changes stay in an overlay until the write succeeds.
   KeyRegistry group_keys(&registry);
-  RocksStateReader committed_state(db.get(), projections, /*snapshot=*/false);
-  OverlayStateStore group_state(&committed_state);
+  if (!state_cache) {
+    committed_state = std::make_unique<RocksStateReader>(db.get(), projections, /*snapshot=*/false);
+    state_cache = std::make_unique<CachedStateReader>(*committed_state);
+  }
+  OverlayStateStore group_state(state_cache.get());
   std::set<std::string> touched_actors;
   std::unordered_map<std::string, SubmissionRecord> in_group;
   std::vector<Prepared*> duplicates_of_group;
@@ -606,10 +752,9 @@ void Ledger::Rep::CommitGroup(std::span<Prepared*> items) {
     std::move(submission_keys).MergeInto(group_keys);
     submission_state.MergeInto(group_state);
     auto count = static_cast<uint32_t>(evs.size());
-    ByteSpan sig(p->sub.getSignature().begin(), p->sub.getSignature().size());
     for (uint32_t i = 0; i < count; ++i) {
-      EntryHeader h{index + i, recorded_at, p->writer, p->id, i, count, sig};
-      std::string leaf = BuildEntryBytes(h, evs[i]);
+      std::string& leaf = p->entries[i];
+      PlaceEntry(leaf, index + i, recorded_at);
       batch.Put(entries, layout::EntryKey(index + i), leaf);
       staged_frontier.Append(merkle::HashLeaf(AsBytes(leaf)), [&](merkle::NodeId id, const Hash& hash) {
         batch.Put(merkle, layout::MerkleKey(id),
@@ -635,6 +780,9 @@ void Ledger::Rep::CommitGroup(std::span<Prepared*> items) {
   batch.Put(meta, layout::kMetaLastRecorded, BigEndianKey(static_cast<uint64_t>(recorded_at)));
   rocksdb::WriteOptions wo;
   wo.sync = options.sync;
+  // Entries and Merkle nodes arrive in key order: let the memtable remember
+  // where the last insert went.
+  wo.memtable_insert_hint_per_batch = true;
   auto s = db->Write(wo, &batch);
   if (!s.ok()) {
     Status err = FromRocks(s, "writing to the ledger").WithPrefix("not recorded: ");
@@ -647,6 +795,7 @@ void Ledger::Rep::CommitGroup(std::span<Prepared*> items) {
   }
   frontier = std::move(staged_frontier);
   last_recorded_at = recorded_at;
+  if (state_cache) state_cache->Apply(group_state);
   if (!touched_actors.empty()) {
     std::unique_lock<std::shared_mutex> l(registry_mu);
     std::move(group_keys).MergeInto(registry);
@@ -888,8 +1037,8 @@ Status CheckSize(uint64_t size, uint64_t have) {
 
 Result<Hash> Ledger::RootAt(uint64_t size) const {
   ELDERCARE_RETURN_IF_ERROR(CheckSize(size, Size()));
-  DbNodeReader reader(rep_->db.get(), rep_->merkle);
-  return merkle::RootAt(reader, size);
+  return WithBatchedReads(rep_->db.get(), rep_->merkle, rep_->node_cache,
+                          [&](merkle::NodeReader& r) { return merkle::RootAt(r, size); });
 }
 
 Result<Hash> Ledger::LeafHash(uint64_t index) const {
@@ -900,14 +1049,14 @@ Result<Hash> Ledger::LeafHash(uint64_t index) const {
 
 Result<std::vector<Hash>> Ledger::InclusionProof(uint64_t index, uint64_t size) const {
   ELDERCARE_RETURN_IF_ERROR(CheckSize(size, Size()));
-  DbNodeReader reader(rep_->db.get(), rep_->merkle);
-  return merkle::InclusionProof(reader, index, size);
+  return WithBatchedReads(rep_->db.get(), rep_->merkle, rep_->node_cache,
+                          [&](merkle::NodeReader& r) { return merkle::InclusionProof(r, index, size); });
 }
 
 Result<std::vector<Hash>> Ledger::ConsistencyProof(uint64_t size1, uint64_t size2) const {
   ELDERCARE_RETURN_IF_ERROR(CheckSize(size2, Size()));
-  DbNodeReader reader(rep_->db.get(), rep_->merkle);
-  return merkle::ConsistencyProof(reader, size1, size2);
+  return WithBatchedReads(rep_->db.get(), rep_->merkle, rep_->node_cache,
+                          [&](merkle::NodeReader& r) { return merkle::ConsistencyProof(r, size1, size2); });
 }
 
 Result<std::string> Ledger::EntryBytes(uint64_t index) const {

@@ -178,8 +178,8 @@ class Biller {
     std::string evidence(reinterpret_cast<const char*>(c.getEvidence().begin()), c.getEvidence().size());
     bool seen = false;
     snap_.state().Scan(keys::Prefix({"ev", evidence}), [&](std::string_view, std::string_view v) {
-      auto r = Record<S::IndexEntry>::Parse(v);
-      seen |= r && r->get().getIndex() < index;
+      auto r = keys::DecodeLookup(v);
+      seen |= r && r->index < index;
       return !seen;
     });
     return seen;
@@ -207,10 +207,9 @@ class Biller {
     snap_.state().Scan(prefix, [&](std::string_view k, std::string_view v) {
       auto at = static_cast<int64_t>(GetBigEndian64(reinterpret_cast<const uint8_t*>(k.data() + prefix.size())));
       if (at > to) return false;
-      auto idx = Record<S::IndexEntry>::Parse(v);
-      if (!idx || idx->get().getIndex() >= snap_.size()) return true;
-      auto t = idx->get().getTarget();
-      std::string target(reinterpret_cast<const char*>(t.begin()), t.size());
+      auto idx = keys::DecodeLookup(v);
+      if (!idx || idx->index >= snap_.size()) return true;
+      std::string target(idx->target);
       if (auto rec = snap_.Load<S::DeliveryRecord>(target); rec && !rec->get().hasVoided()) {
         visits.push_back({rec->get().getClaim().getCheckIn(), rec->get().getClaim().getCheckOut(), target});
       }

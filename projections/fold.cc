@@ -22,16 +22,14 @@ struct Fold {
   bool Exists(const std::string& key) const { return state.Get(key).has_value(); }
 
   void PutIndex(const std::string& key, std::string_view target = {}) {
-    Draft<S::IndexEntry> d;
-    d.root().setIndex(ctx.index);
-    d.root().setTarget(capnp::Data::Reader(reinterpret_cast<const uint8_t*>(target.data()), target.size()));
-    d.Save(state, key);
+    state.Put(key, keys::EncodeLookup(ctx.index, target));
   }
   std::optional<std::string> IndexTarget(const std::string& key) const {
-    auto r = Record<S::IndexEntry>::Load(state, key);
-    if (!r) return std::nullopt;
-    auto t = r->get().getTarget();
-    return std::string(reinterpret_cast<const char*>(t.begin()), t.size());
+    auto v = state.Get(key);
+    if (!v) return std::nullopt;
+    auto l = keys::DecodeLookup(*v);
+    if (!l) return std::nullopt;
+    return std::string(l->target);
   }
 
   // The writer must be the enterprise the event speaks for.

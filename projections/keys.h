@@ -14,7 +14,7 @@
 //   fa      month enterpriseId allocationId                 AllocationRecord
 //   fp      month enterpriseId paymentId                    PaymentRecord
 //   er      reportId                                        EvaluationRecord
-// Lookups (IndexEntry: index of the event that made them, and a target):
+// Lookups (value = BE64(index of the event that made it) || target):
 //   di      enterpriseId deliveryId                         -> dl key
 //   de      enterpriseId month elderId                      elders an enterprise served in a month
 //   dw      enterpriseId workerId BE64(checkIn) deliveryId  -> dl key
@@ -32,6 +32,7 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -61,6 +62,21 @@ inline std::string SortableDate(int32_t days) {
     u >>= 8;
   }
   return s;
+}
+
+// The value of a lookup key: when it was made, and what it points at.
+inline std::string EncodeLookup(uint64_t index, std::string_view target = {}) {
+  std::string v = BE64(index);
+  v.append(target);
+  return v;
+}
+struct Lookup {
+  uint64_t index = 0;
+  std::string_view target;
+};
+inline std::optional<Lookup> DecodeLookup(std::string_view v) {
+  if (v.size() < 8) return std::nullopt;
+  return Lookup{GetBigEndian64(reinterpret_cast<const uint8_t*>(v.data())), v.substr(8)};
 }
 
 // Primary record prefixes: what a projection digest covers.

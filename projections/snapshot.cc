@@ -1,12 +1,14 @@
 #include "projections/snapshot.h"
 
+#include "projections/keys.h"
+
 namespace eldercare::proj {
 
 std::vector<std::string> Snapshot::Keys(std::string_view prefix) const {
   std::vector<std::string> out;
   state_.Scan(prefix, [&](std::string_view k, std::string_view v) {
-    auto r = Record<schema::IndexEntry>::Parse(v);
-    if (r && r->get().getIndex() < size_) out.emplace_back(k);
+    auto r = keys::DecodeLookup(v);
+    if (r && r->index < size_) out.emplace_back(k);
     return true;
   });
   return out;

@@ -46,7 +46,7 @@ class Snapshot {
     });
   }
 
-  // Keys under `prefix` (lookups); their values are IndexEntry. Entries made
+  // Keys under `prefix` (lookups, see keys.h). Entries made
   // at or after size() are skipped.
   std::vector<std::string> Keys(std::string_view prefix) const;
 

@@ -217,13 +217,6 @@ struct EvaluationRecord {
   evaluation @2 :P.EvaluationFiled;
 }
 
-struct IndexEntry {
-  # Value of the lookup keys (di, de, dw, ev, ct, ...): where the record is,
-  # and since when.
-  index @0 :UInt64;
-  target @1 :Data;
-}
-
 # --- Statements ------------------------------------------------------------------
 
 enum Refusal {

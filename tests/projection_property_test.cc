@@ -237,7 +237,9 @@ TEST(ProjectionProperty, AsOfEqualsTheLogThatStoppedThere) {
           auto a = proj::ComputeStatement(as_of, ent, month);
           auto b = proj::ComputeStatement(stopped, ent, month);
           ASSERT_EQ(a.ok(), b.ok());
-          if (a.ok()) EXPECT_EQ((*a)->canonical(), (*b)->canonical()) << ent << " " << month << " n " << n;
+          if (a.ok()) {
+            EXPECT_EQ((*a)->canonical(), (*b)->canonical()) << ent << " " << month << " n " << n;
+          }
         }
       }
     }

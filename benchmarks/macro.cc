@@ -1,0 +1,488 @@
+// The macro harness: a whole ledger at scale, each figure printed beside the
+// machine's own limit measured in the same run, and the ratio.
+//
+//   ledger_macro --events N [--work DIR] [--out FILE.json] [--single M]
+//
+// Limits (see benchmarks/RESULTS.md for the reasoning):
+//   ed25519_all_cores   OpenSSL Ed25519 verifications/s on every core
+//   raw_synced_put      the same entry bytes written to a bare RocksDB in the
+//                       same number of synced WriteBatches as the ingest used
+//   raw_scan            reading every entry back (RocksDB iterator / export file)
+//   crypto_floor        the hashing and signature checks verification cannot
+//                       avoid, on every core (SHA-256 of every leaf and body +
+//                       one Ed25519 verify per submission)
+//   raw_get             a point read of one stored record
+#include <fcntl.h>
+#include <rocksdb/db.h>
+#include <spawn.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <mutex>
+#include <thread>
+
+#include "benchmarks/workload.h"
+#include "ledger/export.h"
+#include "ledger/merkle.h"
+#include "ledger/store_layout.h"
+#include "ledger/thread_pool.h"
+#include "ledger/time_util.h"
+#include "ledger/verifier.h"
+#include "projections/billing.h"
+#include "projections/eligibility.h"
+#include "projections/fold.h"
+
+extern char** environ;
+
+namespace eldercare::bench {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+using nlohmann::json;
+
+double Seconds(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
+
+struct Figure {
+  std::string name;
+  double value;
+  std::string unit;
+  double limit;
+  std::string limit_name;
+  bool higher_is_better = true;
+  double ratio() const {
+    if (value <= 0 || limit <= 0) return 0;
+    return higher_is_better ? value / limit : limit / value;
+  }
+};
+
+std::vector<Figure> figures;
+
+void Report(Figure f) {
+  std::printf("  %-34s %14.1f %-10s limit %14.1f (%s)  ratio %.2f\n", f.name.c_str(), f.value, f.unit.c_str(), f.limit,
+              f.limit_name.c_str(), f.ratio());
+  std::fflush(stdout);
+  figures.push_back(std::move(f));
+}
+
+void Die(const Status& s, const char* what) {
+  if (s.ok()) return;
+  std::fprintf(stderr, "%s: %s\n", what, s.ToString().c_str());
+  std::exit(1);
+}
+
+json Machine() {
+  json m;
+  std::ifstream cpu("/proc/cpuinfo");
+  for (std::string line; std::getline(cpu, line);) {
+    if (line.rfind("model name", 0) == 0) {
+      m["cpu"] = line.substr(line.find(':') + 2);
+      break;
+    }
+  }
+  m["cores"] = HardwareThreads();
+  std::ifstream mem("/proc/meminfo");
+  std::string k;
+  long kb = 0;
+  mem >> k >> kb;
+  m["memory_gib"] = kb / 1024.0 / 1024.0;
+  char host[256] = {0};
+  gethostname(host, sizeof host);
+  m["host"] = host;
+  std::ifstream ver("/proc/sys/kernel/osrelease");
+  std::string kernel;
+  ver >> kernel;
+  m["kernel"] = kernel;
+  return m;
+}
+
+// --- Limits ------------------------------------------------------------------
+
+double Ed25519Rate() {
+  auto key = *PrivateKey::Generate();
+  Bytes msg(63, 7);
+  Signature sig = key.Sign(msg);
+  unsigned threads = HardwareThreads();
+  std::atomic<uint64_t> total{0};
+  std::vector<std::thread> ts;
+  auto start = Clock::now();
+  for (unsigned t = 0; t < threads; ++t) {
+    ts.emplace_back([&] {
+      uint64_t n = 0;
+      while (Seconds(start, Clock::now()) < 1.5) {
+        for (int i = 0; i < 64; ++i) n += key.public_key().Verify(msg, sig);
+      }
+      total += n;
+    });
+  }
+  for (auto& t : ts) t.join();
+  return total / Seconds(start, Clock::now());
+}
+
+double Sha256BytesPerSecond() {
+  unsigned threads = HardwareThreads();
+  std::atomic<uint64_t> total{0};
+  std::vector<std::thread> ts;
+  auto start = Clock::now();
+  for (unsigned t = 0; t < threads; ++t) {
+    ts.emplace_back([&] {
+      Bytes data(640, 3);
+      uint64_t n = 0;
+      while (Seconds(start, Clock::now()) < 1.0) {
+        for (int i = 0; i < 256; ++i) {
+          Hash h = Sha256(data);
+          data[0] = h[0];
+          n += data.size();
+        }
+      }
+      total += n;
+    });
+  }
+  for (auto& t : ts) t.join();
+  return total / Seconds(start, Clock::now());
+}
+
+// --- The run -------------------------------------------------------------------
+
+struct Args {
+  uint64_t events = 1000000;
+  uint64_t single = 0;
+  std::string work = "benchmarks/work";
+  std::string out = "benchmarks/results.json";
+  size_t batch = 200;  // deliveries per enterprise-day submission
+  size_t group = 8;    // submissions handed to AppendMany at once
+  unsigned producers = 2;
+  bool projection = true;
+  bool ingest_only = false;
+};
+
+struct Chunk {
+  uint64_t first, count;
+};
+
+// Enterprise platforms upload concurrently: `producers` threads each build,
+// sign and append groups of enterprise-day submissions, so that one group's
+// signature checks overlap another's commit.
+std::vector<Chunk> IngestBatches(Ledger& l, Workload& w, const Args& a, double* seconds) {
+  std::vector<Chunk> chunks;
+  std::mutex mu;
+  uint64_t claimed = 0;
+  auto start = Clock::now();
+  auto producer = [&] {
+    for (;;) {
+      std::vector<std::unique_ptr<SubmissionBuilder>> builders;
+      std::vector<schema::Submission::Reader> subs;
+      {
+        std::lock_guard<std::mutex> lock(mu);  // the workload generator is not thread-safe
+        if (claimed >= a.events) return;
+        for (size_t g = 0; g < a.group && claimed < a.events; ++g) {
+          size_t n = std::min<uint64_t>(a.batch, a.events - claimed);
+          builders.push_back(w.Batch(n));
+          subs.push_back(w.Signed(*builders.back()));
+          claimed += n;
+        }
+      }
+      auto results = l.AppendMany(subs);
+      std::lock_guard<std::mutex> lock(mu);
+      for (auto& r : results) {
+        Die(r.status(), "batch ingest");
+        chunks.push_back({r->first_index, r->count});
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  for (unsigned t = 0; t < a.producers; ++t) threads.emplace_back(producer);
+  for (auto& t : threads) t.join();
+  *seconds = Seconds(start, Clock::now());
+  std::sort(chunks.begin(), chunks.end(), [](const Chunk& x, const Chunk& y) { return x.first < y.first; });
+  return chunks;
+}
+
+// Writes the same entry bytes to a bare RocksDB, `per_sync` events in each
+// synced WriteBatch, in the order the ingest wrote them.
+double RawSyncedPut(const Ledger& l, const std::vector<Chunk>& groups, size_t per_sync, const std::string& dir) {
+  std::vector<Chunk> chunks;
+  uint64_t first = groups.empty() ? 0 : groups.front().first, end = groups.empty() ? 0 : groups.back().first + groups.back().count;
+  for (uint64_t f = first; f < end; f += per_sync) chunks.push_back({f, std::min<uint64_t>(per_sync, end - f)});
+  fs::remove_all(dir);
+  rocksdb::Options o;
+  o.create_if_missing = true;
+  o.compression = rocksdb::kLZ4Compression;
+  o.write_buffer_size = 64u << 20;
+  rocksdb::DB* raw = nullptr;
+  Die(rocksdb::DB::Open(o, dir, &raw).ok() ? Status::Ok() : Status::IoError("raw db"), "raw put");
+  std::unique_ptr<rocksdb::DB> db(raw);
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  double busy = 0;
+  uint64_t events = 0;
+  size_t step = std::max<size_t>(1, chunks.size() / 300);  // a sample of at most ~300 groups
+  for (size_t i = 0; i < chunks.size(); i += step) {
+    rocksdb::WriteBatch batch;
+    Status s = l.ScanEntries(chunks[i].first, chunks[i].count, [&](uint64_t index, std::string_view leaf) {
+      batch.Put(layout::EntryKey(index), rocksdb::Slice(leaf.data(), leaf.size()));
+      return true;
+    });
+    Die(s, "reading entries");
+    auto t0 = Clock::now();
+    Die(db->Write(wo, &batch).ok() ? Status::Ok() : Status::IoError("raw write"), "raw put");
+    busy += Seconds(t0, Clock::now());
+    events += chunks[i].count;
+  }
+  db->Close();
+  db.reset();
+  fs::remove_all(dir);
+  return events / busy;
+}
+
+double RawScanRate(const Ledger& l, uint64_t* bytes) {
+  auto start = Clock::now();
+  uint64_t n = 0, b = 0;
+  Die(l.ScanEntries(0, UINT64_MAX, [&](uint64_t, std::string_view leaf) {
+        ++n;
+        b += leaf.size() + static_cast<uint8_t>(leaf[leaf.size() / 2]) * 0;
+        return true;
+      }),
+      "scan");
+  *bytes = b;
+  return n / Seconds(start, Clock::now());
+}
+
+double ExportReadRate(const std::string& dir) {
+  auto reader = ExportReader::Open(dir);
+  Die(reader.status(), "export");
+  std::string leaf;
+  uint64_t n = 0;
+  auto start = Clock::now();
+  for (;;) {
+    auto more = (*reader)->Next(&leaf);
+    Die(more.status(), "export read");
+    if (!*more) break;
+    ++n;
+  }
+  return n / Seconds(start, Clock::now());
+}
+
+// Runs a command; returns its peak resident set in MiB (0 on failure).
+double PeakRssMiB(std::vector<std::string> args) {
+  std::vector<char*> argv;
+  for (auto& s : args) argv.push_back(s.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+  pid_t pid;
+  if (posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ) != 0) return 0;
+  posix_spawn_file_actions_destroy(&fa);
+  int status = 0;
+  struct rusage ru {};
+  wait4(pid, &status, 0, &ru);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    std::fprintf(stderr, "%s failed\n", args[1].c_str());
+    return 0;
+  }
+  return ru.ru_maxrss / 1024.0;
+}
+
+double Percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<size_t>(p * v.size()))];
+}
+
+int Run(const Args& a) {
+  json machine = Machine();
+  std::printf("eldercare ledger macro benchmark: %llu events on %s (%u cores)\n",
+              static_cast<unsigned long long>(a.events), machine.value("cpu", "?").c_str(), HardwareThreads());
+  fs::remove_all(a.work);
+  fs::create_directories(a.work);
+  std::string ldir = a.work + "/ledger";
+
+  std::printf("limits:\n");
+  double ed = Ed25519Rate();
+  double sha = Sha256BytesPerSecond();
+  std::printf("  ed25519 verify, all cores: %.0f/s; sha-256, all cores: %.0f MB/s\n", ed, sha / 1e6);
+
+  proj::ProgrammeProjector projector;
+  LedgerOptions lo;
+  lo.projector = a.projection ? &projector : nullptr;
+  auto op = *PrivateKey::Generate();
+  auto created = Ledger::Create(ldir, {"bench.example/ledger", "operator", ""}, op, lo);
+  Die(created.status(), "create");
+  std::unique_ptr<Ledger> l = std::move(*created);
+  Workload w(9, 5000, 42);
+  Die(w.Setup(*l, op), "setup");
+  uint64_t setup_size = l->Size();
+
+  std::printf("figures (%llu events):\n", static_cast<unsigned long long>(a.events));
+  double ingest_s = 0;
+  auto chunks = IngestBatches(*l, w, a, &ingest_s);
+  // One synced write per submission: what storing each submission durably
+  // costs on its own. And the same bytes in as few syncs as the ingest used.
+  double raw_put = RawSyncedPut(*l, chunks, a.batch, a.work + "/rawput");
+  double raw_grouped = RawSyncedPut(*l, chunks, a.batch * a.group, a.work + "/rawput");
+  Report({"batch_signed_ingest", a.events / ingest_s, "events/s", raw_put, "raw_synced_put per submission"});
+  Report({"batch_signed_ingest_vs_grouped_put", a.events / ingest_s, "events/s", raw_grouped, "raw_synced_put, same syncs"});
+  if (a.ingest_only) return 0;
+
+  uint64_t scan_bytes = 0;
+  double scan = RawScanRate(*l, &scan_bytes);
+  auto cp = l->MakeCheckpoint(op);
+  Die(cp.status(), "checkpoint");
+  std::string xdir = a.work + "/export";
+  Die(WriteExport(*l, xdir).status(), "export");
+  uint64_t n = l->Size();
+  uint64_t submissions = chunks.size() + 40;
+  {
+    auto t0 = Clock::now();
+    VerifyReport r = VerifyExportDir(xdir, {});
+    double secs = Seconds(t0, Clock::now());
+    if (!r.ok) Die(Status::Corruption(r.error), "verify");
+    double read = ExportReadRate(xdir);
+    // What verification cannot avoid: reading, SHA-256 of each leaf and each
+    // body (about the leaf's size twice), one Ed25519 per submission.
+    double crypto_s = 2.0 * scan_bytes / sha + static_cast<double>(r.signatures_checked) / ed;
+    double floor_s = std::max(n / read, crypto_s);
+    Report({"full_verify_export", n / secs, "entries/s", n / floor_s, "max(export_read, crypto_floor)"});
+    (void)submissions;
+  }
+
+  // Proofs at this size.
+  {
+    std::mt19937_64 rng(7);
+    std::vector<double> inc, con, get;
+    for (int i = 0; i < 2000; ++i) {
+      uint64_t idx = rng() % n;
+      auto t0 = Clock::now();
+      auto p = l->InclusionProof(idx, n);
+      inc.push_back(Seconds(t0, Clock::now()) * 1e6);
+      Die(p.status(), "inclusion");
+      uint64_t m = 1 + rng() % (n - 1);
+      t0 = Clock::now();
+      auto c = l->ConsistencyProof(m, n);
+      con.push_back(Seconds(t0, Clock::now()) * 1e6);
+      Die(c.status(), "consistency");
+      t0 = Clock::now();
+      auto h = l->LeafHash(rng() % n);
+      get.push_back(Seconds(t0, Clock::now()) * 1e6);
+    }
+    double reads = 2.0 * std::log2(static_cast<double>(n)) + 2;
+    double get_p50 = Percentile(get, 0.5);
+    Report({"inclusion_proof_p50", Percentile(inc, 0.5), "us", reads * get_p50, "raw_get x reads", false});
+    Report({"inclusion_proof_p99", Percentile(inc, 0.99), "us", 100, "target 100us", false});
+    Report({"consistency_proof_p50", Percentile(con, 0.5), "us", reads * get_p50, "raw_get x reads", false});
+  }
+
+  // Projections: a rebuild, an eligibility query, a statement.
+  {
+    auto t0 = Clock::now();
+    Die(l->RebuildProjections(), "rebuild");
+    double secs = Seconds(t0, Clock::now());
+    Report({"projection_rebuild", n / secs, "entries/s", scan, "raw_scan"});
+    auto view = l->Projections();
+    Die(view.status(), "projections");
+    proj::Snapshot snap(*view->state, view->size, view->size);
+    auto policies = proj::LoadPolicies(snap);
+    std::mt19937_64 rng(9);
+    std::vector<double> lat, get;
+    for (int i = 0; i < 2000; ++i) {
+      const std::string& elder = w.elders()[rng() % w.elders().size()];
+      int32_t day = *ParseDate("2024-02-01") + static_cast<int32_t>(rng() % 300);
+      auto q0 = Clock::now();
+      auto e = proj::QueryEligibility(snap, policies, elder, "home_visit", day);
+      lat.push_back(Seconds(q0, Clock::now()) * 1e6);
+      q0 = Clock::now();
+      (void)view->state->Get("el" + std::string(1, '\0') + elder);
+      get.push_back(Seconds(q0, Clock::now()) * 1e6);
+    }
+    Report({"eligibility_query_p99", Percentile(lat, 0.99), "us", Percentile(get, 0.99), "raw_get p99", false});
+    const std::string& ent = w.enterprises()[0];
+    auto s0 = Clock::now();
+    auto st = proj::ComputeStatement(snap, ent, "2024-03");
+    double st_secs = Seconds(s0, Clock::now());
+    Die(st.status(), "statement");
+    uint32_t deliveries = (*st)->get().getDeliveries();
+    // Limit: reading every record the statement reads (the month's delivery
+    // records of the elders it served) with a bare scan.
+    auto r0 = Clock::now();
+    uint64_t scanned = 0;
+    view->state->Scan(std::string("dl") + '\0', [&](std::string_view, std::string_view) { return ++scanned < deliveries * 9ull; });
+    double raw_secs = Seconds(r0, Clock::now());
+    Report({"enterprise_month_statement", st_secs * 1e3, "ms", raw_secs * 1e3 * 1.0, "raw scan of the month's records", false});
+    std::printf("    (statement of %s 2024-03: %u deliveries)\n", ent.c_str(), deliveries);
+  }
+  l.reset();
+
+  // Peak memory of the real tool, in its own process.
+  Report({"peak_rss_verify", PeakRssMiB({ELDERCARE_AUDIT_CLI, "verify", "--export", xdir}), "MiB", 512, "target 512 MiB", false});
+  Report({"peak_rss_rebuild", PeakRssMiB({ELDERCARE_AUDIT_CLI, "projection", "rebuild", "--ledger", ldir}), "MiB", 512,
+          "target 512 MiB", false});
+
+  // Single-signed ingest: one Ed25519 signature per event.
+  {
+    auto again = Ledger::Open(ldir, lo);
+    Die(again.status(), "reopen");
+    l = std::move(*again);
+    uint64_t single = a.single ? a.single : std::min<uint64_t>(a.events / 5, 200000);
+    uint64_t done = 0;
+    auto t0 = Clock::now();
+    while (done < single) {
+      size_t m = std::min<uint64_t>(2000, single - done);
+      auto builders = w.Singles(m);
+      std::vector<schema::Submission::Reader> subs;
+      for (auto& b : builders) subs.push_back(w.Signed(*b));
+      for (auto& r : l->AppendMany(subs)) Die(r.status(), "single ingest");
+      done += m;
+    }
+    double secs = Seconds(t0, Clock::now());
+    Report({"single_signed_ingest", single / secs, "events/s", ed, "ed25519_all_cores"});
+  }
+  (void)setup_size;
+
+  json out = {{"machine", machine}, {"events", a.events}, {"figures", json::array()}};
+  for (const auto& f : figures) {
+    out["figures"].push_back({{"name", f.name}, {"value", f.value}, {"unit", f.unit}, {"limit", f.limit},
+                              {"limit_name", f.limit_name}, {"ratio", f.ratio()}});
+  }
+  std::ofstream(a.out) << out.dump(2) << "\n";
+  std::printf("wrote %s\n", a.out.c_str());
+  l.reset();
+  fs::remove_all(a.work);
+  return 0;
+}
+
+}  // namespace
+}  // namespace eldercare::bench
+
+int main(int argc, char** argv) {
+  eldercare::bench::Args a;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string k = argv[i], v = argv[i + 1];
+    if (k == "--events") a.events = std::stoull(v);
+    else if (k == "--single") a.single = std::stoull(v);
+    else if (k == "--work") a.work = v;
+    else if (k == "--out") a.out = v;
+    else if (k == "--batch") a.batch = std::stoul(v);
+    else if (k == "--group") a.group = std::stoul(v);
+    else if (k == "--projection") a.projection = v != "off";
+    else if (k == "--producers") a.producers = static_cast<unsigned>(std::stoul(v));
+    else if (k == "--ingest-only") a.ingest_only = v == "yes";
+    else {
+      std::fprintf(stderr, "usage: ledger_macro [--events N] [--single M] [--work DIR] [--out FILE] [--batch B] [--group G]\n");
+      return 2;
+    }
+  }
+  return eldercare::bench::Run(a);
+}

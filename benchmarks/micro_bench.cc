@@ -1,0 +1,191 @@
+// Micro-benchmarks of the pieces every event goes through. Each has a
+// "limit" counterpart measured in the same run where one exists (the raw
+// OpenSSL primitive the piece is built on).
+#include <benchmark/benchmark.h>
+
+#include <filesystem>
+#include <random>
+
+#include "benchmarks/workload.h"
+#include "ledger/entry.h"
+#include "ledger/event_json.h"
+#include "ledger/event_schema.h"
+#include "ledger/merkle.h"
+#include "ledger/submission.h"
+#include "projections/fold.h"
+
+namespace eldercare::bench {
+namespace {
+
+capnp::MallocMessageBuilder& SampleDelivery() {
+  static capnp::MallocMessageBuilder msg;
+  static bool built = false;
+  if (!built) {
+    built = true;
+    auto d = msg.initRoot<schema::EventBody>().initServiceDelivered();
+    d.setDeliveryId("d-20240301-000123");
+    d.setElderId("E-004711");
+    d.setEnterpriseId("ent-anxin");
+    d.setWorkerId("W-017");
+    d.setService("bathing");
+    d.setProgramme("home_visit");
+    d.setCheckIn(1709254800000000);
+    d.setCheckOut(1709258400000000);
+    uint8_t ev[32] = {1, 2, 3};
+    d.setEvidence(capnp::Data::Reader(ev, 32));
+    d.setUnits(1);
+  }
+  return msg;
+}
+
+schema::EventBody::Reader Body() { return SampleDelivery().getRoot<schema::EventBody>().asReader(); }
+
+void BM_Sha256Leaf(benchmark::State& state) {
+  std::string leaf = BuildEntryBytes(EntryHeader{1, 2, "ent-anxin", "s1", 0, 1, ByteSpan()}, Body());
+  for (auto _ : state) benchmark::DoNotOptimize(merkle::HashLeaf(AsBytes(leaf)));
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(leaf.size()));
+}
+BENCHMARK(BM_Sha256Leaf);
+
+void BM_HashChildren(benchmark::State& state) {
+  Hash a{}, b{};
+  for (auto _ : state) benchmark::DoNotOptimize(a = merkle::HashChildren(a, b));
+}
+BENCHMARK(BM_HashChildren);
+
+void BM_Ed25519Verify(benchmark::State& state) {
+  static auto key = *PrivateKey::Generate();
+  Bytes msg = SigningMessage(Hash{});
+  Signature sig = key.Sign(msg);
+  for (auto _ : state) benchmark::DoNotOptimize(key.public_key().Verify(msg, sig));
+}
+BENCHMARK(BM_Ed25519Verify)->Threads(1)->Threads(2)->UseRealTime();
+
+void BM_Ed25519Sign(benchmark::State& state) {
+  auto key = *PrivateKey::Generate();
+  Bytes msg = SigningMessage(Hash{});
+  for (auto _ : state) benchmark::DoNotOptimize(key.Sign(msg));
+}
+BENCHMARK(BM_Ed25519Sign);
+
+void BM_BodyDigest(benchmark::State& state) {
+  for (auto _ : state) benchmark::DoNotOptimize(BodyDigest(Body()));
+}
+BENCHMARK(BM_BodyDigest);
+
+void BM_ValidateBody(benchmark::State& state) {
+  for (auto _ : state) benchmark::DoNotOptimize(events::ValidateBody(Body()).ok());
+}
+BENCHMARK(BM_ValidateBody);
+
+void BM_BuildEntryTemplate(benchmark::State& state) {
+  uint8_t sig[64] = {0};
+  for (auto _ : state) {
+    std::string t = BuildEntryTemplate("ent-anxin", "s1", 0, 200, ByteSpan(sig, 64), Body());
+    PlaceEntry(t, 12345, 1709254800000000);
+    benchmark::DoNotOptimize(t);
+  }
+}
+BENCHMARK(BM_BuildEntryTemplate);
+
+void BM_ParseEntryCanonical(benchmark::State& state) {
+  std::string leaf = BuildEntryBytes(EntryHeader{1, 2, "ent-anxin", "s1", 0, 1, ByteSpan()}, Body());
+  for (auto _ : state) benchmark::DoNotOptimize(ParseEntry(leaf).ok());
+}
+BENCHMARK(BM_ParseEntryCanonical);
+
+void BM_EventFromJson(benchmark::State& state) {
+  std::string json = events::EventToJson(Body()).dump();
+  for (auto _ : state) {
+    capnp::MallocMessageBuilder msg;
+    benchmark::DoNotOptimize(events::EventFromJsonText(json, msg.initRoot<schema::EventBody>()).ok());
+  }
+}
+BENCHMARK(BM_EventFromJson);
+
+// The fold of one delivery into a memory store (no RocksDB): the
+// projection's own cost per event.
+void BM_FoldDelivery(benchmark::State& state) {
+  proj::ProgrammeProjector p;
+  MemoryStateStore store;
+  auto text = ReadFile(std::string(ELDERCARE_SOURCE_DIR) + "/projections/policy/default-policy.json");
+  auto fold = [&](const std::string& writer, schema::Role role, const std::string& json, uint64_t index) {
+    capnp::MallocMessageBuilder m;
+    auto b = m.initRoot<schema::EventBody>();
+    if (!events::EventFromJsonText(json, b).ok()) std::abort();
+    if (!p.Apply({index, 0, writer, role}, b.asReader(), store).ok()) std::abort();
+  };
+  std::string policy = text->substr(text->find('{'), text->rfind('}') - text->find('{') + 1);
+  fold("bureau", schema::Role::BUREAU, policy, 1);
+  fold("bureau", schema::Role::BUREAU, R"({"type":"enterprise_registered","enterprise_id":"ent-anxin","name":"a","registered_on":"2024-01-01"})", 2);
+  fold("com", schema::Role::COMMUNITY, R"({"type":"elder_registered","elder_id":"E-004711","household_district":"dawukou","community":"com-1","birth_date":"1930-01-01","registered_on":"2024-01-02"})", 3);
+  capnp::MallocMessageBuilder msg;
+  msg.setRoot(Body());
+  auto d = msg.getRoot<schema::EventBody>().getServiceDelivered();
+  uint64_t index = 10;
+  for (auto _ : state) {
+    d.setDeliveryId("d" + std::to_string(index));
+    d.setCheckIn(d.getCheckIn() + 3600000000);
+    d.setCheckOut(d.getCheckOut() + 3600000000);
+    OverlayStateStore staged(&store);
+    if (!p.Apply({index++, 0, "ent-anxin", schema::Role::ENTERPRISE}, msg.getRoot<schema::EventBody>().asReader(), staged).ok()) std::abort();
+    staged.MergeInto(store);
+  }
+}
+BENCHMARK(BM_FoldDelivery);
+
+// Proofs on a 65,536-entry ledger (built once).
+struct ProofLedger {
+  std::string dir = (std::filesystem::temp_directory_path() / "eldercare-micro-proofs").string();
+  std::unique_ptr<Ledger> ledger;
+  ProofLedger() {
+    std::filesystem::remove_all(dir);
+    auto op = *PrivateKey::Generate();
+    LedgerOptions o;
+    o.sync = false;
+    ledger = std::move(Ledger::Create(dir, {"micro.example/l", "operator", ""}, op, o)).value();
+    Workload w(3, 10, 1);
+    (void)w.Setup(*ledger, op);
+    while (ledger->Size() < 65536) {
+      auto b = w.Batch(512);
+      (void)ledger->Append(w.Signed(*b));
+    }
+  }
+  ~ProofLedger() {
+    ledger.reset();
+    std::filesystem::remove_all(dir);
+  }
+};
+ProofLedger& Proofs() {
+  static ProofLedger p;
+  return p;
+}
+
+void BM_InclusionProof(benchmark::State& state) {
+  auto& l = *Proofs().ledger;
+  uint64_t n = l.Size();
+  std::mt19937_64 rng(1);
+  for (auto _ : state) benchmark::DoNotOptimize(l.InclusionProof(rng() % n, n).ok());
+}
+BENCHMARK(BM_InclusionProof);
+
+void BM_ConsistencyProof(benchmark::State& state) {
+  auto& l = *Proofs().ledger;
+  uint64_t n = l.Size();
+  std::mt19937_64 rng(2);
+  for (auto _ : state) benchmark::DoNotOptimize(l.ConsistencyProof(1 + rng() % (n - 1), n).ok());
+}
+BENCHMARK(BM_ConsistencyProof);
+
+void BM_RawLeafRead(benchmark::State& state) {
+  auto& l = *Proofs().ledger;
+  uint64_t n = l.Size();
+  std::mt19937_64 rng(3);
+  for (auto _ : state) benchmark::DoNotOptimize(l.LeafHash(rng() % n).ok());
+}
+BENCHMARK(BM_RawLeafRead);
+
+}  // namespace
+}  // namespace eldercare::bench
+
+BENCHMARK_MAIN();

@@ -1,0 +1,50 @@
+// A synthetic, deterministic workload for the benchmarks: the default policy,
+// enterprises with contracts, approved elders, and service deliveries built
+// directly in Cap'n Proto (no JSON on the hot path), signed per enterprise-day
+// (batch-signed) or one signature per delivery (single-signed).
+#ifndef ELDERCARE_BENCHMARKS_WORKLOAD_H_
+#define ELDERCARE_BENCHMARKS_WORKLOAD_H_
+
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "ledger/client.h"
+#include "ledger/ledger.h"
+
+namespace eldercare::bench {
+
+class Workload {
+ public:
+  Workload(size_t enterprises, size_t elders, uint32_t seed);
+
+  // Operator, bureau, community, subdistrict, assessor and enterprise keys;
+  // the default policy; enterprises, contracts, elders, assessments, approvals.
+  Status Setup(Ledger& ledger, const PrivateKey& op);
+
+  // Next submission of `events` deliveries by one enterprise (one signature),
+  // or `events` submissions of one delivery each. The builders own the bytes.
+  std::unique_ptr<SubmissionBuilder> Batch(size_t events);
+  std::vector<std::unique_ptr<SubmissionBuilder>> Singles(size_t events);
+  schema::Submission::Reader Signed(SubmissionBuilder& b);
+
+  const std::vector<std::string>& elders() const { return elders_; }
+  const std::vector<std::string>& enterprises() const { return enterprises_; }
+
+ private:
+  void FillDelivery(schema::EventBody::Builder e, size_t enterprise);
+
+  std::mt19937_64 rng_;
+  std::vector<std::string> enterprises_;
+  std::vector<PrivateKey> enterprise_keys_;
+  std::vector<std::string> elders_;
+  size_t next_enterprise_ = 0;
+  uint64_t deliveries_ = 0;
+  std::string submission_prefix_;
+  uint64_t submissions_ = 0;
+};
+
+}  // namespace eldercare::bench
+
+#endif  // ELDERCARE_BENCHMARKS_WORKLOAD_H_
