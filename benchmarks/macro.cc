@@ -274,26 +274,38 @@ double ExportReadRate(const std::string& dir) {
   return n / Seconds(start, Clock::now());
 }
 
-// Runs a command; returns its peak resident set in MiB (0 on failure).
-double PeakRssMiB(std::vector<std::string> args) {
+// Runs audit-cli; returns its peak resident set in MiB (0 on failure), as
+// the tool itself reports it (VmHWM: getrusage would include the spawning
+// process's memory).
+double PeakRssMiB(std::vector<std::string> args, const std::string& work) {
+  std::string file = work + "/peak-rss";
   std::vector<char*> argv;
   for (auto& s : args) argv.push_back(s.data());
   argv.push_back(nullptr);
+  std::vector<std::string> env_store;
+  for (char** e = environ; *e; ++e) env_store.emplace_back(*e);
+  env_store.push_back("ELDERCARE_PEAK_RSS_FILE=" + file);
+  std::vector<char*> envp;
+  for (auto& e : env_store) envp.push_back(e.data());
+  envp.push_back(nullptr);
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
   posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
   pid_t pid;
-  if (posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ) != 0) return 0;
+  int rc = posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&fa);
+  if (rc != 0) return 0;
   int status = 0;
-  struct rusage ru {};
-  wait4(pid, &status, 0, &ru);
+  waitpid(pid, &status, 0);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     std::fprintf(stderr, "%s failed\n", args[1].c_str());
     return 0;
   }
-  return ru.ru_maxrss / 1024.0;
+  std::ifstream in(file);
+  double kb = 0;
+  in >> kb;
+  return kb / 1024.0;
 }
 
 double Percentile(std::vector<double> v, double p) {
@@ -426,8 +438,8 @@ int Run(const Args& a) {
   l.reset();
 
   // Peak memory of the real tool, in its own process.
-  Report({"peak_rss_verify", PeakRssMiB({ELDERCARE_AUDIT_CLI, "verify", "--export", xdir}), "MiB", 512, "target 512 MiB", false});
-  Report({"peak_rss_rebuild", PeakRssMiB({ELDERCARE_AUDIT_CLI, "projection", "rebuild", "--ledger", ldir}), "MiB", 512,
+  Report({"peak_rss_verify", PeakRssMiB({ELDERCARE_AUDIT_CLI, "verify", "--export", xdir}, a.work), "MiB", 512, "target 512 MiB", false});
+  Report({"peak_rss_rebuild", PeakRssMiB({ELDERCARE_AUDIT_CLI, "projection", "rebuild", "--ledger", ldir}, a.work), "MiB", 512,
           "target 512 MiB", false});
 
   // Single-signed ingest: one Ed25519 signature per event.

@@ -12,6 +12,7 @@
 #include "ledger/event_schema.h"
 #include "ledger/merkle.h"
 #include "ledger/submission.h"
+#include "projections/billing.h"
 #include "projections/fold.h"
 
 namespace eldercare::bench {
@@ -184,6 +185,44 @@ void BM_RawLeafRead(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(l.LeafHash(rng() % n).ok());
 }
 BENCHMARK(BM_RawLeafRead);
+
+// A statement over a month of 5,000 deliveries by one enterprise (built once).
+struct StatementLedger {
+  std::string dir = (std::filesystem::temp_directory_path() / "eldercare-micro-statement").string();
+  proj::ProgrammeProjector projector;
+  std::unique_ptr<Ledger> ledger;
+  StatementLedger() {
+    std::filesystem::remove_all(dir);
+    auto op = *PrivateKey::Generate();
+    LedgerOptions o;
+    o.sync = false;
+    o.projector = &projector;
+    ledger = std::move(Ledger::Create(dir, {"micro.example/s", "operator", ""}, op, o)).value();
+    Workload w(1, 300, 2);
+    (void)w.Setup(*ledger, op);
+    while (ledger->Size() < 45000) {
+      auto b = w.Batch(500);
+      (void)ledger->Append(w.Signed(*b));
+    }
+  }
+  ~StatementLedger() {
+    ledger.reset();
+    std::filesystem::remove_all(dir);
+  }
+};
+
+void BM_EnterpriseMonthStatement(benchmark::State& state) {
+  static StatementLedger s;
+  auto view = std::move(s.ledger->Projections()).value();
+  proj::Snapshot snap(*view.state, view.size, view.size);
+  uint32_t deliveries = 0;
+  for (auto _ : state) {
+    auto st = proj::ComputeStatement(snap, "ent-0", "2024-03");
+    deliveries = (*st)->get().getDeliveries();
+  }
+  state.counters["deliveries"] = deliveries;
+}
+BENCHMARK(BM_EnterpriseMonthStatement)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace eldercare::bench

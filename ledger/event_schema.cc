@@ -2,6 +2,10 @@
 
 #include <capnp/dynamic.h>
 
+#include <map>
+#include <memory>
+#include <mutex>
+
 #include "ledger/bytes.h"
 
 namespace eldercare::events {
@@ -33,48 +37,90 @@ std::vector<EventType> LoadEventTypes() {
   return out;
 }
 
+// What validation needs to know about a field, read from the schema once.
+struct FieldInfo {
+  StructSchema::Field field;
+  std::string name;  // snake_case
+  bool required = false;
+  bool pointer = false;
+  std::optional<uint32_t> exact_size;
+  size_t max_length = kDefaultMaxFieldBytes;
+};
+struct StructInfo {
+  std::vector<FieldInfo> fields;        // non-union
+  std::vector<FieldInfo> union_fields;  // by discriminant order
+};
+
+FieldInfo MakeInfo(StructSchema::Field f) {
+  FieldInfo i{f, SnakeCase(f.getProto().getName().cStr())};
+  capnp::Type t = f.getType();
+  i.pointer = t.isText() || t.isData() || t.isList() || t.isStruct() || t.isAnyPointer();
+  for (auto a : f.getProto().getAnnotations()) {
+    if (a.getId() == kAnnRequired) i.required = true;
+    if (a.getId() == kAnnSize) i.exact_size = a.getValue().getUint32();
+    if (a.getId() == kAnnMaxLength) i.max_length = a.getValue().getUint32();
+  }
+  return i;
+}
+
+const StructInfo& InfoFor(StructSchema s) {
+  static std::mutex mu;
+  static std::map<uint64_t, std::unique_ptr<StructInfo>> cache;
+  std::lock_guard<std::mutex> lock(mu);
+  auto& slot = cache[s.getProto().getId()];
+  if (!slot) {
+    slot = std::make_unique<StructInfo>();
+    for (auto f : s.getNonUnionFields()) slot->fields.push_back(MakeInfo(f));
+    for (auto f : s.getUnionFields()) slot->union_fields.push_back(MakeInfo(f));
+  }
+  return *slot;
+}
+
 Status ValidateStruct(DynamicStruct::Reader r, const std::string& path, int depth);
 
-Status ValidateValue(const StructSchema::Field& field, DynamicValue::Reader v, const std::string& name,
-                     int depth) {
+Status ValidateValue(const FieldInfo& info, DynamicValue::Reader v, const std::string& path, int depth) {
+  auto name = [&] { return path + info.name; };
   switch (v.getType()) {
     case DynamicValue::TEXT: {
       auto t = v.as<capnp::Text>();
-      size_t max = UInt32Annotation(field, kAnnMaxLength).value_or(kDefaultMaxFieldBytes);
-      if (t.size() > max) {
-        return Status::InvalidArgument("field '" + name + "' is " + std::to_string(t.size()) +
-                                       " bytes, more than its limit of " + std::to_string(max));
+      if (t.size() > info.max_length) {
+        return Status::InvalidArgument("field '" + name() + "' is " + std::to_string(t.size()) +
+                                       " bytes, more than its limit of " + std::to_string(info.max_length));
       }
       if (!IsValidUtf8(std::string_view(t.cStr(), t.size()))) {
-        return Status::InvalidArgument("field '" + name + "' is not valid UTF-8");
+        return Status::InvalidArgument("field '" + name() + "' is not valid UTF-8");
       }
       return Status::Ok();
     }
     case DynamicValue::DATA: {
       auto d = v.as<capnp::Data>();
-      if (auto exact = UInt32Annotation(field, kAnnSize); exact && d.size() != 0 && d.size() != *exact) {
-        return Status::InvalidArgument("field '" + name + "' must be " + std::to_string(*exact) +
+      if (info.exact_size && d.size() != 0 && d.size() != *info.exact_size) {
+        return Status::InvalidArgument("field '" + name() + "' must be " + std::to_string(*info.exact_size) +
                                        " bytes, got " + std::to_string(d.size()));
       }
-      size_t max = UInt32Annotation(field, kAnnMaxLength).value_or(kDefaultMaxFieldBytes);
-      if (d.size() > max) return Status::InvalidArgument("field '" + name + "' is too long");
+      if (d.size() > info.max_length) return Status::InvalidArgument("field '" + name() + "' is too long");
       return Status::Ok();
     }
     case DynamicValue::ENUM: {
       auto e = v.as<capnp::DynamicEnum>();
       if (e.getEnumerant() == nullptr) {
-        return Status::InvalidArgument("field '" + name + "' has unknown enum value " +
-                                       std::to_string(e.getRaw()));
+        return Status::InvalidArgument("field '" + name() + "' has unknown enum value " + std::to_string(e.getRaw()));
       }
       return Status::Ok();
     }
     case DynamicValue::STRUCT:
-      return ValidateStruct(v.as<DynamicStruct>(), name + ".", depth + 1);
+      return ValidateStruct(v.as<DynamicStruct>(), name() + ".", depth + 1);
     case DynamicValue::LIST: {
       auto list = v.as<capnp::DynamicList>();
-      if (list.size() > 100000) return Status::InvalidArgument("field '" + name + "' has too many items");
+      if (list.size() > 100000) return Status::InvalidArgument("field '" + name() + "' has too many items");
       for (uint32_t i = 0; i < list.size(); ++i) {
-        ELDERCARE_RETURN_IF_ERROR(ValidateValue(field, list[i], name + "[" + std::to_string(i) + "]", depth));
+        FieldInfo item = info;
+        item.name = info.name + "[" + std::to_string(i) + "]";
+        if (list[i].getType() == DynamicValue::STRUCT || list[i].getType() == DynamicValue::TEXT ||
+            list[i].getType() == DynamicValue::DATA || list[i].getType() == DynamicValue::ENUM ||
+            list[i].getType() == DynamicValue::LIST) {
+          ELDERCARE_RETURN_IF_ERROR(ValidateValue(item, list[i], path, depth));
+        }
       }
       return Status::Ok();
     }
@@ -85,28 +131,24 @@ Status ValidateValue(const StructSchema::Field& field, DynamicValue::Reader v, c
 
 Status ValidateStruct(DynamicStruct::Reader r, const std::string& path, int depth) {
   if (depth > 8) return Status::InvalidArgument("event nests too deeply");
-  StructSchema s = r.getSchema();
-  for (auto field : s.getNonUnionFields()) {
-    std::string name = path + SnakeCase(field.getProto().getName().cStr());
-    bool present = r.has(field, capnp::HasMode::NON_DEFAULT);
-    if (!present) {
-      // Presence is knowable only for pointer fields; a required number or enum
-      // is enforced where JSON is decoded.
-      capnp::Type t = field.getType();
-      bool pointer = t.isText() || t.isData() || t.isList() || t.isStruct() || t.isAnyPointer();
-      if (pointer && HasAnnotation(field, kAnnRequired)) {
-        return Status::InvalidArgument("missing required field '" + name + "'");
-      }
+  const StructInfo& info = InfoFor(r.getSchema());
+  for (const FieldInfo& f : info.fields) {
+    if (!r.has(f.field, capnp::HasMode::NON_DEFAULT)) {
+      // Presence is knowable only for pointer fields; a required number or
+      // enum is enforced where JSON is decoded.
+      if (f.pointer && f.required) return Status::InvalidArgument("missing required field '" + path + f.name + "'");
       continue;
     }
-    ELDERCARE_RETURN_IF_ERROR(ValidateValue(field, r.get(field), name, depth));
+    if (!f.pointer && f.field.getType().which() != capnp::schema::Type::ENUM) continue;  // numbers are always valid
+    ELDERCARE_RETURN_IF_ERROR(ValidateValue(f, r.get(f.field), path, depth));
   }
-  if (s.getUnionFields().size() > 0) {
+  if (!info.union_fields.empty()) {
     KJ_IF_MAYBE(active, r.which()) {
-      ELDERCARE_RETURN_IF_ERROR(ValidateValue(*active, r.get(*active), path + SnakeCase(active->getProto().getName().cStr()), depth));
-    } else {
-      return Status::InvalidArgument("unknown variant in '" + path + "'");
+      for (const FieldInfo& f : info.union_fields) {
+        if (f.field == *active) return ValidateValue(f, r.get(f.field), path, depth);
+      }
     }
+    return Status::InvalidArgument("unknown variant in '" + path + "'");
   }
   return Status::Ok();
 }
@@ -194,8 +236,7 @@ Status ValidateBody(EventBody::Reader body) {
   }
   DynamicStruct::Reader dyn = capnp::toDynamic(body);
   try {
-    return ValidateValue(type->field, dyn.get(type->field), type->name, 0)
-        .WithPrefix("event '" + type->name + "': ");
+    return ValidateStruct(dyn.get(type->field).as<DynamicStruct>(), "", 0).WithPrefix("event '" + type->name + "': ");
   } catch (const kj::Exception& e) {
     return Status::InvalidArgument("event '" + type->name + "' is malformed: " + e.getDescription().cStr());
   }

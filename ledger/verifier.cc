@@ -21,7 +21,10 @@ namespace eldercare {
 namespace {
 
 constexpr uint64_t kNoIndex = UINT64_MAX;
-constexpr size_t kGroupsPerJob = 256;
+// A job is handed to a worker once it holds this many entries (or groups);
+// at most two jobs per thread are in flight, which bounds memory.
+constexpr size_t kEntriesPerJob = 4096;
+constexpr size_t kGroupsPerJob = 512;
 
 std::string Str(capnp::Text::Reader t) { return std::string(t.cStr(), t.size()); }
 
@@ -60,6 +63,7 @@ struct LogVerifier::Impl {
   VerifyReport report;
   std::unique_ptr<ThreadPool> pool;
   std::vector<Group> pending;  // complete groups waiting to be handed to a worker
+  size_t pending_entries = 0;
 
   std::mutex mu;
   std::condition_variable cv;
@@ -100,9 +104,10 @@ struct LogVerifier::Impl {
   }
 
   void Dispatch(bool force) {
-    if (pending.empty() || (!force && pending.size() < kGroupsPerJob)) return;
+    if (pending.empty() || (!force && pending.size() < kGroupsPerJob && pending_entries < kEntriesPerJob)) return;
     auto job = std::make_shared<std::vector<Group>>(std::move(pending));
     pending.clear();
+    pending_entries = 0;
     std::unique_lock<std::mutex> l(mu);
     cv.wait(l, [&] { return in_flight < static_cast<int>(2 * pool->parallelism()); });
     ++in_flight;
@@ -169,6 +174,7 @@ struct LogVerifier::Impl {
       if (auto s = registry.Apply(index, body); !s.ok()) return Fail(index, "key event rejected: " + s.message());
     }
     ++report.submissions;
+    pending_entries += g.entries.size();
     pending.push_back(std::move(g));
     g = Group{};
     Dispatch(false);

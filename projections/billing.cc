@@ -176,13 +176,9 @@ class Biller {
 
   bool EvidenceSeenBefore(S::ServiceDelivered::Reader c, uint64_t index) {
     std::string evidence(reinterpret_cast<const char*>(c.getEvidence().begin()), c.getEvidence().size());
-    bool seen = false;
-    snap_.state().Scan(keys::Prefix({"ev", evidence}), [&](std::string_view, std::string_view v) {
-      auto r = keys::DecodeLookup(v);
-      seen |= r && r->index < index;
-      return !seen;
-    });
-    return seen;
+    auto v = snap_.state().Get(keys::Join({"ev", evidence}));
+    auto first = v ? keys::DecodeLookup(*v) : std::nullopt;
+    return first && first->index < index;
   }
 
   const Record<S::EnterpriseRecord>* Enterprise(const std::string& id) {
@@ -208,21 +204,37 @@ class Biller {
       auto at = static_cast<int64_t>(GetBigEndian64(reinterpret_cast<const uint8_t*>(k.data() + prefix.size())));
       if (at > to) return false;
       auto idx = keys::DecodeLookup(v);
-      if (!idx || idx->index >= snap_.size()) return true;
-      std::string target(idx->target);
-      if (auto rec = snap_.Load<S::DeliveryRecord>(target); rec && !rec->get().hasVoided()) {
-        visits.push_back({rec->get().getClaim().getCheckIn(), rec->get().getClaim().getCheckOut(), target});
-      }
+      if (!idx || idx->index >= snap_.size() || idx->target.size() < 8) return true;
+      auto out = static_cast<int64_t>(GetBigEndian64(reinterpret_cast<const uint8_t*>(idx->target.data())));
+      visits.push_back({at, out, std::string(idx->target.substr(8))});
       return true;
     }, prefix + keys::BE64(static_cast<uint64_t>(std::max<int64_t>(0, from))));
-    std::set<std::string> marked;
-    const Visit* longest = nullptr;
-    for (const Visit& v : visits) {  // already in check-in order
-      if (longest && v.in < longest->out) {
-        marked.insert(v.key);
-        marked.insert(longest->key);
+    // Candidates from the lookups alone; a voided visit overlaps nothing, so
+    // only the candidates' records are read to drop the voided ones.
+    auto overlapping = [](const std::vector<Visit>& vs) {
+      std::set<std::string> marked;
+      const Visit* longest = nullptr;
+      for (const Visit& v : vs) {  // in check-in order
+        if (longest && v.in < longest->out) {
+          marked.insert(v.key);
+          marked.insert(longest->key);
+        }
+        if (!longest || v.out > longest->out) longest = &v;
       }
-      if (!longest || v.out > longest->out) longest = &v;
+      return marked;
+    };
+    std::set<std::string> marked = overlapping(visits);
+    if (!marked.empty()) {
+      std::vector<Visit> live;
+      for (const Visit& v : visits) {
+        if (!marked.count(v.key)) {
+          live.push_back(v);
+          continue;
+        }
+        auto rec = snap_.Load<S::DeliveryRecord>(v.key);
+        if (rec && !rec->get().hasVoided()) live.push_back(v);
+      }
+      marked = overlapping(live);
     }
     return overlaps_.emplace(id, std::move(marked)).first->second;
   }

@@ -60,6 +60,16 @@ std::vector<std::string> ConditionFailures(S::ElderRecord::Reader elder, const E
   return out;
 }
 
+bool ConditionHolds(S::ElderRecord::Reader elder, const Eligibility& e, S::Condition::Reader c, int32_t day) {
+  if (e.age < c.getMinAge()) return false;
+  if (c.getAnyCircumstance().size() > 0) {
+    bool any = false;
+    for (auto circ : c.getAnyCircumstance()) any = any || HasCircumstance(elder, circ, day);
+    if (!any) return false;
+  }
+  return AbilityAtLeast(e, c.getMinAbility(), c.getDementiaSatisfiesAbility());
+}
+
 std::string Join(const std::vector<std::string>& parts, const char* sep) {
   std::string out;
   for (const auto& p : parts) out += (out.empty() ? "" : sep) + p;
@@ -171,17 +181,12 @@ Eligibility Evaluate(const ElderFacts& facts, const S::PolicyPublished::Reader* 
                              (e.assessed ? std::string(", assessed ") + LevelName(e.ability) : std::string(", none valid")));
   }
 
-  // Conditions: at least one; the highest standard applies.
+  // Conditions: at least one; the highest standard applies. The failing
+  // parts are spelled out only when no condition holds (the costly part).
   int64_t best_amount = -1;
-  std::vector<std::string> condition_failures;
   for (auto c : prog->getConditions()) {
-    auto failures = ConditionFailures(elder, e, c, day);
+    if (!ConditionHolds(elder, e, c, day)) continue;
     std::string name = Str(c.getId());
-    if (!failures.empty()) {
-      condition_failures.push_back(name + (c.getLabel().size() ? " (" + Str(c.getLabel()) + ")" : "") + ": " +
-                                   Join(failures, "; "));
-      continue;
-    }
     e.conditions_met.push_back(name);
     if (c.getMonthlyAmountFen() > best_amount) {
       best_amount = c.getMonthlyAmountFen();
@@ -190,6 +195,11 @@ Eligibility Evaluate(const ElderFacts& facts, const S::PolicyPublished::Reader* 
     }
   }
   if (prog->getConditions().size() > 0 && e.conditions_met.empty()) {
+    std::vector<std::string> condition_failures;
+    for (auto c : prog->getConditions()) {
+      condition_failures.push_back(Str(c.getId()) + (c.getLabel().size() ? " (" + Str(c.getLabel()) + ")" : "") + ": " +
+                                   Join(ConditionFailures(elder, e, c, day), "; "));
+    }
     fail("no_condition", "no condition holds -- " + Join(condition_failures, " | "));
   }
 

@@ -407,9 +407,16 @@ Status OnDelivered(Fold& f, S::ServiceDelivered::Reader d) {
   f.PutIndex(di, primary);
   std::string de = keys::Join({"de", ent, month, elder});
   if (!f.Exists(de)) f.PutIndex(de);
-  f.PutIndex(keys::Join({"dw", ent, worker, keys::BE64(static_cast<uint64_t>(d.getCheckIn())), id}), primary);
+  // The worker's visit: check-out time first, so that overlaps are found
+  // from the lookups alone.
+  f.PutIndex(keys::Join({"dw", ent, worker, keys::BE64(static_cast<uint64_t>(d.getCheckIn())), id}),
+             keys::BE64(static_cast<uint64_t>(d.getCheckOut())) + primary);
+  // The first delivery to carry this evidence; a later one with the same
+  // hash is a duplicate claim (and at any earlier size, the first is still
+  // the one with the lowest index).
   std::string evidence(reinterpret_cast<const char*>(d.getEvidence().begin()), d.getEvidence().size());
-  f.PutIndex(keys::Join({"ev", evidence, ent, id}), primary);
+  std::string ev = keys::Join({"ev", evidence});
+  if (!f.Exists(ev)) f.PutIndex(ev, primary);
   return Status::Ok();
 }
 

@@ -17,8 +17,8 @@
 // Lookups (value = BE64(index of the event that made it) || target):
 //   di      enterpriseId deliveryId                         -> dl key
 //   de      enterpriseId month elderId                      elders an enterprise served in a month
-//   dw      enterpriseId workerId BE64(checkIn) deliveryId  -> dl key
-//   ev      evidence(32 bytes) enterpriseId deliveryId      -> dl key
+//   dw      enterpriseId workerId BE64(checkIn) deliveryId  -> BE64(checkOut) || dl key
+//   ev      evidence(32 bytes)                              -> dl key of its first delivery
 //   ae      enterpriseId elderId assignmentId               assignments by enterprise
 //   ct      contractId                                      -> enterpriseId
 //   ci      complaintId                                     -> enterpriseId
