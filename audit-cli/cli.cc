@@ -78,6 +78,7 @@ int Run(int argc, const char* const* argv, std::istream& in, std::ostream& out, 
   AddProofCommands(app, ctx);
   AddVerifyCommands(app, ctx);
   AddProgrammeCommands(app, ctx);
+  AddElderCommands(app, ctx);
 
   try {
     app.parse(argc, argv);

@@ -1131,6 +1131,20 @@ Status Ledger::RebuildProjections() {
   return rep_->RebuildProjections();
 }
 
+Status Ledger::Flush(bool compact) {
+  if (rep_->options.read_only) return Status::FailedPrecondition("ledger is open read-only");
+  rocksdb::FlushOptions fo;
+  ELDERCARE_RETURN_IF_ERROR(FromRocks(rep_->db->Flush(fo, rep_->handles), "flushing the ledger"));
+  if (compact) {
+    rocksdb::CompactRangeOptions c;
+    c.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+    for (auto* h : rep_->handles) {
+      ELDERCARE_RETURN_IF_ERROR(FromRocks(rep_->db->CompactRange(c, h, nullptr, nullptr), "compacting the ledger"));
+    }
+  }
+  return Status::Ok();
+}
+
 Result<std::string> Ledger::MakeCheckpoint(const PrivateKey& operator_key) {
   if (rep_->options.read_only) return Status::FailedPrecondition("ledger is open read-only");
   if (!(operator_key.public_key() == *rep_->operator_key)) {

@@ -169,6 +169,10 @@ class Ledger {
   // Drops the projection state and folds every entry again from index 0.
   Status RebuildProjections();
 
+  // Writes the memtables to SST files (what the WAL held then lives in SSTs);
+  // with `compact`, rewrites every file (a deleted value leaves no copy).
+  Status Flush(bool compact = false);
+
   // Signs a checkpoint of the current size with the operator key and keeps it.
   Result<std::string> MakeCheckpoint(const PrivateKey& operator_key);
   // Every checkpoint note kept, by increasing tree size.

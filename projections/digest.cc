@@ -27,6 +27,7 @@ capnp::StructSchema PrimarySchema(std::string_view prefix) {
   if (prefix == "bc") return capnp::Schema::from<S::CloseRecord>();
   if (prefix == "fa") return capnp::Schema::from<S::AllocationRecord>();
   if (prefix == "fp") return capnp::Schema::from<S::PaymentRecord>();
+  if (prefix == "rv") return capnp::Schema::from<S::RevealRecord>();
   return capnp::Schema::from<S::EvaluationRecord>();
 }
 

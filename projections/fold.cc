@@ -658,6 +658,55 @@ Status OnEvaluation(Fold& f, S::EvaluationFiled::Reader e) {
   return Status::Ok();
 }
 
+// --- Personal data ---------------------------------------------------------------
+
+Status OnErased(Fold& f, S::ElderDataErased::Reader e) {
+  std::string id = Str(e.getElderId());
+  ELDERCARE_ASSIGN_OR_RETURN(auto d, EditElder(f, id));
+  if (d->root().hasErased()) return Status::AlreadyExists("the personal data of elder '" + id + "' is already erased");
+  auto fact = d->root().initErased();
+  fact.setIndex(f.ctx.index);
+  fact.setErasedOn(e.getErasedOn());
+  d->Save(f.state, keys::Join({"el", id}));
+  return Status::Ok();
+}
+
+Status OnRevealed(Fold& f, S::PersonalDataRevealed::Reader r) {
+  std::string id = Str(r.getElderId());
+  auto elder = Record<S::ElderRecord>::Load(f.state, keys::Join({"el", id}));
+  if (!elder) return Status::NotFound("unknown elder '" + id + "'");
+  if (elder->get().hasErased()) {
+    return Status::FailedPrecondition("the personal data of elder '" + id + "' was erased on " +
+                                      FormatDate(elder->get().getErased().getErasedOn()));
+  }
+  if (f.ctx.role == S::Role::ENTERPRISE) {
+    // Only the elder's own contracted enterprise, under the confidentiality
+    // agreement every contract carries (seed 002).
+    std::string community = Str(elder->get().getProfile().getCommunity());
+    auto ent = Record<S::EnterpriseRecord>::Load(f.state, keys::Join({"en", std::string(f.ctx.writer)}));
+    bool covered = false;
+    if (ent) {
+      for (auto c : ent->get().getContracts()) {
+        bool ended = c.hasEnded() && c.getEnded().getEndedOn() <= r.getRevealedOn();
+        bool in_period = c.getValidFrom() <= r.getRevealedOn() && r.getRevealedOn() <= c.getValidUntil() && !ended;
+        for (auto com : c.getCommunities()) covered |= in_period && Str(com) == community;
+      }
+    }
+    if (!covered) {
+      return Status::PermissionDenied("enterprise '" + std::string(f.ctx.writer) +
+                                      "' has no contract (with its confidentiality agreement) covering community '" +
+                                      community + "' on " + FormatDate(r.getRevealedOn()) +
+                                      ": it may not see this elder's personal data");
+    }
+  }
+  Draft<S::RevealRecord> rec;
+  rec.root().setIndex(f.ctx.index);
+  rec.root().setWriter(std::string(f.ctx.writer));
+  rec.root().setReveal(r);
+  rec.Save(f.state, keys::Join({"rv", id, keys::BE64(f.ctx.index)}));
+  return Status::Ok();
+}
+
 }  // namespace
 
 std::string DeliveryMonth(int64_t check_in_micros) {
@@ -707,6 +756,8 @@ Status ProgrammeProjector::Apply(const EventContext& ctx, EventBody::Reader body
     case EventBody::FUNDS_ALLOCATED: return OnAllocated(f, body.getFundsAllocated());
     case EventBody::DISBURSEMENT_PAID: return OnPaid(f, body.getDisbursementPaid());
     case EventBody::EVALUATION_FILED: return OnEvaluation(f, body.getEvaluationFiled());
+    case EventBody::ELDER_DATA_ERASED: return OnErased(f, body.getElderDataErased());
+    case EventBody::PERSONAL_DATA_REVEALED: return OnRevealed(f, body.getPersonalDataRevealed());
   }
   return Status::InvalidArgument("this build does not know how to fold the event");
 }

@@ -14,6 +14,7 @@
 //   fa      month enterpriseId allocationId                 AllocationRecord
 //   fp      month enterpriseId paymentId                    PaymentRecord
 //   er      reportId                                        EvaluationRecord
+//   rv      elderId BE64(index)                             RevealRecord (who decrypted what)
 // Lookups (value = BE64(index of the event that made it) || target):
 //   di      enterpriseId deliveryId                         -> dl key
 //   de      enterpriseId month elderId                      elders an enterprise served in a month
@@ -81,7 +82,7 @@ inline std::optional<Lookup> DecodeLookup(std::string_view v) {
 
 // Primary record prefixes: what a projection digest covers.
 inline constexpr std::string_view kPrimary[] = {"el", "ap", "en", "dl", "po", "fc", "co",
-                                                "sp", "sr", "bc", "fa", "fp", "er"};
+                                                "sp", "sr", "bc", "fa", "fp", "er", "rv"};
 
 }  // namespace eldercare::keys
 

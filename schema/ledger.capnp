@@ -73,6 +73,8 @@ struct EventBody {
     fundsAllocated @27 :P.FundsAllocated $Common.writers([finance]);
     disbursementPaid @28 :P.DisbursementPaid $Common.writers([finance]);
     evaluationFiled @29 :P.EvaluationFiled $Common.writers([evaluator]);
+    elderDataErased @30 :P.ElderDataErased $Common.writers([operator]);
+    personalDataRevealed @31 :P.PersonalDataRevealed $Common.writers([bureau, enterprise]);
   }
 }
 

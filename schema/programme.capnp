@@ -285,6 +285,23 @@ struct AssessmentRecorded {
   level @11 :AbilityLevel $Common.required;   # must equal GB/T 42195's level for the scores
 }
 
+struct ElderDataErased {
+  # The receipt of crypto-shredding: the elder's data key was destroyed.
+  elderId @0 :Text $Common.required $Common.maxLength(128);
+  keyId @1 :Data $Json.hex $Common.hex;      # which data key
+  erasedOn @2 :Int32 $Common.date $Common.required;
+  reason @3 :Text $Common.maxLength(1000);   # "request of the elder (PIPL art. 47)", ...
+}
+
+struct PersonalDataRevealed {
+  # Who decrypted an elder's personal data, when and why: written before the
+  # plaintext is shown, so that no reveal goes unrecorded.
+  elderId @0 :Text $Common.required $Common.maxLength(128);
+  purpose @1 :Text $Common.required $Common.maxLength(400);
+  revealedOn @2 :Int32 $Common.date $Common.required;
+  fields @3 :List(Text);                     # which fields were shown
+}
+
 # --- Applications and the three reviews -----------------------------------------
 
 struct ApplicationSubmitted {

@@ -55,6 +55,14 @@ struct AssignmentFact {
 
 struct ErasureFact {
   index @0 :UInt64;
+  erasedOn @1 :Int32;
+}
+
+struct RevealRecord {
+  # key "rv\0" elderId "\0" BE64(index)
+  index @0 :UInt64;
+  writer @1 :Text;
+  reveal @2 :P.PersonalDataRevealed;
 }
 
 struct ElderRecord {

@@ -107,7 +107,9 @@ TEST_F(Cli, EveryCommandHasHelp) {
   for (std::vector<std::string> cmd : std::vector<std::vector<std::string>>{
            {"keygen"}, {"init"}, {"keys", "register"}, {"keys", "revoke"}, {"keys", "list"}, {"submit"},
            {"checkpoint"}, {"checkpoints"}, {"verifier-key"}, {"prove", "inclusion"}, {"prove", "consistency"},
-           {"verify"}, {"verify-proof"}, {"export"}, {"log"}, {"status"}}) {
+           {"verify"}, {"verify-proof"}, {"export"}, {"log"}, {"status"}, {"eligibility"}, {"billing"},
+           {"supervision"}, {"projection", "digest"}, {"projection", "rebuild"}, {"restore"}, {"masterkey"},
+           {"elder"}, {"elder", "register"}, {"shred"}}) {
     cmd.push_back("--help");
     auto r = Run(cmd);
     EXPECT_EQ(r.code, 0) << cmd[0];
@@ -258,6 +260,39 @@ TEST_F(Cli, RejectsNonCanonicalExport) {
   auto r = Run({"verify", "--export", P("X")});
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("has 2 segments; a canonical entry has exactly one"), std::string::npos) << r.err;
+}
+
+TEST_F(Cli, RegistersRevealsAndShredsPersonalData) {
+  ASSERT_EQ(Run({"masterkey", "--out", P("master.key")}).code, 0);
+  for (const char* who : {"bur", "com"}) Keygen(std::string(who) + ".pem");
+  ASSERT_EQ(Run({"keys", "register", "--ledger", P("L"), "--operator-key", P("op.pem"), "--actor", "bureau", "--role",
+                 "bureau", "--public-key", P("bur.pub")}).code, 0);
+  ASSERT_EQ(Run({"keys", "register", "--ledger", P("L"), "--operator-key", P("op.pem"), "--actor", "com-1", "--role",
+                 "community", "--public-key", P("com.pub")}).code, 0);
+  std::string elder = R"({"elder_id":"E1","household_district":"dawukou","community":"com-1","birth_date":"1938-02-03","registered_on":"2024-02-01","personal":{"name":"王秀英","id_number":"640202193802031234","phone":"13895012345","address":"人民路12号"}})";
+  auto reg = Run({"elder", "register", "--ledger", P("L"), "--actor", "com-1", "--key", P("com.pem"), "--master-key",
+                  P("master.key"), "-"}, elder);
+  ASSERT_EQ(reg.code, 0) << reg.err;
+  auto show = Run({"elder", "--ledger", P("L"), "--id", "E1"});
+  EXPECT_EQ(show.out.find("王秀英"), std::string::npos);
+  EXPECT_NE(show.out.find("sealed"), std::string::npos);
+  auto refused = Run({"elder", "--ledger", P("L"), "--id", "E1", "--reveal", "--key", P("ent.pem"), "--actor", "ent-a",
+                      "--purpose", "curious", "--master-key", P("master.key")});
+  EXPECT_EQ(refused.code, 1);
+  EXPECT_NE(refused.err.find("may not see this elder's personal data"), std::string::npos) << refused.err;
+  auto shown = Run({"elder", "--ledger", P("L"), "--id", "E1", "--reveal", "--key", P("bur.pem"), "--actor", "bureau",
+                    "--purpose", "complaint", "--master-key", P("master.key"), "--json"});
+  ASSERT_EQ(shown.code, 0) << shown.err;
+  EXPECT_EQ(nlohmann::json::parse(shown.out)["personal"]["name"], "王秀英");
+  auto log = Run({"log", "--ledger", P("L"), "--json", "--from", "0", "--limit", "100"});
+  EXPECT_NE(log.out.find("personal_data_revealed"), std::string::npos);
+  EXPECT_EQ(log.out.find("王秀英"), std::string::npos);
+  ASSERT_EQ(Run({"shred", "--ledger", P("L"), "--elder", "E1", "--operator-key", P("op.pem")}).code, 0);
+  auto gone = Run({"elder", "--ledger", P("L"), "--id", "E1", "--reveal", "--key", P("bur.pem"), "--actor", "bureau",
+                   "--purpose", "again", "--master-key", P("master.key")});
+  EXPECT_EQ(gone.code, 1);
+  EXPECT_NE(gone.err.find("erased"), std::string::npos) << gone.err;
+  EXPECT_EQ(Run({"verify", "--ledger", P("L")}).code, 0);
 }
 
 TEST_F(Cli, RejectsBadArguments) {
