@@ -79,6 +79,7 @@ int Run(int argc, const char* const* argv, std::istream& in, std::ostream& out, 
   AddVerifyCommands(app, ctx);
   AddProgrammeCommands(app, ctx);
   AddElderCommands(app, ctx);
+  AddDemoCommands(app, ctx);
 
   try {
     app.parse(argc, argv);

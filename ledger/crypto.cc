@@ -91,6 +91,19 @@ Result<PrivateKey> PrivateKey::Generate() {
   return PrivateKey(pkey, *pub);
 }
 
+Result<PrivateKey> PrivateKey::FromSeed(ByteSpan seed) {
+  if (seed.size() != 32) return Status::InvalidArgument("an Ed25519 seed is 32 bytes");
+  EVP_PKEY* p = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nullptr, seed.data(), seed.size());
+  if (p == nullptr) return Status::InvalidArgument("not an Ed25519 seed: " + OpenSslError());
+  auto pkey = Wrap(p);
+  RawPublicKey raw;
+  size_t len = raw.size();
+  EVP_PKEY_get_raw_public_key(pkey.get(), raw.data(), &len);
+  auto pub = PublicKey::FromRaw(raw);
+  if (!pub.ok()) return pub.status();
+  return PrivateKey(pkey, *pub);
+}
+
 Result<PrivateKey> PrivateKey::FromPem(std::string_view pem) {
   BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
   EVP_PKEY* p = PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr);

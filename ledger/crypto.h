@@ -66,6 +66,9 @@ class PublicKey {
 class PrivateKey {
  public:
   static Result<PrivateKey> Generate();
+  // The key whose RFC 8032 private seed is these 32 bytes (deterministic
+  // keys for reproducible simulations; real actors use Generate()).
+  static Result<PrivateKey> FromSeed(ByteSpan seed);
   // PKCS#8 PEM ("-----BEGIN PRIVATE KEY-----"), as `openssl genpkey -algorithm ed25519` writes.
   static Result<PrivateKey> FromPem(std::string_view pem);
   static Result<PrivateKey> LoadPemFile(const std::string& path);

@@ -31,12 +31,18 @@ nlohmann::json PersonalData::ToJson() const {
 }
 
 Status SealPersonal(KeyStore& keys, const PersonalData& data, schema::ElderRegistered::Builder out) {
+  if (!data.id_number.empty()) ELDERCARE_RETURN_IF_ERROR(keys.IdNumberHmac(data.id_number).status());
+  ELDERCARE_ASSIGN_OR_RETURN(KeyStore::DataKey dk, keys.Create(Str(out.getElderId())));
+  return SealPersonalWith(keys, dk, data, out);
+}
+
+Status SealPersonalWith(const KeyStore& keys, const KeyStore::DataKey& dk, const PersonalData& data,
+                        schema::ElderRegistered::Builder out) {
   std::string elder = Str(out.getElderId());
   Hash hmac{};
   if (!data.id_number.empty()) {
     ELDERCARE_ASSIGN_OR_RETURN(hmac, keys.IdNumberHmac(data.id_number));
   }
-  ELDERCARE_ASSIGN_OR_RETURN(KeyStore::DataKey dk, keys.Create(elder));
   std::string plain = data.ToJson().dump();
   Sealed sealed = SealAesGcm(dk.key, AsBytes(plain), PersonalAad(elder, dk.key_id));
   auto p = out.initPersonal();

@@ -30,6 +30,10 @@ struct PersonalData {
 // `personal` and sets `id_number_hmac`. AlreadyExists if the elder has a key.
 Status SealPersonal(KeyStore& keys, const PersonalData& data, schema::ElderRegistered::Builder out);
 
+// The same with a data key already created (bulk registration).
+Status SealPersonalWith(const KeyStore& keys, const KeyStore::DataKey& dk, const PersonalData& data,
+                        schema::ElderRegistered::Builder out);
+
 // Decrypts the `personal` of a registration. NotFound once the key is shredded.
 Result<PersonalData> OpenPersonal(const KeyStore& keys, schema::ElderRegistered::Reader registered);
 

@@ -217,6 +217,27 @@ Result<KeyStore::DataKey> KeyStore::Create(const std::string& elder_id) {
   return dk;
 }
 
+Result<std::vector<KeyStore::DataKey>> KeyStore::CreateMany(const std::vector<std::string>& elder_ids) {
+  if (!master_) return Status::FailedPrecondition("the key store was opened without the master key");
+  rocksdb::WriteBatch batch;
+  std::vector<DataKey> out;
+  for (const auto& id : elder_ids) {
+    if (Has(id)) return Status::AlreadyExists("elder '" + id + "' already has a data key");
+    ELDERCARE_ASSIGN_OR_RETURN(SymmetricKey key, RandomKey());
+    DataKey dk{RandomBytes(16), key};
+    Sealed wrapped = SealAesGcm(*master_, key, Aad(kDekContext, id, dk.key_id));
+    std::string value(dk.key_id.begin(), dk.key_id.end());
+    value.append(wrapped.nonce.begin(), wrapped.nonce.end());
+    value.append(wrapped.ciphertext.begin(), wrapped.ciphertext.end());
+    batch.Put(DekKey(id), value);
+    out.push_back(std::move(dk));
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  ELDERCARE_RETURN_IF_ERROR(FromRocks(db_->Write(wo, &batch), "storing data keys"));
+  return out;
+}
+
 bool KeyStore::Has(const std::string& elder_id) const {
   std::string v;
   return db_->Get(rocksdb::ReadOptions(), DekKey(elder_id), &v).ok();

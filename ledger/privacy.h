@@ -71,6 +71,8 @@ class KeyStore {
   };
   // A new data key for the elder, stored (synced). AlreadyExists if one is.
   Result<DataKey> Create(const std::string& elder_id);
+  // Many at once, in one synced write (bulk registration).
+  Result<std::vector<DataKey>> CreateMany(const std::vector<std::string>& elder_ids);
   // NotFound when the elder has none (never registered, or shredded).
   Result<DataKey> Get(const std::string& elder_id) const;
   bool Has(const std::string& elder_id) const;
