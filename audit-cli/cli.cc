@@ -80,6 +80,7 @@ int Run(int argc, const char* const* argv, std::istream& in, std::ostream& out, 
   AddProgrammeCommands(app, ctx);
   AddElderCommands(app, ctx);
   AddDemoCommands(app, ctx);
+  AddSuperviseCommands(app, ctx);
 
   try {
     app.parse(argc, argv);

@@ -36,6 +36,7 @@ void AddVerifyCommands(CLI::App& app, Context& ctx);
 void AddProgrammeCommands(CLI::App& app, Context& ctx);
 void AddElderCommands(CLI::App& app, Context& ctx);
 void AddDemoCommands(CLI::App& app, Context& ctx);
+void AddSuperviseCommands(CLI::App& app, Context& ctx);
 
 // Opens a ledger with the context's projection.
 Result<std::unique_ptr<Ledger>> OpenLedger(const Context& ctx, const std::string& dir, bool writable);

@@ -49,7 +49,8 @@ std::optional<S::StatusKind> StatusOn(S::EnterpriseRecord::Reader e, int32_t day
   return kind;
 }
 
-// none, no_contract or outside_contract_period.
+}  // namespace
+
 R ContractOn(S::EnterpriseRecord::Reader e, const std::string& community, const std::string& programme, int32_t day) {
   bool covers = false;
   for (auto c : e.getContracts()) {
@@ -63,6 +64,8 @@ R ContractOn(S::EnterpriseRecord::Reader e, const std::string& community, const 
   }
   return covers ? R::OUTSIDE_CONTRACT_PERIOD : R::NO_CONTRACT;
 }
+
+namespace {
 
 class Biller {
  public:

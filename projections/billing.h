@@ -58,6 +58,11 @@ Result<std::unique_ptr<Statement>> ComputeStatement(const Snapshot& snap, const 
 
 std::string RefusalName(schema::Refusal r);
 
+// none, no_contract (no contract of the enterprise covers the community for
+// the programme) or outside_contract_period (one does, not on `day`).
+schema::Refusal ContractOn(schema::EnterpriseRecord::Reader enterprise, const std::string& community,
+                           const std::string& programme, int32_t day);
+
 }  // namespace eldercare::proj
 
 #endif  // ELDERCARE_PROJECTIONS_BILLING_H_

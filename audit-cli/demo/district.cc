@@ -132,7 +132,7 @@ class District {
   Status Applications();
   void PlanMonth(int32_t month);
   Status Day(int32_t day);
-  Status CallsAndSpotChecks(int32_t month);
+  Status CallsAndSpotChecks(int32_t month, bool tail);
   Status Close(int32_t month);
   Status Money(int32_t month, bool pay);
   Status ExitMechanism(int32_t month);
@@ -172,6 +172,8 @@ class District {
   std::set<size_t> called_;
   std::map<std::pair<size_t, size_t>, int> delivered_;  // (enterprise, elder) -> deliveries this month
   std::map<std::pair<size_t, size_t>, int> ghosted_;
+  std::set<size_t> last_called_;
+  std::map<std::pair<size_t, size_t>, int> last_delivered_, last_ghosted_;
   std::set<std::string> ghost_ids_;
   std::map<size_t, int> after_death_left_;          // elder -> visits still to claim after death
   std::vector<std::string> evidence_pool_;          // earlier evidence hashes (for reuse fraud)
@@ -500,6 +502,10 @@ void District::PlanMonth(int32_t month) {
   int32_t first = FirstDayOfMonth(month), last = FirstDayOfMonth(month + 1) - 1;
   visit_days_.clear();
   ghosts_planned_.clear();
+  // The month that just ended is called about after this one has begun.
+  last_called_ = std::move(called_);
+  last_delivered_ = std::move(delivered_);
+  last_ghosted_ = std::move(ghosted_);
   called_.clear();
   delivered_.clear();
   ghosted_.clear();
@@ -599,8 +605,9 @@ void District::Fraud(size_t ent, int32_t day, std::vector<Planned>& plan) {
   if (pattern == "worker_overlap") {
     size_t other = mine[Pick(mine.size())];
     if (other == plan[pick].elder || !Alive(elders_[other], day)) return;
+    // Starting halfway through the picked visit: the worker cannot be in both homes.
     std::string id = add(other, plan[pick].worker, {other, "cleaning", "home_visit", 60, 1},
-                         plan[pick].in + 10 * 60 * kMicrosPerSecond);
+                         plan[pick].in + (plan[pick].out - plan[pick].in) / 2);
     Truth(pattern, ent, day, other, {id});
   } else if (pattern == "impossible_travel") {
     const Planned& from = plan[last];
@@ -734,18 +741,27 @@ Status District::Day(int32_t day) {
 
 // Two days after the month: the inspectors' calls, a checkpoint, and a
 // spot-check of every enterprise drawn from it.
-Status District::CallsAndSpotChecks(int32_t month) {
+Status District::CallsAndSpotChecks(int32_t month, bool tail) {
   int32_t day = FirstDayOfMonth(month + 1) + 1;
   At(day, 10 * 60);
   std::vector<json> calls[2];
   int n = 0;
-  for (size_t i : called_) {
+  // The month called about is the last one planned when no month followed
+  // it (the tail), else the one PlanMonth moved aside.
+  const auto& called = tail ? called_ : last_called_;
+  const auto& delivered = tail ? delivered_ : last_delivered_;
+  const auto& ghosted = tail ? ghosted_ : last_ghosted_;
+  for (size_t i : called) {
     const Elder& e = elders_[i];
     size_t ent = e.enterprise;
-    int recorded = delivered_.count({ent, i}) ? delivered_[{ent, i}] : 0;
+    auto rec = delivered.find({ent, i});
+    int recorded = rec == delivered.end() ? 0 : rec->second;
     if (recorded == 0) continue;
-    int ghosts = ghosted_.count({ent, i}) ? ghosted_[{ent, i}] : 0;
-    int reported = recorded - ghosts - (Uniform() < 0.1 ? 1 : 0);
+    auto gh = ghosted.find({ent, i});
+    int ghosts = gh == ghosted.end() ? 0 : gh->second;
+    // Elders forget a visit now and then; one who saw visits claimed that
+    // never happened says exactly how many there were.
+    int reported = recorded - ghosts - (ghosts == 0 && Uniform() < 0.1 ? 1 : 0);
     bool reachable = Uniform() > 0.05;
     calls[n++ % 2].push_back({{"type", "follow_up_call"}, {"call_id", Id("CALL-")}, {"elder_id", e.id},
                               {"enterprise_id", enterprises_[ent].id},
@@ -1011,7 +1027,7 @@ Result<DistrictReport> District::Run(const std::string& ledger_dir) {
       if (delivering) ELDERCARE_RETURN_IF_ERROR(Day(day));
       int dom = day - FirstDayOfMonth(month) + 1;
       if (m == 0) continue;
-      if (dom == 2) ELDERCARE_RETURN_IF_ERROR(CallsAndSpotChecks(month - 1));
+      if (dom == 2) ELDERCARE_RETURN_IF_ERROR(CallsAndSpotChecks(month - 1, !delivering));
       if (dom == 5) ELDERCARE_RETURN_IF_ERROR(Close(month - 1));
       if (dom == 7) ELDERCARE_RETURN_IF_ERROR(ExitMechanism(month - 1));
       if (dom == 10) ELDERCARE_RETURN_IF_ERROR(Money(month - 1, false));
