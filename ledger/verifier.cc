@@ -16,6 +16,7 @@
 #include "ledger/store_layout.h"
 #include "ledger/submission.h"
 #include "ledger/thread_pool.h"
+#include "ledger/time_util.h"
 
 namespace eldercare {
 namespace {
@@ -51,6 +52,7 @@ struct LogVerifier::Impl {
   VerifyOptions options;
   std::unique_ptr<KvCursor> nodes;
   std::multimap<uint64_t, KnownCheckpoint> checkpoints;
+  std::map<uint64_t, int64_t> recorded_at_size;  // checkpoint size -> recording time of its last entry
   std::optional<note::Verifier> operator_verifier;
 
   KeyRegistry registry;
@@ -198,6 +200,32 @@ struct LogVerifier::Impl {
     nodes->Next();
   }
 
+  // A spot-check plan must be drawn from a signed checkpoint that exists and
+  // was made after its month ended, so that nobody could predict the sample.
+  bool CheckPlan(uint64_t index, schema::SpotCheckPlanned::Reader p) {
+    std::string id(p.getPlanId().cStr());
+    uint64_t size = p.getCheckpointSize();
+    auto cp = checkpoints.find(size);
+    if (cp == checkpoints.end() || cp->second.external) {
+      Fail(index, "spot-check plan '" + id + "' names a checkpoint at size " + std::to_string(size) + " that does not exist");
+      return false;
+    }
+    auto root = p.getCheckpointRoot();
+    if (root.size() != kHashSize || !std::equal(root.begin(), root.end(), cp->second.body.root.begin())) {
+      Fail(index, "spot-check plan '" + id + "' names a root that is not the checkpoint's at size " + std::to_string(size));
+      return false;
+    }
+    auto month = ParseMonth(std::string(p.getMonth().cStr()));
+    auto at = recorded_at_size.find(size);
+    int64_t month_end = month.ok() ? (int64_t{FirstDayOfMonth(*month + 1)} * 1440 - kChinaOffsetMinutes) * 60 * kMicrosPerSecond : 0;
+    if (!month.ok() || at == recorded_at_size.end() || at->second < month_end) {
+      Fail(index, "spot-check plan '" + id + "' is drawn from the checkpoint at size " + std::to_string(size) +
+                      ", made before " + std::string(p.getMonth().cStr()) + " ended: its sample was predictable");
+      return false;
+    }
+    return true;
+  }
+
   void CheckCheckpointsAt(uint64_t size) {
     auto [lo, hi] = checkpoints.equal_range(size);
     if (lo == hi) return;
@@ -270,6 +298,8 @@ struct LogVerifier::Impl {
       return false;
     }
     if (index == 0) OnGenesis(body.getGenesis());
+    if (body.isSpotCheckPlanned() && !CheckPlan(index, body.getSpotCheckPlanned())) return false;
+    if (checkpoints.count(index + 1)) recorded_at_size[index + 1] = e.getRecordedAt();
     group.entries.push_back(std::move(*parsed));
     frontier.Append(merkle::HashLeaf(AsBytes(leaf)),
                     [&](merkle::NodeId nid, const Hash& h) { CheckNode(index, nid, h); });

@@ -276,8 +276,97 @@ std::string RefusalName(S::Refusal r) {
   return i < e.size() ? events::SnakeCase(e[i].getProto().getName().cStr()) : "unknown";
 }
 
+namespace {
+
+// The highest log index among everything a month's statement for `ent`
+// reads (as of the snapshot): if it is below a size, the statement at that
+// size and now are the same.
+uint64_t LatestInput(const Snapshot& snap, const std::string& ent, const std::string& month) {
+  uint64_t latest = 0;
+  auto fact = [&](uint64_t i) { latest = std::max(latest, i); };
+  std::set<std::string> enterprises = {ent};
+  std::string prefix = keys::Prefix({"de", ent, month});
+  for (const std::string& k : snap.Keys(prefix)) {
+    std::string elder = k.substr(prefix.size());
+    snap.Scan<S::DeliveryRecord>(keys::Prefix({"dl", elder, month}), [&](std::string_view, const Record<S::DeliveryRecord>& r) {
+      fact(r.get().getIndex());
+      if (r.get().hasVoided()) fact(r.get().getVoided().getIndex());
+      for (auto c : r.get().getChecks()) fact(c.getIndex());
+      enterprises.insert(Str(r.get().getClaim().getEnterpriseId()));
+      return true;
+    });
+    if (auto facts = LoadElder(snap, elder)) {
+      auto e = facts->elder.get();
+      fact(e.getIndex());
+      for (auto c : e.getCircumstances()) fact(c.getIndex());
+      for (auto a : e.getAssessments()) fact(a.getIndex());
+      for (auto x : e.getEntitlementEnds()) fact(x.getIndex());
+      for (const auto& app : facts->applications) {
+        auto a = app.get();
+        fact(std::max({a.getIndex(), a.getCommunityReview().getIndex(), a.getSubdistrictReview().getIndex(),
+                       a.getDecision().getIndex()}));
+      }
+    }
+  }
+  for (const auto& e : enterprises) {
+    if (auto rec = snap.Load<S::EnterpriseRecord>(keys::Join({"en", e}))) {
+      fact(rec->get().getIndex());
+      for (auto c : rec->get().getContracts()) fact(std::max(c.getIndex(), c.getEnded().getIndex()));
+      for (auto st : rec->get().getStatus()) fact(st.getIndex());
+    }
+  }
+  for (const auto& p : LoadPolicies(snap)) fact(p.get().getIndex());
+  return latest;
+}
+
+}  // namespace
+
 Result<std::unique_ptr<Statement>> ComputeStatement(const Snapshot& snap, const std::string& enterprise,
                                                     const std::string& month) {
+  ELDERCARE_ASSIGN_OR_RETURN(auto st, ComputeBilled(snap, enterprise, month));
+  // Corrections to closed earlier months: the change since each was last
+  // accounted for (its close, or the close of a later month whose statement
+  // carried an adjustment for it).
+  struct Close {
+    std::string month;
+    uint64_t at_size;
+  };
+  std::vector<Close> closes;
+  snap.Scan<S::CloseRecord>(keys::Prefix({"bc", enterprise}), [&](std::string_view, const Record<S::CloseRecord>& r) {
+    std::string m = Str(r.get().getClose().getMonth());
+    if (m < month) closes.push_back({m, r.get().getClose().getAtSize()});
+    return true;
+  });
+  std::vector<std::tuple<std::string, int64_t, int64_t>> adjustments;
+  for (size_t j = 0; j < closes.size(); ++j) {
+    uint64_t accounted = closes.back().at_size;  // the latest close before this month accounted for everything earlier
+    if (j + 1 == closes.size()) accounted = closes[j].at_size;
+    if (LatestInput(snap, enterprise, closes[j].month) < accounted) continue;
+    ELDERCARE_ASSIGN_OR_RETURN(auto now, ComputeBilled(snap, enterprise, closes[j].month));
+    Snapshot then_snap(snap.state(), snap.state_size(), accounted);
+    ELDERCARE_ASSIGN_OR_RETURN(auto then, ComputeBilled(then_snap, enterprise, closes[j].month));
+    int64_t a = then->get().getBilledFen(), b = now->get().getBilledFen();
+    if (a != b) adjustments.emplace_back(closes[j].month, a, b);
+  }
+  auto r = st->root_;
+  int64_t total = 0;
+  auto list = r.initAdjustments(static_cast<unsigned>(adjustments.size()));
+  for (size_t i = 0; i < adjustments.size(); ++i) {
+    auto [m, a, b] = adjustments[i];
+    list[static_cast<unsigned>(i)].setMonth(m);
+    list[static_cast<unsigned>(i)].setAccountedFen(a);
+    list[static_cast<unsigned>(i)].setNowFen(b);
+    total += b - a;
+  }
+  r.setAdjustmentsFen(total);
+  r.setPayableFen(r.getBilledFen() + total);
+  st->canonical_ = CanonicalBytes(r.asReader());
+  st->digest_ = Sha256(AsBytes(st->canonical_));
+  return st;
+}
+
+Result<std::unique_ptr<Statement>> ComputeBilled(const Snapshot& snap, const std::string& enterprise,
+                                                 const std::string& month) {
   if (!ParseMonth(month).ok()) return Status::InvalidArgument("month '" + month + "' is not YYYY-MM");
   if (!snap.Load<S::EnterpriseRecord>(keys::Join({"en", enterprise}))) {
     return Status::NotFound("unknown enterprise '" + enterprise + "' at log size " + std::to_string(snap.size()));
@@ -342,6 +431,7 @@ Result<std::unique_ptr<Statement>> ComputeStatement(const Snapshot& snap, const 
     pl[pi].setDeliveries(v.first);
     pl[pi++].setBilledFen(v.second);
   }
+  r.setPayableFen(billed);
   st->canonical_ = CanonicalBytes(r.asReader());
   st->digest_ = Sha256(AsBytes(st->canonical_));
   return st;

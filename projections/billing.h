@@ -46,6 +46,7 @@ class Statement {
 
  private:
   friend Result<std::unique_ptr<Statement>> ComputeStatement(const Snapshot&, const std::string&, const std::string&);
+  friend Result<std::unique_ptr<Statement>> ComputeBilled(const Snapshot&, const std::string&, const std::string&);
   capnp::MallocMessageBuilder msg_;
   schema::Statement::Builder root_ = msg_.initRoot<schema::Statement>();
   std::string canonical_;
@@ -53,8 +54,14 @@ class Statement {
 };
 
 // NotFound for an unknown enterprise; InvalidArgument for a bad month.
+// Includes the adjustments: for every closed earlier month of the
+// enterprise whose billing changed since it was last accounted for, the
+// difference (never an edit of the closed month); payable = billed + them.
 Result<std::unique_ptr<Statement>> ComputeStatement(const Snapshot& snap, const std::string& enterprise,
                                                     const std::string& month);
+// The month's own billing only, without adjustments.
+Result<std::unique_ptr<Statement>> ComputeBilled(const Snapshot& snap, const std::string& enterprise,
+                                                 const std::string& month);
 
 std::string RefusalName(schema::Refusal r);
 

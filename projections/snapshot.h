@@ -22,6 +22,7 @@ class Snapshot {
       : state_(state), state_size_(state_size), size_(size < state_size ? size : state_size) {}
 
   uint64_t size() const { return size_; }
+  uint64_t state_size() const { return state_size_; }
   // True when the state is used as stored (no as-of filtering needed).
   bool current() const { return size_ >= state_size_; }
   const StateReader& state() const { return state_; }

@@ -1,10 +1,12 @@
 #include "projections/supervision.h"
 
+#include <map>
 #include <set>
 
 #include "ledger/event_schema.h"
 #include "ledger/time_util.h"
 #include "projections/billing.h"
+#include "projections/eligibility.h"
 #include "projections/keys.h"
 
 namespace eldercare::proj {
@@ -66,26 +68,45 @@ void Complaints(const Snapshot& snap, Supervision& s, int32_t first, int32_t las
   });
 }
 
+// Assigned elders whose latest assignment for a programme is this enterprise.
+std::map<std::string, std::vector<uint64_t>> AssignedElders(const Snapshot& snap, const std::string& ent, int32_t first,
+                                                            int32_t last) {
+  std::map<std::string, std::vector<uint64_t>> out;  // elder -> assignment indexes
+  std::string ae = keys::Prefix({"ae", ent});
+  for (const auto& k : snap.Keys(ae)) {
+    std::string rest = k.substr(ae.size());
+    std::string elder = rest.substr(0, rest.find('\0'));
+    if (out.count(elder)) continue;
+    auto rec = snap.Load<S::ElderRecord>(keys::Join({"el", elder}));
+    if (!rec || HasCircumstance(rec->get(), S::Circumstance::DECEASED, first)) continue;
+    std::map<std::string, std::pair<int32_t, std::string>> latest;  // programme -> (from, enterprise)
+    std::vector<uint64_t> mine;
+    for (auto a : rec->get().getAssignments()) {
+      if (a.getValidFrom() > last || (a.getValidUntil() != 0 && a.getValidUntil() < first)) continue;
+      auto& slot = latest[Str(a.getProgramme())];
+      if (a.getValidFrom() >= slot.first) slot = {a.getValidFrom(), Str(a.getEnterpriseId())};
+      if (Str(a.getEnterpriseId()) == ent) mine.push_back(a.getIndex());
+    }
+    for (const auto& [prog, v] : latest) {
+      if (v.second == ent) {
+        out[elder] = mine;
+        break;
+      }
+    }
+  }
+  return out;
+}
+
 void Assigned(const Snapshot& snap, Supervision& s, int32_t first, int32_t last) {
   std::set<std::string> served;
   std::string de = keys::Prefix({"de", s.enterprise, s.month});
   for (const auto& k : snap.Keys(de)) served.insert(k.substr(de.size()));
   std::set<std::string> assigned;
-  std::string ae = keys::Prefix({"ae", s.enterprise});
-  for (const auto& k : snap.Keys(ae)) {
-    std::string rest = k.substr(ae.size());
-    std::string elder = rest.substr(0, rest.find('\0'));
-    auto rec = snap.Load<S::ElderRecord>(keys::Join({"el", elder}));
-    if (!rec) continue;
-    for (auto a : rec->get().getAssignments()) {
-      bool active = Str(a.getEnterpriseId()) == s.enterprise && a.getValidFrom() <= last &&
-                    (a.getValidUntil() == 0 || a.getValidUntil() >= first);
-      if (active) assigned.insert(elder);
-    }
-  }
+  for (const auto& [elder, idx] : AssignedElders(snap, s.enterprise, first, last)) assigned.insert(elder);
   s.assigned_elders = static_cast<uint32_t>(assigned.size());
   for (const auto& e : assigned) {
     if (!served.count(e)) s.unserved_elders.push_back(e);
+    if (s.status != "active") s.to_reassign.push_back(e);
   }
 }
 
@@ -119,6 +140,83 @@ Result<Supervision> ComputeSupervision(const Snapshot& snap, const std::string& 
   });
   Assigned(snap, s, first, last);
   return s;
+}
+
+Result<std::vector<Recommendation>> ExitRecommendations(const Snapshot& snap, const std::string& month) {
+  auto m = ParseMonth(month);
+  if (!m.ok()) return m.status();
+  int32_t first = FirstDayOfMonth(*m), last = FirstDayOfMonth(*m + 1) - 1;
+  auto policies = LoadPolicies(snap);
+  const auto* policy = PolicyOn(policies, first);
+  if (!policy) return Status::NotFound("no policy is in force in " + month);
+  auto limits = policy->get().getPolicy().getSupervision();
+  std::vector<Recommendation> out;
+  std::vector<std::string> enterprises;
+  snap.Scan<S::EnterpriseRecord>(keys::Prefix({"en"}), [&](std::string_view k, const Record<S::EnterpriseRecord>& r) {
+    bool exited = false;
+    for (auto st : r.get().getStatus()) exited |= st.getKind() == S::StatusKind::EXITED && st.getEffectiveFrom() <= first;
+    if (!exited) enterprises.emplace_back(k.substr(3));
+    return true;
+  });
+  for (const std::string& ent : enterprises) {
+    // Spot-checks: this month and the two before.
+    uint64_t total = 0;
+    std::vector<uint64_t> failed;
+    for (int32_t back = 0; back < 3; ++back) {
+      snap.Scan<S::SpotResultRecord>(keys::Prefix({"sr", ent, FormatMonth(*m - back)}), [&](std::string_view, const Record<S::SpotResultRecord>& r) {
+        ++total;
+        auto o = r.get().getResult().getOutcome();
+        if (o == S::SpotCheckOutcome::NOT_DELIVERED || o == S::SpotCheckOutcome::PARTLY_DELIVERED) failed.push_back(r.get().getIndex());
+        return true;
+      });
+    }
+    if (total >= 10 && limits.getSpotCheckFailurePermille() > 0 && 1000 * failed.size() / total > limits.getSpotCheckFailurePermille()) {
+      out.push_back({ent, "spot_check_failures", 1000 * failed.size() / total, limits.getSpotCheckFailurePermille(),
+                     std::to_string(failed.size()) + " of " + std::to_string(total) + " spot-checked deliveries not (fully) delivered",
+                     failed});
+    }
+    // Follow-up denials.
+    uint64_t answered = 0;
+    std::vector<uint64_t> denied;
+    snap.Scan<S::CallRecord>(keys::Prefix({"fc", ent, month}), [&](std::string_view, const Record<S::CallRecord>& r) {
+      auto o = r.get().getCall().getOutcome();
+      if (o == S::CallOutcome::UNREACHABLE) return true;
+      ++answered;
+      if (o == S::CallOutcome::DENIED) denied.push_back(r.get().getIndex());
+      return true;
+    });
+    if (answered >= 5 && limits.getFollowUpDenialPermille() > 0 && 1000 * denied.size() / answered > limits.getFollowUpDenialPermille()) {
+      out.push_back({ent, "follow_up_denials", 1000 * denied.size() / answered, limits.getFollowUpDenialPermille(),
+                     std::to_string(denied.size()) + " of " + std::to_string(answered) + " elders called denied the service", denied});
+    }
+    // Complaints filed in the month.
+    std::vector<uint64_t> complaints;
+    snap.Scan<S::ComplaintRecord>(keys::Prefix({"co", ent}), [&](std::string_view, const Record<S::ComplaintRecord>& r) {
+      int32_t filed = r.get().getComplaint().getFiledOn();
+      if (filed >= first && filed <= last) complaints.push_back(r.get().getIndex());
+      return true;
+    });
+    if (limits.getComplaintsPerMonth() > 0 && complaints.size() > limits.getComplaintsPerMonth()) {
+      out.push_back({ent, "complaints", complaints.size(), limits.getComplaintsPerMonth(),
+                     std::to_string(complaints.size()) + " complaints filed in " + month, complaints});
+    }
+    // Assigned elders left the month without any service.
+    std::set<std::string> served;
+    std::string de = keys::Prefix({"de", ent, month});
+    for (const auto& k : snap.Keys(de)) served.insert(k.substr(de.size()));
+    std::vector<uint64_t> unserved;
+    uint64_t count = 0;
+    for (const auto& [elder, idx] : AssignedElders(snap, ent, first, last)) {
+      if (served.count(elder)) continue;
+      ++count;
+      unserved.insert(unserved.end(), idx.begin(), idx.end());
+    }
+    if (limits.getUnservedAssignedElders() > 0 && count > limits.getUnservedAssignedElders()) {
+      out.push_back({ent, "unserved_assigned_elders", count, limits.getUnservedAssignedElders(),
+                     std::to_string(count) + " assigned elders received no service in " + month, unserved});
+    }
+  }
+  return out;
 }
 
 }  // namespace eldercare::proj

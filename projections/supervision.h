@@ -34,7 +34,24 @@ struct Supervision {
   std::map<std::string, uint32_t> spot_checks;  // by outcome
   uint32_t assigned_elders = 0;
   std::vector<std::string> unserved_elders;     // assigned, no delivery this month
+  std::vector<std::string> to_reassign;         // suspended or exited: its elders need another enterprise
 };
+
+// A policy threshold an enterprise crossed: grounds for suspension or exit
+// (退出机制), with the events that show it.
+struct Recommendation {
+  std::string enterprise;
+  std::string threshold;  // spot_check_failures, follow_up_denials, complaints, unserved_assigned_elders
+  uint64_t value = 0;     // per mille, or a count
+  uint64_t limit = 0;
+  std::string detail;
+  std::vector<uint64_t> evidence;
+};
+
+// Every enterprise (still in the programme) over any supervision threshold
+// of the policy in force, for `month` (spot-checks over it and the two
+// months before, at least 10 results; denials over at least 5 answered calls).
+Result<std::vector<Recommendation>> ExitRecommendations(const Snapshot& snap, const std::string& month);
 
 Result<Supervision> ComputeSupervision(const Snapshot& snap, const std::string& enterprise, const std::string& month);
 

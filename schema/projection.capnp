@@ -276,6 +276,15 @@ struct ProgrammeTotal {
   billedFen @2 :Int64;
 }
 
+struct Adjustment {
+  # A closed earlier month whose billing changed since it was last accounted
+  # for (a death recorded late, a spot-check after the close...): the
+  # difference is carried here, never edited into the closed month.
+  month @0 :Text;
+  accountedFen @1 :Int64;   # as billed when last accounted for (its close, or a later statement's adjustment)
+  nowFen @2 :Int64;         # as it bills at this statement's size
+}
+
 struct Statement {
   enterpriseId @0 :Text;
   month @1 :Text;
@@ -290,5 +299,7 @@ struct Statement {
   refusals @10 :List(RefusalCount);
   programmes @11 :List(ProgrammeTotal);
   lines @12 :List(StatementLine);
-  adjustmentsFen @13 :Int64;         # corrections to closed earlier months (issue 6)
+  adjustmentsFen @13 :Int64;         # sum of the adjustments below
+  adjustments @14 :List(Adjustment);
+  payableFen @15 :Int64;             # billed + adjustments: what finance pays for this statement
 }

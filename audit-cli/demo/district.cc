@@ -846,8 +846,8 @@ Status District::Close(int32_t month) {
     if (st->get().getDeliveries() == 0) continue;
     closes.push_back({{"type", "billing_period_closed"}, {"enterprise_id", enterprises_[ent].id},
                       {"month", FormatMonth(month)}, {"at_size", view.size}, {"statement_digest", HexEncode(st->digest())},
-                      {"total_fen", st->get().getBilledFen()}, {"closed_on", FormatDate(day)}});
-    closed_totals_[month].push_back({ent, st->get().getBilledFen()});
+                      {"total_fen", st->get().getPayableFen()}, {"closed_on", FormatDate(day)}});
+    closed_totals_[month].push_back({ent, st->get().getPayableFen()});
   }
   return Submit("bureau-dawukou", closes);
 }

@@ -1,0 +1,66 @@
+#include "projections/finance.h"
+
+#include <cstdlib>
+#include <set>
+
+#include "ledger/bytes.h"
+#include "ledger/time_util.h"
+#include "projections/billing.h"
+#include "projections/keys.h"
+
+namespace eldercare::proj {
+namespace {
+namespace S = schema;
+}  // namespace
+
+Result<std::vector<Reconciliation>> Reconcile(const Snapshot& snap, const std::string& month) {
+  if (!ParseMonth(month).ok()) return Status::InvalidArgument("month '" + month + "' is not YYYY-MM");
+  std::vector<Reconciliation> out;
+  std::vector<std::pair<std::string, std::string>> enterprises;
+  snap.Scan<S::EnterpriseRecord>(keys::Prefix({"en"}), [&](std::string_view k, const Record<S::EnterpriseRecord>& r) {
+    enterprises.emplace_back(std::string(k.substr(3)), Str(r.get().getName()));
+    return true;
+  });
+  for (const auto& [ent, name] : enterprises) {
+    Reconciliation r{ent, name, month};
+    auto close = snap.Load<S::CloseRecord>(keys::Join({"bc", ent, month}));
+    if (close) {
+      r.closed = true;
+      r.close_index = close->get().getIndex();
+      r.statement_fen = close->get().getClose().getTotalFen();
+      auto d = close->get().getClose().getStatementDigest();
+      r.statement_digest = HexEncode(ByteSpan(d.begin(), d.size()));
+      r.evidence.push_back(r.close_index);
+    }
+    snap.Scan<S::AllocationRecord>(keys::Prefix({"fa", month, ent}), [&](std::string_view, const Record<S::AllocationRecord>& a) {
+      (a.get().getAllocation().getSource() == S::FundSource::CITY ? r.city_fen : r.district_fen) +=
+          a.get().getAllocation().getAmountFen();
+      r.evidence.push_back(a.get().getIndex());
+      return true;
+    });
+    snap.Scan<S::PaymentRecord>(keys::Prefix({"fp", month, ent}), [&](std::string_view, const Record<S::PaymentRecord>& p) {
+      r.paid_fen += p.get().getPayment().getAmountFen();
+      r.evidence.push_back(p.get().getIndex());
+      return true;
+    });
+    if (!r.closed) {
+      ELDERCARE_ASSIGN_OR_RETURN(auto st, ComputeStatement(snap, ent, month));
+      if (st->get().getDeliveries() == 0 && r.paid_fen == 0 && r.city_fen == 0 && r.district_fen == 0) continue;
+      r.statement_fen = st->get().getPayableFen();
+      r.statement_digest = HexEncode(st->digest());
+    }
+    r.difference_fen = r.paid_fen - r.statement_fen;
+    if (r.closed && r.paid_fen == 0 && r.statement_fen > 0) r.flags.push_back("unpaid_closed_statement");
+    if (!r.closed && r.paid_fen > 0) r.flags.push_back("paid_without_closed_statement");
+    if (r.closed && r.paid_fen > 0 && r.difference_fen > 0) r.flags.push_back("overpaid");
+    if (r.closed && r.paid_fen > 0 && r.difference_fen < 0) r.flags.push_back("underpaid");
+    if ((r.city_fen || r.district_fen) && std::llabs(r.city_fen - r.district_fen) > 1) r.flags.push_back("allocation_not_1_to_1");
+    if (r.closed && (r.city_fen || r.district_fen) && r.city_fen + r.district_fen != r.statement_fen) {
+      r.flags.push_back("allocation_differs_from_statement");
+    }
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+}  // namespace eldercare::proj

@@ -1,0 +1,35 @@
+// Reconciliation: for each enterprise and month, the statement (the closed
+// one, or today's if the month is open) against what the city and the
+// district allocated and what was paid (据实拨付).
+#ifndef ELDERCARE_PROJECTIONS_FINANCE_H_
+#define ELDERCARE_PROJECTIONS_FINANCE_H_
+
+#include <string>
+#include <vector>
+
+#include "ledger/status.h"
+#include "projections/snapshot.h"
+
+namespace eldercare::proj {
+
+struct Reconciliation {
+  std::string enterprise;
+  std::string name;
+  std::string month;
+  bool closed = false;
+  uint64_t close_index = 0;
+  std::string statement_digest;  // hex: the frozen digest, or today's
+  int64_t statement_fen = 0;     // payable: billed + adjustments
+  int64_t city_fen = 0, district_fen = 0, paid_fen = 0;
+  int64_t difference_fen = 0;    // paid - statement
+  // overpaid, underpaid, unpaid_closed_statement, paid_without_closed_statement,
+  // allocation_not_1_to_1, allocation_differs_from_statement
+  std::vector<std::string> flags;
+  std::vector<uint64_t> evidence;  // close, allocations, payments
+};
+
+Result<std::vector<Reconciliation>> Reconcile(const Snapshot& snap, const std::string& month);
+
+}  // namespace eldercare::proj
+
+#endif  // ELDERCARE_PROJECTIONS_FINANCE_H_
