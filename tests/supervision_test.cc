@@ -1,0 +1,321 @@
+// Inspectors' and finance's tools on crafted histories: every detector finds
+// what it should and nothing else; spot-check samples reproduce on another
+// copy; closes freeze, later corrections become adjustments; reconciliation.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "ledger/export.h"
+#include "ledger/note.h"
+#include "ledger/verifier.h"
+#include "projections/anomalies.h"
+#include "projections/attestation.h"
+#include "projections/finance.h"
+#include "projections/spotcheck.h"
+#include "projections/supervision.h"
+#include "tests/programme_util.h"
+
+namespace eldercare {
+namespace {
+
+using testing::ProgrammeFixture;
+
+// A delivery with locations (home of E1/E2 at 39.015,106.399 and 39.100,106.399: ~9.5 km apart).
+std::string At(const std::string& id, const std::string& elder, const std::string& worker, const std::string& service,
+               const std::string& day, const std::string& from, const std::string& to, int evidence,
+               int lat = 0, uint32_t distance = 20, const std::string& ent = "ent-a") {
+  std::string base = ProgrammeFixture::Delivery(id, elder, worker, service, day + "T" + from + ":00+08:00",
+                                                day + "T" + to + ":00+08:00", evidence, ent);
+  int home = elder == "E2" ? 39100000 : 39015000;
+  base.pop_back();
+  return base + R"(,"check_in_lat_micro":)" + std::to_string(lat ? lat : home) + R"(,"check_in_lon_micro":106399000,)" +
+         R"("check_out_lat_micro":)" + std::to_string(home) + R"(,"check_out_lon_micro":106399000,"check_in_distance_m":)" +
+         std::to_string(distance) + "}";
+}
+
+class Supervision : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    f.EnterpriseAndContract("ent-a", "com-1");
+    for (const char* e : {"E1", "E2", "E3"}) {
+      int lat = std::string(e) == "E2" ? 39100000 : 39015000;
+      f.Expect("com-1", std::string(R"({"type":"elder_registered","elder_id":")") + e +
+                            R"(","household_district":"dawukou","community":"com-1","birth_date":"1930-01-01","registered_on":"2024-01-02","home_lat_micro":)" +
+                            std::to_string(lat) + R"(,"home_lon_micro":106399000})");
+      f.Assess(e, std::string("a-") + e, 50, "moderate");
+      f.Approve(e, "home_visit", std::string("app-") + e);
+    }
+  }
+  std::vector<proj::Finding> Find(const std::string& code, const std::string& month = "2024-03") {
+    auto v = f.Snap();
+    auto all = proj::DetectAnomalies(*v.snap, month);
+    EXPECT_TRUE(all.ok()) << all.status().ToString();
+    std::vector<proj::Finding> out;
+    for (auto& x : *all) {
+      if (x.code == code) out.push_back(x);
+    }
+    return out;
+  }
+  static bool Involves(const std::vector<proj::Finding>& fs, const std::string& delivery) {
+    for (const auto& x : fs) {
+      if (std::find(x.deliveries.begin(), x.deliveries.end(), delivery) != x.deliveries.end()) return true;
+    }
+    return false;
+  }
+  ProgrammeFixture f;
+};
+
+TEST_F(Supervision, AfterDeath) {
+  f.Expect("ent-a", At("before", "E1", "w1", "bathing", "2024-03-04", "09:00", "10:00", 1) + "\n" +
+                        At("after", "E1", "w1", "bathing", "2024-03-12", "09:00", "10:00", 2));
+  f.Circumstance("E1", "deceased", "2024-03-10");
+  auto fs = Find("after_death");
+  ASSERT_EQ(fs.size(), 1u);
+  EXPECT_EQ(fs[0].deliveries, std::vector<std::string>{"after"});
+  EXPECT_EQ(fs[0].evidence.size(), 2u);  // the delivery and the death record
+}
+
+TEST_F(Supervision, DoubleBenefit) {
+  f.Expect("ent-a", At("d1", "E1", "w1", "bathing", "2024-03-04", "09:00", "10:00", 1) + "\n" +
+                        At("d2", "E3", "w2", "bathing", "2024-03-04", "09:00", "10:00", 2));
+  EXPECT_TRUE(Find("double_benefit").empty());
+  f.Approve("E1", "home_visit", "app-E1-again");  // the same person, the same programme, twice
+  f.Approve("E3", "meal_aid", "app-E3-meals");     // another programme is not a double benefit
+  auto fs = Find("double_benefit");
+  ASSERT_EQ(fs.size(), 1u);
+  EXPECT_EQ(fs[0].elder, "E1");
+  EXPECT_EQ(fs[0].evidence.size(), 2u);
+}
+
+TEST_F(Supervision, WorkerOverlapAndImpossibleTravel) {
+  f.Expect("ent-a", At("a", "E1", "w1", "bathing", "2024-03-04", "09:00", "10:00", 1) + "\n" +
+                        At("b", "E3", "w1", "bathing", "2024-03-04", "09:30", "10:30", 2) + "\n" +
+                        // w2: E1 then E2 (9.5 km) five minutes later: impossible.
+                        At("c", "E1", "w2", "bathing", "2024-03-05", "09:00", "10:00", 3) + "\n" +
+                        At("d", "E2", "w2", "bathing", "2024-03-05", "10:05", "11:00", 4) + "\n" +
+                        // w3: the same trip in 45 minutes: fine.
+                        At("e", "E1", "w3", "bathing", "2024-03-06", "09:00", "10:00", 5) + "\n" +
+                        At("g", "E2", "w3", "bathing", "2024-03-06", "10:45", "11:45", 6));
+  auto overlap = Find("worker_overlap");
+  ASSERT_EQ(overlap.size(), 1u);
+  EXPECT_TRUE(Involves(overlap, "a") && Involves(overlap, "b"));
+  auto travel = Find("impossible_travel");
+  ASSERT_EQ(travel.size(), 1u);
+  EXPECT_EQ(travel[0].deliveries, std::vector<std::string>{"d"});
+}
+
+TEST_F(Supervision, ShortOffLocationEvidenceAndContract) {
+  f.Expect("bureau", R"({"type":"contract_signed","contract_id":"ct-e2","enterprise_id":"ent-a","communities":["com-2"],"programmes":["home_visit"],"valid_from":"2024-01-01","valid_until":"2024-02-28","confidentiality_agreement":")" +
+                         std::string(64, 'b') + R"(","signed_on":"2024-01-01"})");
+  f.Expect("com-2", R"({"type":"elder_registered","elder_id":"E9","household_district":"dawukou","community":"com-2","birth_date":"1930-01-01","registered_on":"2024-01-02"})");
+  f.Expect("ent-a", At("ok", "E1", "w1", "bathing", "2024-03-04", "09:00", "10:00", 1) + "\n" +
+                        At("short", "E1", "w1", "bathing", "2024-03-05", "09:00", "09:20", 2) + "\n" +
+                        At("far", "E3", "w2", "bathing", "2024-03-05", "09:00", "10:00", 3, 39035000, 2200) + "\n" +
+                        At("copy", "E3", "w2", "bathing", "2024-03-06", "09:00", "10:00", 1) + "\n" +
+                        At("other-community", "E9", "w3", "bathing", "2024-03-06", "09:00", "10:00", 5));
+  auto code_of = [&](const std::string& code) {
+    std::vector<std::string> ids;
+    for (const auto& x : Find(code)) ids.insert(ids.end(), x.deliveries.begin(), x.deliveries.end());
+    return ids;
+  };
+  EXPECT_EQ(code_of("short_visit"), std::vector<std::string>{"short"});
+  EXPECT_EQ(code_of("off_location"), std::vector<std::string>{"far"});
+  EXPECT_EQ(code_of("evidence_reuse"), std::vector<std::string>{"copy"});
+  EXPECT_EQ(code_of("outside_contract"), std::vector<std::string>{"other-community"});  // its contract ended in February
+}
+
+TEST_F(Supervision, FollowUpContradiction) {
+  std::string lines;
+  for (int d = 1; d <= 6; ++d) {
+    lines += At("v" + std::to_string(d), "E1", "w1", "bathing", "2024-03-0" + std::to_string(d), "09:00", "10:00", 10 + d) + "\n";
+    lines += At("u" + std::to_string(d), "E3", "w2", "bathing", "2024-03-0" + std::to_string(d), "09:00", "10:00", 20 + d) + "\n";
+  }
+  f.Expect("ent-a", lines);
+  f.Expect("insp", R"({"type":"follow_up_call","call_id":"c1","elder_id":"E1","enterprise_id":"ent-a","called_at":"2024-04-02T10:00:00+08:00","month":"2024-03","outcome":"confirmed","reported_visits":3})");
+  f.Expect("insp", R"({"type":"follow_up_call","call_id":"c2","elder_id":"E3","enterprise_id":"ent-a","called_at":"2024-04-02T10:05:00+08:00","month":"2024-03","outcome":"confirmed","reported_visits":5})");
+  auto fs = Find("follow_up_contradiction");
+  ASSERT_EQ(fs.size(), 1u);
+  EXPECT_EQ(fs[0].elder, "E1");
+  EXPECT_NE(fs[0].detail.find("says 3 visits"), std::string::npos) << fs[0].detail;
+  EXPECT_NE(fs[0].detail.find("show 6"), std::string::npos) << fs[0].detail;
+}
+
+TEST_F(Supervision, ClosesFreezeAndCorrectionsBecomeAdjustments) {
+  f.Expect("ent-a", At("m1", "E1", "w1", "bathing", "2024-03-04", "09:00", "10:00", 1) + "\n" +
+                        At("m2", "E1", "w1", "bathing", "2024-03-20", "09:00", "10:00", 2));
+  auto march = f.Bill("ent-a", "2024-03");
+  ASSERT_EQ(march->get().getBilledFen(), 12000);
+  uint64_t closed_at = f.ledger().Size();
+  f.Expect("bureau", R"({"type":"billing_period_closed","enterprise_id":"ent-a","month":"2024-03","at_size":)" +
+                         std::to_string(closed_at) + R"(,"statement_digest":")" + HexEncode(march->digest()) +
+                         R"(","total_fen":12000,"closed_on":"2024-04-05"})");
+  // The frozen statement reproduces at its size, byte for byte.
+  EXPECT_EQ(f.Bill("ent-a", "2024-03", static_cast<int64_t>(closed_at))->digest(), march->digest());
+  // A death on 15 March becomes known in April: the 20 March visit is not billable.
+  f.Circumstance("E1", "deceased", "2024-03-15");
+  f.Expect("ent-a", At("a1", "E3", "w1", "bathing", "2024-04-02", "09:00", "10:00", 3));
+  auto april = f.Bill("ent-a", "2024-04");
+  ASSERT_EQ(april->get().getAdjustments().size(), 1u);
+  auto adj = april->get().getAdjustments()[0];
+  EXPECT_EQ(std::string(adj.getMonth().cStr()), "2024-03");
+  EXPECT_EQ(adj.getAccountedFen(), 12000);
+  EXPECT_EQ(adj.getNowFen(), 6000);
+  EXPECT_EQ(april->get().getAdjustmentsFen(), -6000);
+  EXPECT_EQ(april->get().getPayableFen(), 6000 - 6000);
+  // March itself is not edited: as of its close it is what it was.
+  EXPECT_EQ(f.Bill("ent-a", "2024-03", static_cast<int64_t>(closed_at))->get().getBilledFen(), 12000);
+  // Once April is closed, May carries nothing more for March.
+  uint64_t april_at = f.ledger().Size();
+  f.Expect("bureau", R"({"type":"billing_period_closed","enterprise_id":"ent-a","month":"2024-04","at_size":)" +
+                         std::to_string(april_at) + R"(,"statement_digest":")" + HexEncode(april->digest()) +
+                         R"(","total_fen":0,"closed_on":"2024-05-05"})");
+  f.Expect("ent-a", At("y1", "E3", "w1", "bathing", "2024-05-02", "09:00", "10:00", 4));
+  EXPECT_EQ(f.Bill("ent-a", "2024-05")->get().getAdjustments().size(), 0u);
+}
+
+TEST_F(Supervision, ReconciliationFlagsOverAndUnderPaymentsAndMissingCloses) {
+  f.EnterpriseAndContract("ent-b", "com-1");
+  f.Expect("ent-a", At("d1", "E1", "w1", "bathing", "2024-03-04", "09:00", "10:00", 1));
+  f.Expect("ent-b", At("d2", "E3", "w9", "bathing", "2024-03-04", "09:00", "10:00", 2, 0, 20, "ent-b"));
+  for (const char* ent : {"ent-a", "ent-b"}) {
+    auto st = f.Bill(ent, "2024-03");
+    f.Expect("bureau", std::string(R"({"type":"billing_period_closed","enterprise_id":")") + ent +
+                           R"(","month":"2024-03","at_size":)" + std::to_string(f.ledger().Size()) +
+                           R"(,"statement_digest":")" + HexEncode(st->digest()) + R"(","total_fen":6000,"closed_on":"2024-04-05"})");
+  }
+  f.Expect("fin", R"({"type":"funds_allocated","allocation_id":"a1","month":"2024-03","enterprise_id":"ent-a","source":"city","amount_fen":3000,"allocated_on":"2024-04-10"})"
+                  "\n" R"({"type":"funds_allocated","allocation_id":"a2","month":"2024-03","enterprise_id":"ent-a","source":"district","amount_fen":2000,"allocated_on":"2024-04-10"})"
+                  "\n" R"({"type":"disbursement_paid","payment_id":"p1","month":"2024-03","enterprise_id":"ent-a","amount_fen":6500,"paid_on":"2024-04-15"})"
+                  "\n" R"({"type":"disbursement_paid","payment_id":"p2","month":"2024-02","enterprise_id":"ent-b","amount_fen":100,"paid_on":"2024-04-15"})");
+  auto v = f.Snap();
+  auto march = proj::Reconcile(*v.snap, "2024-03");
+  ASSERT_TRUE(march.ok());
+  std::map<std::string, proj::Reconciliation> by;
+  for (const auto& r : *march) by[r.enterprise] = r;
+  auto has = [](const proj::Reconciliation& r, const char* flag) {
+    return std::find(r.flags.begin(), r.flags.end(), flag) != r.flags.end();
+  };
+  EXPECT_EQ(by["ent-a"].difference_fen, 500);
+  EXPECT_TRUE(has(by["ent-a"], "overpaid"));
+  EXPECT_TRUE(has(by["ent-a"], "allocation_not_1_to_1"));
+  EXPECT_TRUE(has(by["ent-a"], "allocation_differs_from_statement"));
+  EXPECT_TRUE(has(by["ent-b"], "unpaid_closed_statement"));
+  auto feb = proj::Reconcile(*v.snap, "2024-02");
+  ASSERT_TRUE(feb.ok());
+  bool orphan = false;
+  for (const auto& r : *feb) orphan |= r.enterprise == "ent-b" && has(r, "paid_without_closed_statement");
+  EXPECT_TRUE(orphan);
+  // And the spending detector sees the same.
+  EXPECT_EQ(Find("spending_mismatch").size(), 1u);
+}
+
+TEST_F(Supervision, SamplesReproduceOnAnotherCopyAndNobodyCouldPredictThem) {
+  std::string lines;
+  for (int d = 1; d <= 28; ++d) {
+    char day[16];
+    std::snprintf(day, sizeof day, "2024-03-%02d", d);
+    lines += At("s" + std::to_string(d), d % 2 ? "E1" : "E3", "w" + std::to_string(d), "bathing", day, "09:00", "10:00", 100 + d) + "\n";
+  }
+  f.Expect("ent-a", lines);
+  // The checkpoint must cover something recorded after March ended.
+  f.base().clock.now->store(*ParseTimestamp("2024-04-01T12:00:00+08:00"));
+  f.Expect("com-1", R"({"type":"elder_registered","elder_id":"E4","household_district":"dawukou","community":"com-1","birth_date":"1931-01-01","registered_on":"2024-04-01"})");
+  ASSERT_TRUE(f.ledger().MakeCheckpoint(f.base().op_key).ok());
+  uint64_t size = f.ledger().Size();
+  Hash root = *f.ledger().RootAt(size);
+  f.Expect("bureau", R"({"type":"spot_check_planned","plan_id":"p-mar","enterprises":["ent-a"],"month":"2024-03","sample_size":5,"checkpoint_size":)" +
+                         std::to_string(size) + R"(,"checkpoint_root":")" + HexEncode(root) + R"(","planned_on":"2024-04-02"})");
+  auto v = f.Snap();
+  auto mine = proj::DrawSample(*v.view.state, v.view.size, "p-mar");
+  ASSERT_TRUE(mine.ok()) << mine.status().ToString();
+  EXPECT_EQ(mine->universe, 28u);
+  ASSERT_EQ(mine->deliveries.size(), 5u);
+  // Another copy (an evaluator's, from the export) draws the same sample.
+  std::string out = f.base().dir.Sub("export");
+  ASSERT_TRUE(WriteExport(f.ledger(), out).ok());
+  static proj::ProgrammeProjector projector;
+  LedgerOptions o;
+  o.projector = &projector;
+  auto copy = RestoreExport(out, f.base().dir.Sub("copy"), o);
+  ASSERT_TRUE(copy.ok()) << copy.status().ToString();
+  auto cv = (*copy)->Projections();
+  auto theirs = proj::DrawSample(*cv->state, cv->size, "p-mar");
+  ASSERT_TRUE(theirs.ok());
+  for (size_t i = 0; i < 5; ++i) EXPECT_EQ(theirs->deliveries[i].delivery_id, mine->deliveries[i].delivery_id);
+  // Another plan id, another sample; verify accepts this plan.
+  auto other = proj::DrawSampleFor(*v.view.state, v.view.size, "p-other", {"ent-a"}, "2024-03", 5, 0, size, root);
+  bool differs = false;
+  for (size_t i = 0; i < 5; ++i) differs |= other->deliveries[i].delivery_id != mine->deliveries[i].delivery_id;
+  EXPECT_TRUE(differs);
+  EXPECT_TRUE(VerifyLedgerDir(f.base().path(), {}).ok);
+  // A plan drawn from a checkpoint made before the month ended is rejected by verify.
+  f.base().clock.now->store(*ParseTimestamp("2024-05-15T12:00:00+08:00"));
+  f.Expect("bureau", R"({"type":"spot_check_planned","plan_id":"p-apr","enterprises":["ent-a"],"month":"2024-04","sample_size":5,"checkpoint_size":)" +
+                         std::to_string(size) + R"(,"checkpoint_root":")" + HexEncode(root) + R"(","planned_on":"2024-05-02"})");
+  auto report = VerifyLedgerDir(f.base().path(), {});
+  ASSERT_FALSE(report.ok);
+  EXPECT_NE(report.error.find("made before 2024-04 ended"), std::string::npos) << report.error;
+}
+
+TEST_F(Supervision, ExitRecommendationsCarryTheirEvidence) {
+  std::string lines, calls;
+  for (int d = 1; d <= 12; ++d) {
+    char day[16];
+    std::snprintf(day, sizeof day, "2024-03-%02d", d);
+    lines += At("x" + std::to_string(d), "E1", "w1", "bathing", day, "09:00", "10:00", 300 + d) + "\n";
+  }
+  f.Expect("ent-a", lines);
+  std::string assigned;
+  for (const char* e : {"E1", "E2", "E3"}) {
+    assigned += std::string(R"({"type":"service_assigned","assignment_id":"as-)") + e + R"(","elder_id":")" + e +
+                R"(","enterprise_id":"ent-a","programme":"home_visit","valid_from":"2024-01-15"})" + "\n";
+  }
+  f.Expect("ent-a", assigned);
+  f.Expect("bureau", R"({"type":"spot_check_planned","plan_id":"p1","enterprises":["ent-a"],"month":"2024-03","sample_size":12,"checkpoint_size":1,"checkpoint_root":")" +
+                         std::string(64, '0') + R"(","planned_on":"2024-04-02"})");
+  std::string results;
+  for (int d = 1; d <= 12; ++d) {
+    results += R"({"type":"spot_check_result","plan_id":"p1","enterprise_id":"ent-a","delivery_id":"x)" + std::to_string(d) +
+               R"(","outcome":")" + (d <= 3 ? "not_delivered" : "verified") + R"(","checked_on":"2024-04-03"})" + "\n";
+  }
+  f.Expect("insp", results);
+  auto v = f.Snap();
+  auto recs = proj::ExitRecommendations(*v.snap, "2024-03");
+  ASSERT_TRUE(recs.ok());
+  ASSERT_EQ(recs->size(), 1u);
+  EXPECT_EQ((*recs)[0].threshold, "spot_check_failures");
+  EXPECT_EQ((*recs)[0].value, 250u);  // 3 of 12
+  EXPECT_EQ((*recs)[0].evidence.size(), 3u);
+  // Suspended, its elders are listed for reassignment; its claims are refused.
+  f.Expect("bureau", R"({"type":"enterprise_suspended","enterprise_id":"ent-a","effective_from":"2024-04-10","reason":"spot-check failures","evidence":[1]})");
+  auto sup = proj::ComputeSupervision(*f.Snap().snap, "ent-a", "2024-04");
+  ASSERT_TRUE(sup.ok());
+  EXPECT_EQ(sup->status, "suspended");
+  EXPECT_EQ(sup->to_reassign.size(), 3u);
+}
+
+TEST_F(Supervision, AttestationsBindSizeRootPolicyAndStatements) {
+  f.Expect("ent-a", At("d1", "E1", "w1", "bathing", "2024-03-04", "09:00", "10:00", 1));
+  auto v = f.Snap();
+  Hash root = *f.ledger().RootAt(v.view.size);
+  auto att = proj::ComputeAttestation(*v.snap, f.ledger().origin(), root, "2024-03");
+  ASSERT_TRUE(att.ok());
+  ASSERT_EQ(att->statements.size(), 1u);
+  EXPECT_EQ(att->policy, "default-2024.1");
+  std::string body = proj::AttestationBody(*att);
+  auto back = proj::ParseAttestationBody(body);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(proj::AttestationBody(*back), body);
+  // Later events do not change what was attested at that size.
+  f.Expect("ent-a", At("d2", "E1", "w1", "bathing", "2024-03-05", "09:00", "10:00", 2));
+  auto later = f.Snap();
+  proj::Snapshot then(*later.view.state, later.view.size, att->size);
+  auto again = proj::ComputeAttestation(then, f.ledger().origin(), root, "2024-03");
+  EXPECT_EQ(proj::AttestationBody(*again), body);
+  auto now = proj::ComputeAttestation(*later.snap, f.ledger().origin(), *f.ledger().RootAt(later.view.size), "2024-03");
+  EXPECT_NE(now->statements[0].digest, att->statements[0].digest);
+  EXPECT_FALSE(proj::ParseAttestationBody("eldercare-attestation/v1\norigin x\nmonth 2024-13\n").ok());
+}
+
+}  // namespace
+}  // namespace eldercare
