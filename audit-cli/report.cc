@@ -187,7 +187,11 @@ Result<std::string> RenderReport(const Ledger& ledger, const std::string& enterp
       auto leaf = ledger.LeafHash(idx);
       auto proof = ledger.InclusionProof(idx, cp.size);
       if (!leaf.ok() || !proof.ok()) continue;
-      h << "<details><summary>#" << idx << "</summary><code>leaf " << HexEncode(*leaf) << "<br>";
+      // The data attributes carry the same proof for tools: index, leaf hash, audit path.
+      std::string path;
+      for (const Hash& p : *proof) path += (path.empty() ? "" : ",") + HexEncode(p);
+      h << "<details class='proof' data-index='" << idx << "' data-leaf='" << HexEncode(*leaf) << "' data-path='" << path
+        << "'><summary>#" << idx << "</summary><code>leaf " << HexEncode(*leaf) << "<br>";
       for (const Hash& p : *proof) h << HexEncode(p) << "<br>";
       h << "</code></details>";
     }

@@ -44,7 +44,7 @@ Status SealPersonalWith(const KeyStore& keys, const KeyStore::DataKey& dk, const
     ELDERCARE_ASSIGN_OR_RETURN(hmac, keys.IdNumberHmac(data.id_number));
   }
   std::string plain = data.ToJson().dump();
-  Sealed sealed = SealAesGcm(dk.key, AsBytes(plain), PersonalAad(elder, dk.key_id));
+  Sealed sealed = SealAesGcm(dk.key, AsBytes(plain), PersonalAad(elder, dk.key_id), keys.Random(12));
   auto p = out.initPersonal();
   p.setKeyId(capnp::Data::Reader(dk.key_id.data(), dk.key_id.size()));
   p.setNonce(capnp::Data::Reader(sealed.nonce.data(), sealed.nonce.size()));

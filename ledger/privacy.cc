@@ -48,8 +48,48 @@ Result<SymmetricKey> RandomKey() {
   return k;
 }
 
+RandomSource SeededRandomSource(std::string_view seed) {
+  struct State {
+    std::string seed;
+    uint64_t counter = 0;
+    Hash block{};
+    size_t used = 32;
+  };
+  auto st = std::make_shared<State>();
+  st->seed = std::string(seed);
+  return [st](uint8_t* out, size_t n) {
+    while (n > 0) {
+      if (st->used == st->block.size()) {
+        std::string in = "eldercare demo randomness v1";
+        in.push_back('\0');
+        in += st->seed;
+        for (int i = 7; i >= 0; --i) in.push_back(static_cast<char>(st->counter >> (8 * i)));
+        ++st->counter;
+        st->block = Sha256(AsBytes(in));
+        st->used = 0;
+      }
+      size_t take = std::min(n, st->block.size() - st->used);
+      std::memcpy(out, st->block.data() + st->used, take);
+      st->used += take;
+      out += take;
+      n -= take;
+    }
+  };
+}
+
+Bytes KeyStore::Random(size_t n) const {
+  if (!random_) return RandomBytes(n);
+  Bytes b(n);
+  random_(b.data(), n);
+  return b;
+}
+
 Sealed SealAesGcm(const SymmetricKey& key, ByteSpan plaintext, ByteSpan aad) {
-  Sealed out{RandomBytes(12), Bytes(plaintext.size() + 16)};
+  return SealAesGcm(key, plaintext, aad, RandomBytes(12));
+}
+
+Sealed SealAesGcm(const SymmetricKey& key, ByteSpan plaintext, ByteSpan aad, Bytes nonce) {
+  Sealed out{std::move(nonce), Bytes(plaintext.size() + 16)};
   EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
   int len = 0, total = 0;
   EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), nullptr, nullptr, nullptr);
@@ -205,9 +245,11 @@ Result<std::unique_ptr<KeyStore>> KeyStore::OpenForErasure(const std::string& le
 Result<KeyStore::DataKey> KeyStore::Create(const std::string& elder_id) {
   if (!master_) return Status::FailedPrecondition("the key store was opened without the master key");
   if (Has(elder_id)) return Status::AlreadyExists("elder '" + elder_id + "' already has a data key");
-  ELDERCARE_ASSIGN_OR_RETURN(SymmetricKey key, RandomKey());
-  DataKey dk{RandomBytes(16), key};
-  Sealed wrapped = SealAesGcm(*master_, key, Aad(kDekContext, elder_id, dk.key_id));
+  SymmetricKey key;
+  Bytes kb = Random(key.size());
+  std::copy(kb.begin(), kb.end(), key.begin());
+  DataKey dk{Random(16), key};
+  Sealed wrapped = SealAesGcm(*master_, key, Aad(kDekContext, elder_id, dk.key_id), Random(12));
   std::string value(dk.key_id.begin(), dk.key_id.end());
   value.append(wrapped.nonce.begin(), wrapped.nonce.end());
   value.append(wrapped.ciphertext.begin(), wrapped.ciphertext.end());
@@ -223,9 +265,11 @@ Result<std::vector<KeyStore::DataKey>> KeyStore::CreateMany(const std::vector<st
   std::vector<DataKey> out;
   for (const auto& id : elder_ids) {
     if (Has(id)) return Status::AlreadyExists("elder '" + id + "' already has a data key");
-    ELDERCARE_ASSIGN_OR_RETURN(SymmetricKey key, RandomKey());
-    DataKey dk{RandomBytes(16), key};
-    Sealed wrapped = SealAesGcm(*master_, key, Aad(kDekContext, id, dk.key_id));
+    SymmetricKey key;
+    Bytes kb = Random(key.size());
+    std::copy(kb.begin(), kb.end(), key.begin());
+    DataKey dk{Random(16), key};
+    Sealed wrapped = SealAesGcm(*master_, key, Aad(kDekContext, id, dk.key_id), Random(12));
     std::string value(dk.key_id.begin(), dk.key_id.end());
     value.append(wrapped.nonce.begin(), wrapped.nonce.end());
     value.append(wrapped.ciphertext.begin(), wrapped.ciphertext.end());

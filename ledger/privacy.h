@@ -17,6 +17,8 @@
 #include <string>
 #include <string_view>
 
+#include <functional>
+
 #include "ledger/bytes.h"
 #include "ledger/crypto.h"
 #include "ledger/status.h"
@@ -33,11 +35,21 @@ using SymmetricKey = std::array<uint8_t, 32>;
 Result<SymmetricKey> RandomKey();
 Bytes RandomBytes(size_t n);
 
+// Where data keys, key ids and nonces come from. The default is the OS
+// CSPRNG (RAND_bytes). The demo substitutes a stream derived from its seed so
+// that the same seed gives byte-identical ledgers; nothing else may.
+using RandomSource = std::function<void(uint8_t* out, size_t n)>;
+// SHA-256(seed || label || counter) blocks: deterministic, never repeating
+// within one stream. For synthetic data only.
+RandomSource SeededRandomSource(std::string_view seed);
+
 struct Sealed {
   Bytes nonce;       // 12 bytes
   Bytes ciphertext;  // ciphertext || 16-byte tag
 };
 Sealed SealAesGcm(const SymmetricKey& key, ByteSpan plaintext, ByteSpan aad);
+// With a caller-supplied 12-byte nonce (never reuse one under a key).
+Sealed SealAesGcm(const SymmetricKey& key, ByteSpan plaintext, ByteSpan aad, Bytes nonce);
 // PermissionDenied when the key or aad is wrong or the bytes were altered.
 Result<Bytes> OpenAesGcm(const SymmetricKey& key, const Sealed& sealed, ByteSpan aad);
 
@@ -85,10 +97,16 @@ class KeyStore {
   // The keyed hash of an ID number (duplicate detection without plaintext).
   Result<Hash> IdNumberHmac(std::string_view id_number) const;
 
+  // Replaces the CSPRNG for new keys and nonces (the demo only).
+  void UseRandomSource(RandomSource source) { random_ = std::move(source); }
+  // n bytes from the store's random source.
+  Bytes Random(size_t n) const;
+
  private:
   KeyStore() = default;
   std::unique_ptr<rocksdb::DB> db_;
   std::optional<SymmetricKey> master_;
+  RandomSource random_;
 };
 
 // The personal fields, as one JSON object {"name","id_number","phone",

@@ -33,8 +33,8 @@ std::string AllBytes(const std::string& dir) {
 }
 
 PersonalData Person(int i) {
-  char id[19];
-  std::snprintf(id, sizeof id, "64020219%02d0101%04d", 30 + i % 20, 1000 + i);
+  char id[32];
+  std::snprintf(id, sizeof id, "64020219%02d0101%04d", 30 + i % 20, 1000 + i % 9000);
   return {"测试老人" + std::to_string(i) + "号", id, "1389501" + std::to_string(1000 + i),
           "大武口区幸福路" + std::to_string(i) + "号", "notes-" + std::to_string(i)};
 }

@@ -996,7 +996,12 @@ Result<DistrictReport> District::Run(const std::string& ledger_dir) {
   std::string op_path = (fs::path(o_.out_dir) / "keys" / "operator.pem").string();
   fs::remove(op_path);
   ELDERCARE_RETURN_IF_ERROR(op.SavePemFile(op_path));
-  ELDERCARE_ASSIGN_OR_RETURN(SymmetricKey master, RandomKey());
+  // Like the actors' keys, the master key and every data key and nonce come
+  // from the seed, so that the same seed gives the same ledger bytes. A demo's
+  // secrets are therefore not secret: never load real data into one.
+  SymmetricKey master;
+  Hash master_seed = Sha256(AsBytes("eldercare demo key v1|" + std::to_string(o_.seed) + "|master"));
+  std::copy(master_seed.begin(), master_seed.end(), master.begin());
   std::string master_path = (fs::path(o_.out_dir) / "master.key").string();
   fs::remove(master_path);
   ELDERCARE_RETURN_IF_ERROR(WriteMasterKeyFile(master_path, master));
@@ -1008,6 +1013,7 @@ Result<DistrictReport> District::Run(const std::string& ledger_dir) {
   ELDERCARE_ASSIGN_OR_RETURN(ledger_, Ledger::Create(ledger_dir, {"dawukou.mca.example/eldercare", "operator",
                                                                   fs::absolute(op_path).string()}, op, lo));
   ELDERCARE_ASSIGN_OR_RETURN(keys_, KeyStore::Open(ledger_dir, master));
+  keys_->UseRandomSource(SeededRandomSource("eldercare demo|" + std::to_string(o_.seed)));
   for (const auto& e : enterprises_) report_.enterprises.push_back(e.id);
 
   ELDERCARE_RETURN_IF_ERROR(Actors());
@@ -1042,6 +1048,8 @@ Result<DistrictReport> District::Run(const std::string& ledger_dir) {
   }
   At(FirstDayOfMonth(start + static_cast<int32_t>(o_.months) + 1) + 16, 9 * 60);
   ELDERCARE_RETURN_IF_ERROR(ledger_->MakeCheckpoint(op).status());
+  // Into SST files, so that every later command opens without replaying the WAL.
+  ELDERCARE_RETURN_IF_ERROR(ledger_->Flush());
   ELDERCARE_RETURN_IF_ERROR(WriteOutputs());
   report_.truth = truth_;
   return report_;
