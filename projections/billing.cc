@@ -280,10 +280,19 @@ namespace {
 
 // The highest log index among everything a month's statement for `ent`
 // reads (as of the snapshot): if it is below a size, the statement at that
-// size and now are the same.
+// size and now are the same. Facts that only take effect after the month
+// (a later assessment, death, application, contract end, suspension or
+// policy) cannot change it: billing evaluates each delivery on its own date
+// with the facts effective on or before that date, so they are left out.
+// Without this every statement would recompute every earlier month, and the
+// cost of a close would grow with the age of the programme.
 uint64_t LatestInput(const Snapshot& snap, const std::string& ent, const std::string& month) {
   uint64_t latest = 0;
   auto fact = [&](uint64_t i) { latest = std::max(latest, i); };
+  const int32_t last_day = FirstDayOfMonth(*ParseMonth(month) + 1) - 1;
+  auto by = [&](int32_t effective, uint64_t i) {
+    if (effective <= last_day) fact(i);
+  };
   std::set<std::string> enterprises = {ent};
   std::string prefix = keys::Prefix({"de", ent, month});
   for (const std::string& k : snap.Keys(prefix)) {
@@ -298,24 +307,31 @@ uint64_t LatestInput(const Snapshot& snap, const std::string& ent, const std::st
     if (auto facts = LoadElder(snap, elder)) {
       auto e = facts->elder.get();
       fact(e.getIndex());
-      for (auto c : e.getCircumstances()) fact(c.getIndex());
-      for (auto a : e.getAssessments()) fact(a.getIndex());
-      for (auto x : e.getEntitlementEnds()) fact(x.getIndex());
+      for (auto c : e.getCircumstances()) by(c.getEffectiveOn(), c.getIndex());
+      for (auto a : e.getAssessments()) by(a.getAssessedOn(), a.getIndex());
+      for (auto x : e.getEntitlementEnds()) by(x.getEndedOn(), x.getIndex());
       for (const auto& app : facts->applications) {
         auto a = app.get();
-        fact(std::max({a.getIndex(), a.getCommunityReview().getIndex(), a.getSubdistrictReview().getIndex(),
-                       a.getDecision().getIndex()}));
+        // An application matters once a decision takes effect within the
+        // month; until then only its filing (and reviews) could, conservatively.
+        if (a.getDecision().getIndex() != 0) {
+          by(a.getDecision().getEffectiveFrom(), a.getDecision().getIndex());
+        }
+        by(a.getFiledOn(), std::max({a.getIndex(), a.getCommunityReview().getIndex(), a.getSubdistrictReview().getIndex()}));
       }
     }
   }
   for (const auto& e : enterprises) {
     if (auto rec = snap.Load<S::EnterpriseRecord>(keys::Join({"en", e}))) {
       fact(rec->get().getIndex());
-      for (auto c : rec->get().getContracts()) fact(std::max(c.getIndex(), c.getEnded().getIndex()));
-      for (auto st : rec->get().getStatus()) fact(st.getIndex());
+      for (auto c : rec->get().getContracts()) {
+        by(c.getValidFrom(), c.getIndex());
+        if (c.hasEnded()) by(c.getEnded().getEndedOn(), c.getEnded().getIndex());
+      }
+      for (auto st : rec->get().getStatus()) by(st.getEffectiveFrom(), st.getIndex());
     }
   }
-  for (const auto& p : LoadPolicies(snap)) fact(p.get().getIndex());
+  for (const auto& p : LoadPolicies(snap)) by(p.get().getPolicy().getEffectiveFrom(), p.get().getIndex());
   return latest;
 }
 

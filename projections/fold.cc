@@ -609,6 +609,11 @@ Status OnClosed(Fold& f, S::BillingPeriodClosed::Reader c) {
     return Status::InvalidArgument("field 'at_size': " + std::to_string(c.getAtSize()) +
                                    " is beyond the log at this close's position " + std::to_string(f.ctx.index));
   }
+  auto rec = Record<S::EnterpriseRecord>::Load(f.state, keys::Join({"en", ent}));
+  if (c.getAtSize() <= rec->get().getIndex()) {
+    return Status::InvalidArgument("field 'at_size': at size " + std::to_string(c.getAtSize()) + " enterprise '" + ent +
+                                   "' was not yet registered (index " + std::to_string(rec->get().getIndex()) + ")");
+  }
   Draft<S::CloseRecord> r;
   r.root().setIndex(f.ctx.index);
   r.root().setClose(c);

@@ -173,6 +173,69 @@ TEST_F(Supervision, ClosesFreezeAndCorrectionsBecomeAdjustments) {
   EXPECT_EQ(f.Bill("ent-a", "2024-05")->get().getAdjustments().size(), 0u);
 }
 
+// Every kind of fact recorded after a close: effective inside the closed month
+// it changes the month's billing and the next statement carries the
+// difference; effective after the month it changes nothing. Each case is also
+// checked against recomputing March as closed and as now.
+TEST(Adjustments, EveryLateFactEffectiveInTheClosedMonthIsCarriedAndNoOther) {
+  struct Case {
+    const char* name;
+    std::string writer, json;
+    bool changes;
+  };
+  auto circ = [](const char* c, const char* on) {
+    return std::string(R"({"type":"circumstance_recorded","elder_id":"E1","circumstance":")") + c +
+           R"(","change":"begins","effective_on":")" + on + "\"}";
+  };
+  std::vector<Case> cases = {
+      {"death in March", "com-1", circ("deceased", "2024-03-15"), true},
+      {"death in April", "com-1", circ("deceased", "2024-04-01"), false},
+      {"moved away in March", "com-1", circ("moved_away", "2024-03-10"), true},
+      {"moved away in April", "com-1", circ("moved_away", "2024-04-10"), false},
+      {"entitlement ended in March", "bureau",
+       R"({"type":"entitlement_ended","elder_id":"E1","programme":"home_visit","ended_on":"2024-03-10","reason":"institutionalised"})", true},
+      {"entitlement ended in April", "bureau",
+       R"({"type":"entitlement_ended","elder_id":"E1","programme":"home_visit","ended_on":"2024-04-10","reason":"institutionalised"})", false},
+      {"suspended in March", "bureau",
+       R"({"type":"enterprise_suspended","enterprise_id":"ent-a","effective_from":"2024-03-10","reason":"r","evidence":[1]})", true},
+      {"suspended in April", "bureau",
+       R"({"type":"enterprise_suspended","enterprise_id":"ent-a","effective_from":"2024-04-10","reason":"r","evidence":[1]})", false},
+      {"contract ended in March", "bureau", R"({"type":"contract_ended","contract_id":"ct-ent-a","ended_on":"2024-03-10","reason":"r"})", true},
+      {"contract ended in April", "bureau", R"({"type":"contract_ended","contract_id":"ct-ent-a","ended_on":"2024-04-10","reason":"r"})", false},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    ProgrammeFixture f;
+    f.EnterpriseAndContract("ent-a", "com-1");
+    for (const char* e : {"E1", "E3"}) {
+      f.Expect("com-1", std::string(R"({"type":"elder_registered","elder_id":")") + e +
+                            R"(","household_district":"dawukou","community":"com-1","birth_date":"1930-01-01","registered_on":"2024-01-02"})");
+      f.Assess(e, std::string("a-") + e, 50, "moderate");
+      f.Approve(e, "home_visit", std::string("app-") + e);
+    }
+    f.Expect("ent-a", At("m1", "E1", "w1", "bathing", "2024-03-04", "09:00", "10:00", 1) + "\n" +
+                          At("m2", "E1", "w1", "bathing", "2024-03-20", "09:00", "10:00", 2));
+    auto march = f.Bill("ent-a", "2024-03");
+    ASSERT_EQ(march->get().getBilledFen(), 12000);
+    uint64_t closed_at = f.ledger().Size();
+    f.Expect("bureau", R"({"type":"billing_period_closed","enterprise_id":"ent-a","month":"2024-03","at_size":)" +
+                           std::to_string(closed_at) + R"(,"statement_digest":")" + HexEncode(march->digest()) +
+                           R"(","total_fen":12000,"closed_on":"2024-04-05"})");
+    f.Expect(c.writer, c.json);
+    int64_t now = f.Bill("ent-a", "2024-03")->get().getBilledFen();
+    EXPECT_EQ(now != 12000, c.changes) << "March now bills " << now;
+    auto april = f.Bill("ent-a", "2024-04");
+    if (now == 12000) {
+      EXPECT_EQ(april->get().getAdjustments().size(), 0u);
+    } else {
+      ASSERT_EQ(april->get().getAdjustments().size(), 1u);
+      EXPECT_EQ(april->get().getAdjustments()[0].getAccountedFen(), 12000);
+      EXPECT_EQ(april->get().getAdjustments()[0].getNowFen(), now);
+      EXPECT_EQ(april->get().getAdjustmentsFen(), now - 12000);
+    }
+  }
+}
+
 TEST_F(Supervision, ReconciliationFlagsOverAndUnderPaymentsAndMissingCloses) {
   f.EnterpriseAndContract("ent-b", "com-1");
   f.Expect("ent-a", At("d1", "E1", "w1", "bathing", "2024-03-04", "09:00", "10:00", 1));
