@@ -107,12 +107,17 @@ TEST_F(Fold, ClosedPeriodsAreNotEditedButVoidsBeforeCloseWork) {
   f.Expect("ent-a", R"({"type":"delivery_voided","delivery_id":"d1","enterprise_id":"ent-a","reason":"entered twice","voided_on":"2024-02-02"})");
   f.Reject("ent-a", R"({"type":"delivery_voided","delivery_id":"d1","enterprise_id":"ent-a","voided_on":"2024-02-02"})",
            "already voided");
-  f.Expect("bureau", R"({"type":"billing_period_closed","enterprise_id":"ent-a","month":"2024-02","at_size":5,"statement_digest":")" +
-                         std::string(64, 'c') + R"(","closed_on":"2024-03-01"})");
-  f.Reject("ent-a", R"({"type":"delivery_voided","delivery_id":"d2","enterprise_id":"ent-a","voided_on":"2024-03-02"})",
-           "is closed; a correction is an adjustment in a later period");
+  // A statement cannot have been computed before its enterprise existed.
   f.Reject("bureau", R"({"type":"billing_period_closed","enterprise_id":"ent-a","month":"2024-02","at_size":5,"statement_digest":")" +
                          std::string(64, 'c') + R"(","closed_on":"2024-03-01"})",
+           "was not yet registered");
+  const std::string size = std::to_string(f.ledger().Size());
+  f.Expect("bureau", R"({"type":"billing_period_closed","enterprise_id":"ent-a","month":"2024-02","at_size":)" + size +
+                         R"(,"statement_digest":")" + std::string(64, 'c') + R"(","closed_on":"2024-03-01"})");
+  f.Reject("ent-a", R"({"type":"delivery_voided","delivery_id":"d2","enterprise_id":"ent-a","voided_on":"2024-03-02"})",
+           "is closed; a correction is an adjustment in a later period");
+  f.Reject("bureau", R"({"type":"billing_period_closed","enterprise_id":"ent-a","month":"2024-02","at_size":)" + size +
+                         R"(,"statement_digest":")" + std::string(64, 'c') + R"(","closed_on":"2024-03-01"})",
            "already closed");
 }
 
