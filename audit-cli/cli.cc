@@ -26,6 +26,32 @@ std::string Yuan(int64_t fen) {
   return sign + std::to_string(a / 100) + "." + (cents.size() == 1 ? "0" : "") + cents;
 }
 
+size_t DisplayWidth(std::string_view s) {
+  size_t width = 0;
+  for (size_t i = 0; i < s.size();) {
+    auto c = static_cast<unsigned char>(s[i]);
+    uint32_t cp = c;
+    size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 1;
+    if (n > 1 && i + n <= s.size()) {
+      cp = c & (0x7f >> n);
+      for (size_t k = 1; k < n; ++k) cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3f);
+    }
+    i += n;
+    bool wide = (cp >= 0x1100 && cp <= 0x115f) || (cp >= 0x2e80 && cp <= 0xa4cf) || (cp >= 0xac00 && cp <= 0xd7a3) ||
+                (cp >= 0xf900 && cp <= 0xfaff) || (cp >= 0xfe30 && cp <= 0xfe4f) || (cp >= 0xff00 && cp <= 0xff60) ||
+                (cp >= 0xffe0 && cp <= 0xffe6) || (cp >= 0x20000 && cp <= 0x3fffd);
+    width += wide ? 2 : 1;
+  }
+  return width;
+}
+
+std::string PadDisplay(std::string_view s, size_t width) {
+  std::string out(s);
+  size_t w = DisplayWidth(s);
+  if (w < width) out.append(width - w, ' ');
+  return out;
+}
+
 Result<PrivateKey> LoadKey(const std::string& path) { return PrivateKey::LoadPemFile(path); }
 
 std::string Trim(std::string s) {

@@ -1,6 +1,7 @@
 // anomalies (and their score against a demo's ground truth).
 #include <map>
 #include <set>
+#include <thread>
 #include <nlohmann/json.hpp>
 
 #include <chrono>
@@ -17,6 +18,7 @@
 #include "projections/attestation.h"
 #include "projections/finance.h"
 #include "projections/keys.h"
+#include "ledger/thread_pool.h"
 #include "projections/spotcheck.h"
 #include "projections/supervision.h"
 
@@ -57,10 +59,19 @@ Status Anomalies(Context& ctx, const AnomalyArgs& a) {
   uint64_t size = a.at_size < 0 ? view.size : static_cast<uint64_t>(a.at_size);
   proj::Snapshot snap(*view.state, view.size, size);
   std::vector<std::string> months = a.all ? MonthsWithActivity(snap) : std::vector<std::string>{a.month};
+  // Months are independent reads of one snapshot: one per core, in month order.
+  std::vector<Result<std::vector<proj::Finding>>> per_month(months.size(), Status::FailedPrecondition("not run"));
+  auto detect = [&](size_t i) { per_month[i] = proj::DetectAnomalies(snap, months[i], a.enterprise); };
+  if (months.size() > 1 && std::thread::hardware_concurrency() > 1) {
+    ThreadPool pool(static_cast<unsigned>(std::min<size_t>(months.size(), std::thread::hardware_concurrency()) - 1));
+    pool.ParallelFor(months.size(), detect);
+  } else if (!months.empty()) {
+    detect(0);
+  }
   std::vector<proj::Finding> findings;
-  for (const auto& m : months) {
-    ELDERCARE_ASSIGN_OR_RETURN(auto found, proj::DetectAnomalies(snap, m, a.enterprise));
-    findings.insert(findings.end(), found.begin(), found.end());
+  for (auto& found : per_month) {
+    if (!found.ok()) return found.status();
+    findings.insert(findings.end(), found->begin(), found->end());
   }
   if (!a.truth.empty()) {
     ELDERCARE_ASSIGN_OR_RETURN(auto truth, demo::ReadTruth(a.truth));
@@ -69,13 +80,20 @@ Status Anomalies(Context& ctx, const AnomalyArgs& a) {
     if (!a.json) ctx.out << "pattern                   injected  found  recall  reported  correct  precision\n";
     for (const auto& s : scores) {
       if (a.json) {
-        j.push_back({{"pattern", s.pattern}, {"injected", s.injected}, {"found", s.found}, {"recall", s.recall()},
-                     {"reported", s.reported}, {"correct", s.correct}, {"precision", s.precision()}});
+        // Nothing injected (or nothing reported): the ratio is undefined, not perfect.
+        j.push_back({{"pattern", s.pattern}, {"injected", s.injected}, {"found", s.found},
+                     {"recall", s.injected ? json(s.recall()) : json(nullptr)}, {"reported", s.reported},
+                     {"correct", s.correct}, {"precision", s.reported ? json(s.precision()) : json(nullptr)}});
         continue;
       }
+      auto ratio = [](size_t of, double r) {
+        char b[16];
+        std::snprintf(b, sizeof b, "%.3f", r);
+        return of ? std::string(b) : std::string("-");
+      };
       char line[160];
-      std::snprintf(line, sizeof line, "%-24s %9zu %6zu %7.3f %9zu %8zu %10.3f\n", s.pattern.c_str(), s.injected, s.found,
-                    s.recall(), s.reported, s.correct, s.precision());
+      std::snprintf(line, sizeof line, "%-24s %9zu %6zu %7s %9zu %8zu %10s\n", s.pattern.c_str(), s.injected, s.found,
+                    ratio(s.injected, s.recall()).c_str(), s.reported, s.correct, ratio(s.reported, s.precision()).c_str());
       ctx.out << line;
     }
     if (a.json) ctx.out << j.dump(2) << "\n";
@@ -164,14 +182,13 @@ Status ReconcileCmd(Context& ctx, const MonthArgs& a) {
   }
   ctx.out << "reconciliation " << a.month << " at log size " << opened.second->size() << " (yuan)\n";
   char line[256];
-  std::snprintf(line, sizeof line, "%-8s %-24s %6s %12s %12s %12s %12s %10s  %s\n", "ent", "name", "closed", "statement",
-                "city", "district", "paid", "diff", "flags");
-  ctx.out << line;
+  std::snprintf(line, sizeof line, "%6s %12s %12s %12s %12s %10s  %s\n", "closed", "statement", "city", "district", "paid",
+                "diff", "flags");
+  ctx.out << PadDisplay("ent", 9) << PadDisplay("name", 25) << line;
   for (const auto& r : rows) {
-    std::snprintf(line, sizeof line, "%-8s %-24s %6s %12s %12s %12s %12s %10s  %s\n", r.enterprise.c_str(), r.name.c_str(),
-                  r.closed ? "yes" : "no", Yuan(r.statement_fen).c_str(), Yuan(r.city_fen).c_str(),
+    std::snprintf(line, sizeof line, "%6s %12s %12s %12s %12s %10s  %s\n", r.closed ? "yes" : "no", Yuan(r.statement_fen).c_str(), Yuan(r.city_fen).c_str(),
                   Yuan(r.district_fen).c_str(), Yuan(r.paid_fen).c_str(), Yuan(r.difference_fen).c_str(), flags(r).c_str());
-    ctx.out << line;
+    ctx.out << PadDisplay(r.enterprise, 8) << " " << PadDisplay(r.name, 24) << " " << line;
   }
   return Status::Ok();
 }

@@ -42,6 +42,10 @@ void AddSuperviseCommands(CLI::App& app, Context& ctx);
 Result<std::unique_ptr<Ledger>> OpenLedger(const Context& ctx, const std::string& dir, bool writable);
 // "1234.50" from fen.
 std::string Yuan(int64_t fen);
+// Columns a terminal gives UTF-8 text (East Asian wide characters take two).
+size_t DisplayWidth(std::string_view utf8);
+// The text padded with spaces to `width` display columns (never cut).
+std::string PadDisplay(std::string_view utf8, size_t width);
 Result<PrivateKey> LoadKey(const std::string& path);
 // PUB is the base64 key itself or a file holding it (surrounding space ignored).
 Result<PublicKey> ParsePublicKeyArg(const std::string& arg);

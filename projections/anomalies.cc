@@ -218,6 +218,12 @@ class Detector {
     }
   }
 
+  // The follow-up cross-check: the elder's own account of the month (how many
+  // visits, how long a visit typically lasts, whether it is always the same
+  // worker) against what the enterprise recorded. Contradicted when the
+  // records show at least two more visits, a median visit at least
+  // max(20 min, half) longer than the elder's "typical", or three or more
+  // workers where the elder says it is always the same one.
   void Calls(const std::string& ent, const std::map<std::string, int>& per_elder, const std::vector<Delivery>& dels,
              std::vector<Finding>& out) {
     snap_.Scan<S::CallRecord>(keys::Prefix({"fc", ent, month_}), [&](std::string_view, const Record<S::CallRecord>& r) {
@@ -227,10 +233,33 @@ class Detector {
       auto it = per_elder.find(elder);
       int recorded = it == per_elder.end() ? 0 : it->second;
       int reported = c.getReportedVisits();
-      if (recorded - reported < 2) return true;
-      Finding f = Make("follow_up_contradiction", ent, elder,
-                       "the elder says " + std::to_string(reported) + " visits in " + month_ + ", the records show " +
-                           std::to_string(recorded));
+      std::vector<int64_t> minutes;
+      std::set<std::string> workers;
+      for (const Delivery& d : dels) {
+        if (d.elder != elder) continue;
+        minutes.push_back((d.out - d.in) / (60 * kMicrosPerSecond));
+        workers.insert(d.worker);
+      }
+      std::sort(minutes.begin(), minutes.end());
+      int64_t median = minutes.empty() ? 0 : minutes[minutes.size() / 2];
+      int64_t typical = c.getReportedMinutes();
+      std::vector<std::string> sides;
+      if (recorded - reported >= 2) {
+        sides.push_back("the elder says " + std::to_string(reported) + " visits in " + month_ + ", the records show " +
+                        std::to_string(recorded));
+      }
+      if (typical > 0 && !minutes.empty() && median >= typical + std::max<int64_t>(20, typical / 2)) {
+        sides.push_back("the elder says a visit lasts about " + std::to_string(typical) + " min, the records' median is " +
+                        std::to_string(median) + " min");
+      }
+      if (c.getSameWorker() == S::YesNo::YES && workers.size() >= 3) {
+        sides.push_back("the elder says always the same worker, the records show " + std::to_string(workers.size()) +
+                        " workers");
+      }
+      if (sides.empty()) return true;
+      std::string detail;
+      for (const auto& side : sides) detail += (detail.empty() ? "" : "; ") + side;
+      Finding f = Make("follow_up_contradiction", ent, elder, detail);
       f.evidence = {r.get().getIndex()};
       for (const Delivery& d : dels) {
         if (d.elder == elder) {

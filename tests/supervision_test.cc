@@ -140,6 +140,36 @@ TEST_F(Supervision, FollowUpContradiction) {
   EXPECT_NE(fs[0].detail.find("show 6"), std::string::npos) << fs[0].detail;
 }
 
+// The elder's "typical length" and "always the same worker" answers against the records.
+TEST_F(Supervision, FollowUpLengthAndWorkerContradictions) {
+  std::string lines;
+  for (int d = 1; d <= 4; ++d) {
+    std::string day = "2024-03-0" + std::to_string(d);
+    // E1: four 90-minute visits by one worker; E3: four 40-minute visits by four workers; E2: 45 minutes, one worker.
+    lines += At("p" + std::to_string(d), "E1", "w1", "bathing", day, "09:00", "10:30", 40 + d) + "\n";
+    lines += At("q" + std::to_string(d), "E3", "w" + std::to_string(10 + d), "bathing", day, "13:00", "13:40", 50 + d) + "\n";
+    lines += At("r" + std::to_string(d), "E2", "w9", "bathing", day, "15:00", "15:45", 60 + d) + "\n";
+  }
+  f.Expect("ent-a", lines);
+  auto call = [&](const char* id, const char* elder, int minutes, const char* same) {
+    f.Expect("insp", std::string(R"({"type":"follow_up_call","call_id":")") + id + R"(","elder_id":")" + elder +
+                         R"(","enterprise_id":"ent-a","called_at":"2024-04-02T10:00:00+08:00","month":"2024-03","outcome":"confirmed","reported_visits":4,"reported_minutes":)" +
+                         std::to_string(minutes) + R"(,"same_worker":")" + same + "\"}");
+  };
+  call("c1", "E1", 45, "yes");  // records a median of 90 minutes: padded
+  call("c2", "E3", 40, "yes");  // four workers where the elder sees one
+  call("c3", "E2", 40, "yes");  // 45 against "about 40", one worker: consistent
+  auto fs = Find("follow_up_contradiction");
+  ASSERT_EQ(fs.size(), 2u);
+  std::sort(fs.begin(), fs.end(), [](const proj::Finding& a, const proj::Finding& b) { return a.elder < b.elder; });
+  EXPECT_EQ(fs[0].elder, "E1");
+  EXPECT_NE(fs[0].detail.find("about 45 min, the records' median is 90 min"), std::string::npos) << fs[0].detail;
+  EXPECT_EQ(fs[0].detail.find("workers"), std::string::npos) << fs[0].detail;
+  EXPECT_EQ(fs[1].elder, "E3");
+  EXPECT_NE(fs[1].detail.find("always the same worker, the records show 4 workers"), std::string::npos) << fs[1].detail;
+  EXPECT_EQ(fs[1].deliveries.size(), 4u);
+}
+
 TEST_F(Supervision, ClosesFreezeAndCorrectionsBecomeAdjustments) {
   f.Expect("ent-a", At("m1", "E1", "w1", "bathing", "2024-03-04", "09:00", "10:00", 1) + "\n" +
                         At("m2", "E1", "w1", "bathing", "2024-03-20", "09:00", "10:00", 2));

@@ -129,6 +129,7 @@ class District {
   Status Actors();
   Status PolicyAndEnterprises();
   Status Elders();
+  Status Assess(int32_t on, const std::string& round);
   Status Applications();
   void PlanMonth(int32_t month);
   Status Day(int32_t day);
@@ -165,6 +166,7 @@ class District {
   DistrictReport report_;
   uint64_t serial_ = 0;
   int32_t first_day_ = 0;
+  size_t assessed_ = 0;
   // The month being delivered: home-visit days per elder, who will be
   // called, ghost visits, and what was delivered (for the calls).
   std::map<size_t, std::vector<int32_t>> visit_days_;
@@ -174,6 +176,12 @@ class District {
   std::map<std::pair<size_t, size_t>, int> ghosted_;
   std::set<size_t> last_called_;
   std::map<std::pair<size_t, size_t>, int> last_delivered_, last_ghosted_;
+  // What the called elders saw themselves (not the ghost visits): their answers.
+  struct Seen {
+    std::vector<int> minutes;
+    std::set<std::string> workers;
+  };
+  std::map<std::pair<size_t, size_t>, Seen> seen_, last_seen_;
   std::set<std::string> ghost_ids_;
   std::map<size_t, int> after_death_left_;          // elder -> visits still to claim after death
   std::vector<std::string> evidence_pool_;          // earlier evidence hashes (for reuse fraud)
@@ -371,10 +379,20 @@ Status District::Elders() {
     }
     ELDERCARE_RETURN_IF_ERROR(SubmitBatches(communities_[c].id, events));
   }
+  ELDERCARE_RETURN_IF_ERROR(Assess(first_day_ - 20, ""));
+  Progress("registered " + std::to_string(elders_.size()) + " elders (personal data sealed), their circumstances and " +
+           std::to_string(assessed_) + " assessments");
+  return Status::Ok();
+}
+
+// GB/T 42195 assessments of every elder with a care need, valid a year:
+// first before the programme starts, then again before each runs out
+// (reassessment at least every 12 months is local practice).
+Status District::Assess(int32_t on, const std::string& round) {
   std::vector<json> assessments[2];
   for (size_t i = 0; i < elders_.size(); ++i) {
     const Elder& e = elders_[i];
-    if (e.ability < 0) continue;
+    if (e.ability < 0 || (e.death && e.death <= on)) continue;
     // Scores that give the intended level (dementia raises it by one).
     int level = e.dementia ? std::max(1, e.ability - 1) : e.ability;
     int total = level == 1 ? 66 + static_cast<int>(Pick(20)) : level == 2 ? 46 + static_cast<int>(Pick(18))
@@ -382,15 +400,14 @@ Status District::Elders() {
     int sc = std::min(total, 32), mo = std::min(total - sc, 15), me = std::min(total - sc - mo, 28), pe = total - sc - mo - me;
     static const char* kLevels[] = {"intact", "mild", "moderate", "severe", "complete"};
     int shown = std::min(4, level + (e.dementia ? 1 : 0));
-    assessments[i % 2].push_back({{"type", "assessment_recorded"}, {"elder_id", e.id}, {"assessment_id", "GB-" + e.id},
-                                  {"assessed_on", FormatDate(first_day_ - 20)}, {"valid_until", FormatDate(first_day_ + 345)},
+    assessments[i % 2].push_back({{"type", "assessment_recorded"}, {"elder_id", e.id}, {"assessment_id", "GB-" + e.id + round},
+                                  {"assessed_on", FormatDate(on)}, {"valid_until", FormatDate(on + 365)},
                                   {"self_care", sc}, {"mobility", mo}, {"mental", me}, {"perception", pe},
                                   {"dementia", e.dementia}, {"level", kLevels[shown]}});
   }
   ELDERCARE_RETURN_IF_ERROR(SubmitBatches("assessor-1", assessments[0]));
   ELDERCARE_RETURN_IF_ERROR(SubmitBatches("assessor-2", assessments[1]));
-  Progress("registered " + std::to_string(elders_.size()) + " elders (personal data sealed), their circumstances and " +
-           std::to_string(assessments[0].size() + assessments[1].size()) + " assessments");
+  assessed_ += assessments[0].size() + assessments[1].size();
   return Status::Ok();
 }
 
@@ -506,9 +523,11 @@ void District::PlanMonth(int32_t month) {
   last_called_ = std::move(called_);
   last_delivered_ = std::move(delivered_);
   last_ghosted_ = std::move(ghosted_);
+  last_seen_ = std::move(seen_);
   called_.clear();
   delivered_.clear();
   ghosted_.clear();
+  seen_.clear();
   for (auto& [ent, list] : served_) {
     for (size_t i : list) {
       const Elder& e = elders_[i];
@@ -706,6 +725,11 @@ Status District::Day(int32_t day) {
     for (const Planned& p : plan) {
       Write(enterprises_[ent].id, p, b->AddEvent().initServiceDelivered());
       ++delivered_[{ent, p.elder}];
+      if (!p.v.ghost && called_.count(p.elder)) {
+        Seen& seen = seen_[{ent, p.elder}];
+        seen.minutes.push_back(static_cast<int>((p.out - p.in) / (60 * kMicrosPerSecond)));
+        seen.workers.insert(p.worker);
+      }
       if (p.v.ghost) {
         ghost_ids_.insert(p.id);
         if (Alive(elders_[p.elder], day)) ++ghosted_[{ent, p.elder}];
@@ -763,13 +787,25 @@ Status District::CallsAndSpotChecks(int32_t month, bool tail) {
     // never happened says exactly how many there were.
     int reported = recorded - ghosts - (ghosts == 0 && Uniform() < 0.1 ? 1 : 0);
     bool reachable = Uniform() > 0.05;
+    // How long a visit typically lasts (to the nearest five minutes), and
+    // whether it is always the same worker, as the elder saw them.
+    const auto& seen_map = tail ? seen_ : last_seen_;
+    auto seen = seen_map.find({ent, i});
+    int typical = 0;
+    std::string same = "unknown";
+    if (reachable && seen != seen_map.end() && !seen->second.minutes.empty()) {
+      std::vector<int> m = seen->second.minutes;
+      std::sort(m.begin(), m.end());
+      typical = (m[m.size() / 2] + 2) / 5 * 5;
+      same = seen->second.workers.size() == 1 ? "yes" : "no";
+    }
     calls[n++ % 2].push_back({{"type", "follow_up_call"}, {"call_id", Id("CALL-")}, {"elder_id", e.id},
                               {"enterprise_id", enterprises_[ent].id},
                               {"called_at", FormatTimestampOffset(Instant(day, 10 * 60 + n), kChinaOffsetMinutes)},
                               {"month", FormatMonth(month)}, {"outcome", reachable ? "confirmed" : "unreachable"},
                               {"satisfaction", reachable ? 3 + static_cast<int>(Pick(3)) : 0},
-                              {"reported_visits", reachable ? std::max(0, reported) : 0}, {"reported_minutes", reachable ? 50 : 0},
-                              {"same_worker", reachable ? "yes" : "unknown"}});
+                              {"reported_visits", reachable ? std::max(0, reported) : 0}, {"reported_minutes", typical},
+                              {"same_worker", same}});
     if (ghosts >= 2 && reachable) Truth("follow_up_contradiction", ent, FirstDayOfMonth(month), i, {});
   }
   ELDERCARE_RETURN_IF_ERROR(SubmitBatches("inspector-1", calls[0]));
@@ -1039,6 +1075,12 @@ Result<DistrictReport> District::Run(const std::string& ledger_dir) {
       if (dom == 10) ELDERCARE_RETURN_IF_ERROR(Money(month - 1, false));
       if (dom == 15) ELDERCARE_RETURN_IF_ERROR(Money(month - 1, true));
       if (!delivering && dom == 15) break;
+      // A year after the first assessments (assessed 20 days before the start), the next round.
+      if (delivering && dom == 20 && m % 12 == 10) {
+        At(day, 10 * 60);
+        ELDERCARE_RETURN_IF_ERROR(Assess(day, "-" + std::to_string(m / 12 + 2)));
+        Progress("reassessed " + FormatMonth(month) + ": " + std::to_string(assessed_) + " assessments so far");
+      }
     }
     if (delivering) {
       report_.months.push_back(FormatMonth(month));
