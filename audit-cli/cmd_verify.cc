@@ -12,7 +12,7 @@ struct VerifyArgs {
   std::string ledger, export_dir;
   std::vector<std::string> checkpoints;
   unsigned threads = 0;
-  bool json = false;
+  bool json = false, derived = false;
 };
 
 nlohmann::json ReportJson(const VerifyReport& r) {
@@ -44,6 +44,9 @@ void AddVerifyCommands(CLI::App& app, Context& ctx) {
                      "A signed checkpoint kept elsewhere: prove the log extends it (repeatable)");
   verify->add_option("--threads", va->threads, "Signature-checking threads (default: all cores)");
   verify->add_flag("--json", va->json, "Print the report as JSON");
+  verify->add_flag("--derived", va->derived,
+                   "Also recompute the derived stores (submission index, actors, metadata, projections) from the "
+                   "log and compare them with the stored ones (holds the projection state in memory)");
   verify->callback([&ctx, va] {
     ctx.action = [&ctx, va]() -> Status {
       if (va->ledger.empty() == va->export_dir.empty()) {
@@ -51,6 +54,9 @@ void AddVerifyCommands(CLI::App& app, Context& ctx) {
       }
       VerifyOptions opts;
       opts.threads = va->threads;
+      if (va->derived && va->ledger.empty()) return Status::InvalidArgument("--derived needs --ledger DIR");
+      opts.derived = va->derived;
+      opts.projector = ctx.projector;
       for (const auto& path : va->checkpoints) {
         ELDERCARE_ASSIGN_OR_RETURN(std::string n, ReadInput(ctx, path));
         opts.external_checkpoints.push_back(std::move(n));
@@ -68,6 +74,30 @@ void AddVerifyCommands(CLI::App& app, Context& ctx) {
       if (r.ok) return Status::Ok();
       std::string where = r.first_bad_index ? "at index " + std::to_string(*r.first_bad_index) + ": " : "";
       return Status::Corruption("verification FAILED " + where + r.error);
+    };
+  });
+
+  auto rp = std::make_shared<VerifyArgs>();
+  auto* repair = app.add_subcommand(
+      "repair", "Rebuild the derived stores (Merkle nodes, submission index, actors, metadata, projections) from the "
+                "verified log; the damaged ones are kept beside it");
+  repair->add_option("--ledger", rp->ledger, "Ledger directory (no writer may have it open)")->required();
+  repair->add_option("--checkpoint", rp->checkpoints, "A signed checkpoint kept elsewhere the log must extend (repeatable)");
+  repair->callback([&ctx, rp] {
+    ctx.action = [&ctx, rp]() -> Status {
+      VerifyOptions opts;
+      opts.projector = ctx.projector;
+      for (const auto& path : rp->checkpoints) {
+        ELDERCARE_ASSIGN_OR_RETURN(std::string n, ReadInput(ctx, path));
+        opts.external_checkpoints.push_back(std::move(n));
+      }
+      ELDERCARE_ASSIGN_OR_RETURN(std::string kept, RepairLedger(rp->ledger, opts));
+      opts.derived = true;
+      VerifyReport r = VerifyLedgerDir(rp->ledger, opts);
+      if (!r.ok) return Status::Corruption("after the repair the ledger still does not verify: " + r.error);
+      ctx.out << "repaired: " << r.size << " entries verified, every derived store rebuilt from them and checked\n"
+              << "root: " << HexEncode(r.root) << "\nthe damaged stores are kept in " << kept << "\n";
+      return Status::Ok();
     };
   });
 

@@ -900,7 +900,7 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(const std::string& dir, LedgerOptio
   rep->options = std::move(options);
   rep->dir = dir;
   ELDERCARE_RETURN_IF_ERROR(rep->OpenDb(/*create=*/false));
-  ELDERCARE_RETURN_IF_ERROR(rep->LoadState());
+  if (!rep->options.stores_only) ELDERCARE_RETURN_IF_ERROR(rep->LoadState());
   return std::unique_ptr<Ledger>(new Ledger(std::move(rep)));
 }
 
@@ -1129,6 +1129,108 @@ Status Ledger::RebuildProjections() {
   if (rep_->options.read_only) return Status::FailedPrecondition("ledger is open read-only");
   std::lock_guard<std::mutex> commit(rep_->commit_mu);
   return rep_->RebuildProjections();
+}
+
+namespace {
+
+std::string Printable(std::string_view key) {
+  std::string out;
+  for (unsigned char c : key) {
+    if (c >= 0x20 && c < 0x7f) {
+      out.push_back(static_cast<char>(c));
+    } else {
+      char b[5];
+      std::snprintf(b, sizeof b, "\\x%02x", c);
+      out += b;
+    }
+  }
+  return out;
+}
+
+// Compares a column family with what it should hold, in key order.
+Status CompareFamily(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, const std::string& name,
+                     const std::map<std::string, std::string, std::less<>>& expected) {
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), cf));
+  auto want = expected.begin();
+  for (it->SeekToFirst(); it->Valid(); it->Next(), ++want) {
+    std::string_view key(it->key().data(), it->key().size());
+    if (want == expected.end() || want->first > key) {
+      return Status::Corruption("derived store '" + name + "' holds key '" + Printable(key) +
+                                "' that the log does not produce");
+    }
+    if (want->first < key) {
+      return Status::Corruption("derived store '" + name + "' lacks key '" + Printable(want->first) + "' that the log produces");
+    }
+    if (std::string_view(it->value().data(), it->value().size()) != want->second) {
+      return Status::Corruption("derived store '" + name + "' differs from the log at key '" + Printable(key) + "'");
+    }
+  }
+  ELDERCARE_RETURN_IF_ERROR(FromRocks(it->status(), "reading " + name));
+  if (want != expected.end()) {
+    return Status::Corruption("derived store '" + name + "' lacks key '" + Printable(want->first) + "' that the log produces");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status Ledger::CheckDerivedStores(const Projector* projector) const {
+  Rep& r = *rep_;
+  KeyRegistry keys;
+  std::map<std::string, std::string, std::less<>> submissions, actors, meta;
+  MemoryStateStore state;
+  std::vector<Hash> digests;
+  uint64_t index = 0;
+  int64_t last_recorded = 0;
+  rocksdb::ReadOptions ro;
+  ro.readahead_size = 4u << 20;
+  std::unique_ptr<rocksdb::Iterator> it(r.db->NewIterator(ro, r.entries));
+  for (it->SeekToFirst(); it->Valid(); it->Next(), ++index) {
+    auto parsed = ParseEntry(std::string_view(it->value().data(), it->value().size()));
+    if (!parsed.ok()) return Status::Corruption("entry " + std::to_string(index) + ": " + parsed.status().message());
+    auto e = parsed->Root<schema::Entry>();
+    if (e.getIndex() != index) return Status::Corruption("entry " + std::to_string(index) + " is out of place");
+    ELDERCARE_RETURN_IF_ERROR(keys.Apply(index, e.getBody()).WithPrefix("entry " + std::to_string(index) + ": "));
+    digests.push_back(BodyDigest(e.getBody()));
+    std::string writer = Str(e.getWriter());
+    if (e.getPosition() + 1 == e.getCount()) {
+      std::string id = Str(e.getSubmissionId());
+      submissions[layout::SubmissionKey(writer, id)] =
+          SubmissionRecordBytes(index + 1 - e.getCount(), e.getCount(), HeaderDigest(writer, id, digests));
+      digests.clear();
+    }
+    if (projector != nullptr) {
+      const Actor* actor = keys.Find(writer);
+      EventContext ctx{index, e.getRecordedAt(), writer, actor ? actor->role : schema::Role::OPERATOR};
+      OverlayStateStore staged(&state);
+      Status s = projector->Apply(ctx, e.getBody(), staged);
+      if (!s.ok()) return Status::Corruption("entry " + std::to_string(index) + " does not fold: " + s.message());
+      staged.MergeInto(state);
+    }
+    last_recorded = e.getRecordedAt();
+  }
+  ELDERCARE_RETURN_IF_ERROR(FromRocks(it->status(), "reading entries"));
+  for (const auto& [id, actor] : keys.actors()) actors[id] = KeyRegistry::Serialize(actor);
+  ELDERCARE_RETURN_IF_ERROR(CompareFamily(r.db.get(), r.submissions, "submissions", submissions));
+  ELDERCARE_RETURN_IF_ERROR(CompareFamily(r.db.get(), r.actors, "actors", actors));
+  // The metadata the log determines (the key path is a convenience, not derived).
+  auto meta_is = [&](const char* key, const std::string& want) -> Status {
+    std::string v;
+    auto s = r.db->Get(rocksdb::ReadOptions(), r.meta, key, &v);
+    if (!s.ok() || v != want) return Status::Corruption(std::string("ledger metadata '") + key + "' does not match the log");
+    return Status::Ok();
+  };
+  ELDERCARE_RETURN_IF_ERROR(meta_is(layout::kMetaFormat, std::string(layout::kFormatVersion)));
+  ELDERCARE_RETURN_IF_ERROR(meta_is(layout::kMetaSize, BigEndianKey(index)));
+  ELDERCARE_RETURN_IF_ERROR(meta_is(layout::kMetaOrigin, keys.origin()));
+  ELDERCARE_RETURN_IF_ERROR(meta_is(layout::kMetaOperatorId, keys.operator_id()));
+  ELDERCARE_RETURN_IF_ERROR(meta_is(layout::kMetaLastRecorded, BigEndianKey(static_cast<uint64_t>(last_recorded))));
+  if (projector != nullptr) {
+    ELDERCARE_RETURN_IF_ERROR(meta_is(layout::kMetaProjectionVersion, std::string(projector->version())));
+    ELDERCARE_RETURN_IF_ERROR(meta_is(layout::kMetaProjectionSize, BigEndianKey(index)));
+    ELDERCARE_RETURN_IF_ERROR(CompareFamily(r.db.get(), r.projections, "projections", state.data()));
+  }
+  return Status::Ok();
 }
 
 Status Ledger::Flush(bool compact) {

@@ -79,6 +79,10 @@ struct LedgerOptions {
   // The projection folded at every append; null = none. Not owned; must
   // outlive the ledger.
   const Projector* projector = nullptr;
+  // Open the column families only, without loading or checking the ledger's
+  // state: for verifying or repairing a damaged ledger. On such a ledger only
+  // ScanEntries, NewCursor, Checkpoints and CheckDerivedStores work.
+  bool stores_only = false;
 };
 
 struct CreateParams {
@@ -168,6 +172,13 @@ class Ledger {
   Result<ProjectionView> Projections() const;
   // Drops the projection state and folds every entry again from index 0.
   Status RebuildProjections();
+
+  // Recomputes the derived stores from the entries -- the submission index,
+  // the actor registry, the metadata and, given a projector, the projection
+  // state -- and compares them with what is stored. Corruption names the
+  // store and the first key that differs. Holds the recomputed projection
+  // state in memory. Works on a stores-only ledger.
+  Status CheckDerivedStores(const Projector* projector) const;
 
   // Writes the memtables to SST files (what the WAL held then lives in SSTs);
   // with `compact`, rewrites every file (a deleted value leaves no copy).

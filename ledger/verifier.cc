@@ -5,6 +5,8 @@
 #include <climits>
 #include <condition_variable>
 #include <cstring>
+#include <ctime>
+#include <filesystem>
 #include <map>
 #include <mutex>
 
@@ -132,6 +134,7 @@ struct LogVerifier::Impl {
     auto key = PublicKey::FromRaw(ByteSpan(g.getOperatorKey().begin(), g.getOperatorKey().size()));
     if (!key.ok()) return Fail(0, "genesis operator key: " + key.status().message());
     std::string origin = Str(g.getOrigin());
+    report.origin = origin;
     operator_verifier = note::Verifier{origin, note::KeyId(origin, *key), *key};
     report.facts.push_back("operator key (from genesis): " + note::VerifierKey(origin, *key));
     for (auto& [size, cp] : checkpoints) {
@@ -374,24 +377,26 @@ VerifyReport LogVerifier::Finish() {
   return r;
 }
 
-VerifyReport VerifyLedgerDir(const std::string& dir, const VerifyOptions& options) {
-  LedgerOptions lo;
-  lo.read_only = true;
-  auto ledger = Ledger::Open(dir, lo);
-  if (!ledger.ok()) {
-    VerifyReport r;
-    r.error = ledger.status().ToString();
-    return r;
-  }
-  auto notes = (*ledger)->Checkpoints();
+namespace {
+
+Result<std::string> ReadMeta(const Ledger& l, std::string_view key) {
+  auto c = l.NewCursor(Family::kMeta, key);
+  if (!c->Valid() || c->key() != key) return Status::NotFound("ledger metadata '" + std::string(key) + "' is missing");
+  return std::string(c->value());
+}
+
+// The log of a ledger directory through a LogVerifier: entries in key order,
+// each where it belongs; stored Merkle nodes when `nodes`.
+VerifyReport VerifyStores(const Ledger& ledger, const VerifyOptions& options, bool nodes) {
+  auto notes = ledger.Checkpoints();
   if (!notes.ok()) {
     VerifyReport r;
     r.error = notes.status().ToString();
     return r;
   }
-  LogVerifier v(std::move(*notes), (*ledger)->NewCursor(Family::kMerkle), options);
+  LogVerifier v(std::move(*notes), nodes ? ledger.NewCursor(Family::kMerkle) : nullptr, options);
   uint64_t expected = 0;
-  Status s = (*ledger)->ScanEntries(0, UINT64_MAX, [&](uint64_t index, std::string_view leaf) {
+  Status s = ledger.ScanEntries(0, UINT64_MAX, [&](uint64_t index, std::string_view leaf) {
     if (index != expected) {
       v.FailSource(Status::Corruption("entry " + std::to_string(expected) + " is missing (next stored key is " +
                                       std::to_string(index) + ")"));
@@ -401,14 +406,106 @@ VerifyReport VerifyLedgerDir(const std::string& dir, const VerifyOptions& option
     return v.Add(leaf);
   });
   if (!s.ok()) v.FailSource(s);
-  VerifyReport r = v.Finish();
-  if (r.ok && r.size != (*ledger)->Size()) {
+  return v.Finish();
+}
+
+}  // namespace
+
+VerifyReport VerifyLedgerDir(const std::string& dir, const VerifyOptions& options) {
+  LedgerOptions lo;
+  lo.read_only = true;
+  lo.stores_only = true;
+  auto ledger = Ledger::Open(dir, lo);
+  if (!ledger.ok()) {
+    VerifyReport r;
+    r.error = ledger.status().ToString();
+    return r;
+  }
+  VerifyReport r = VerifyStores(**ledger, options, true);
+  if (!r.ok) return r;
+  // The metadata a writer trusts on open: the size, and whose log it is.
+  auto fail = [&](uint64_t index, const std::string& what) {
     r.ok = false;
-    r.first_bad_index = std::min(r.size, (*ledger)->Size());
-    r.error = "the ledger's recorded size is " + std::to_string((*ledger)->Size()) + " but it holds " +
-              std::to_string(r.size) + " entries";
+    r.first_bad_index = index;
+    r.error = what;
+  };
+  auto size = ReadMeta(**ledger, layout::kMetaSize);
+  if (!size.ok() || size->size() != 8) {
+    fail(r.size, "the ledger's size metadata is missing or malformed");
+    return r;
+  }
+  uint64_t recorded = GetBigEndian64(reinterpret_cast<const uint8_t*>(size->data()));
+  if (recorded != r.size) {
+    fail(std::min(r.size, recorded), "the ledger's recorded size is " + std::to_string(recorded) + " but it holds " +
+                                         std::to_string(r.size) + " entries");
+    return r;
+  }
+  auto origin = ReadMeta(**ledger, layout::kMetaOrigin);
+  if (!origin.ok() || *origin != r.origin) {
+    fail(0, "the ledger's origin metadata is not the genesis entry's origin '" + r.origin + "'");
+    return r;
+  }
+  if (options.derived) {
+    Status d = (*ledger)->CheckDerivedStores(options.projector);
+    if (!d.ok()) {
+      r.ok = false;
+      r.error = d.message();
+      return r;
+    }
+    r.facts.push_back(std::string("derived stores (submissions, actors, metadata") +
+                      (options.projector ? ", projections" : "") + ") match the log");
   }
   return r;
+}
+
+Result<std::string> RepairLedger(const std::string& dir, const VerifyOptions& options) {
+  namespace fs = std::filesystem;
+  std::vector<std::string> notes;
+  {
+    LedgerOptions lo;
+    lo.read_only = true;
+    lo.stores_only = true;
+    ELDERCARE_ASSIGN_OR_RETURN(auto ledger, Ledger::Open(dir, lo));
+    // The log must be intact: entries against every signed checkpoint. The
+    // stored Merkle nodes are derived and not trusted here.
+    VerifyReport r = VerifyStores(*ledger, options, false);
+    if (!r.ok) {
+      return Status::Corruption("the log itself is damaged" +
+                                (r.first_bad_index ? " at index " + std::to_string(*r.first_bad_index) : std::string()) +
+                                ": " + r.error + ". Repair rebuilds only derived stores; restore the log from an export");
+    }
+    ELDERCARE_ASSIGN_OR_RETURN(notes, ledger->Checkpoints());
+    std::string fresh = dir + ".repair-tmp";
+    fs::remove_all(fresh);
+    auto it = ledger->NewCursor(Family::kEntries);
+    LedgerOptions ro;
+    ro.projector = options.projector;
+    auto rebuilt = Ledger::Restore(
+        fresh,
+        [&](std::string* leaf) -> Result<bool> {
+          if (!it->Valid()) {
+            ELDERCARE_RETURN_IF_ERROR(it->status());
+            return false;
+          }
+          leaf->assign(it->value());
+          it->Next();
+          return true;
+        },
+        notes, ro);
+    if (!rebuilt.ok()) {
+      fs::remove_all(fresh);
+      return rebuilt.status().WithPrefix("rebuilding the derived stores: ");
+    }
+  }
+  // Swap: the damaged stores stay beside the ledger for inspection.
+  std::string kept = (fs::path(dir) / ("log.damaged-" + std::to_string(std::time(nullptr)))).string();
+  std::error_code ec;
+  fs::rename(fs::path(dir) / "log", kept, ec);
+  if (ec) return Status::IoError("moving the damaged stores aside: " + ec.message());
+  fs::rename(fs::path(dir + ".repair-tmp") / "log", fs::path(dir) / "log", ec);
+  if (ec) return Status::IoError("moving the rebuilt stores in place: " + ec.message() + " (the damaged ones are in " + kept + ")");
+  fs::remove_all(dir + ".repair-tmp", ec);
+  return kept;
 }
 
 }  // namespace eldercare

@@ -35,6 +35,11 @@ struct VerifyOptions {
   unsigned threads = 0;  // signature workers; 0 = all cores
   // Signed checkpoint notes kept outside the ledger (an evaluator's own copy).
   std::vector<std::string> external_checkpoints;
+  // Ledger directories only: after the log, also recompute the derived
+  // stores (submission index, actors, metadata and, with a projector, the
+  // projection state) and compare them with the stored ones.
+  bool derived = false;
+  const Projector* projector = nullptr;
 };
 
 struct VerifyReport {
@@ -48,6 +53,7 @@ struct VerifyReport {
   std::optional<uint64_t> first_bad_index;
   std::string error;                 // what is wrong, for people
   std::vector<std::string> facts;    // what was established ("extends your checkpoint at 100")
+  std::string origin;                // the genesis entry's origin
 };
 
 class LogVerifier {
@@ -73,8 +79,19 @@ class LogVerifier {
   std::unique_ptr<Impl> impl_;
 };
 
-// Verifies a ledger directory, read-only (may run beside a writer).
+// Verifies a ledger directory, read-only (may run beside a writer). Reads
+// the stores directly, so that a damaged ledger is still verified and its
+// first bad index named.
 VerifyReport VerifyLedgerDir(const std::string& dir, const VerifyOptions& options);
+
+// Rebuilds every derived store of a ledger directory (Merkle nodes,
+// submission index, actors, metadata, projections) from its entries, after
+// verifying the entries against every stored signed checkpoint (and any
+// external ones). Refuses, changing nothing, when the entries or checkpoints
+// themselves are damaged: those are the log, and only a copy restores them.
+// The damaged stores are kept beside the ledger as log.damaged-<time>;
+// returns that path.
+Result<std::string> RepairLedger(const std::string& dir, const VerifyOptions& options);
 
 }  // namespace eldercare
 
