@@ -480,6 +480,13 @@ int Run(const Args& a) {
 
 int main(int argc, char** argv) {
   eldercare::bench::Args a;
+  const char* usage =
+      "usage: ledger_macro [--events N] [--single M] [--work DIR] [--out FILE] [--batch B] [--group G]\n"
+      "                    [--projection on|off] [--producers P] [--ingest-only yes|no]\n";
+  if (argc % 2 == 0) {  // a flag without its value, or --help
+    std::fputs(usage, argc == 2 && std::string(argv[1]) == "--help" ? stdout : stderr);
+    return argc == 2 && std::string(argv[1]) == "--help" ? 0 : 2;
+  }
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
     if (k == "--events") a.events = std::stoull(v);
@@ -492,7 +499,7 @@ int main(int argc, char** argv) {
     else if (k == "--producers") a.producers = static_cast<unsigned>(std::stoul(v));
     else if (k == "--ingest-only") a.ingest_only = v == "yes";
     else {
-      std::fprintf(stderr, "usage: ledger_macro [--events N] [--single M] [--work DIR] [--out FILE] [--batch B] [--group G]\n");
+      std::fputs(usage, stderr);
       return 2;
     }
   }

@@ -240,6 +240,8 @@ struct Ledger::Rep {
   // Committed state. size is read without the lock; the rest is touched only
   // by the group leader, or under registry_mu for the registry snapshot.
   std::atomic<uint64_t> size{0};
+  // The first failed write, if any: after it the process accepts no writes.
+  std::optional<Status> write_failure;
   merkle::CompactRange frontier;
   int64_t last_recorded_at = 0;
   // Readers (Prepare) take it shared; the group leader merges its overlay
@@ -680,6 +682,14 @@ Status Ledger::Rep::StageSubmission(const Prepared& p, uint64_t index, int64_t r
 }
 
 void Ledger::Rep::CommitGroup(std::span<Prepared*> items) {
+  if (write_failure) {
+    Status err = Status::IoError("not recorded: the ledger stopped accepting writes after a storage error (" +
+                                 write_failure->message() + ")");
+    for (Prepared* p : items) {
+      if (!p->outcome) p->outcome = Result<AppendResult>(err);
+    }
+    return;
+  }
   rocksdb::WriteBatch batch;
   uint64_t index = size.load();
   merkle::CompactRange staged_frontier = frontier;
@@ -786,7 +796,12 @@ void Ledger::Rep::CommitGroup(std::span<Prepared*> items) {
   auto s = db->Write(wo, &batch);
   if (!s.ok()) {
     Status err = FromRocks(s, "writing to the ledger").WithPrefix("not recorded: ");
+    err = Status::IoError(err.message() + "; the ledger accepts no more writes until the storage is fixed and it is reopened");
     spdlog::error("{}", err.ToString());
+    // Whether any of the group reached the disk is unknown until a reopen
+    // replays the WAL: from now on nothing more is accepted in this process
+    // (a retry after reopening is answered from what is really there).
+    write_failure = err;
     // Nothing of this group exists: neither its new submissions nor the
     // duplicates that were resolved against them.
     for (Prepared* p : committed) p->outcome = Result<AppendResult>(err);
