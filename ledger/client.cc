@@ -30,8 +30,10 @@ Status SubmissionBuilder::AddJsonLines(std::istream& in) {
   in >> std::ws;
   if (in.peek() == '[') {
     std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    nlohmann::json arr = nlohmann::json::parse(all, nullptr, false);
-    if (arr.is_discarded() || !arr.is_array()) return Status::InvalidArgument("malformed JSON array of events");
+    auto parsed = events::ParseStrictJson(all);
+    if (!parsed.ok()) return parsed.status().WithPrefix("JSON array of events: ");
+    nlohmann::json arr = std::move(*parsed);
+    if (!arr.is_array()) return Status::InvalidArgument("malformed JSON array of events");
     for (size_t i = 0; i < arr.size(); ++i) {
       auto orphan = message_.getOrphanage().newOrphan<schema::EventBody>();
       Status s = events::EventFromJson(arr[i], orphan.get());

@@ -3,6 +3,7 @@
 #include <capnp/dynamic.h>
 
 #include <limits>
+#include <set>
 
 #include "ledger/bytes.h"
 #include "ledger/event_schema.h"
@@ -270,8 +271,21 @@ Status EventFromJson(const json& j, schema::EventBody::Builder body) {
   }
 }
 
-Status EventFromJsonText(std::string_view text, schema::EventBody::Builder body) {
-  json j = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
+Result<json> ParseStrictJson(std::string_view text) {
+  // Objects are checked for repeated keys as they are parsed: with one key
+  // twice, which value was meant is anybody's guess, so neither is taken.
+  std::vector<std::set<std::string>> open;
+  std::string repeated;
+  json::parser_callback_t check = [&](int, json::parse_event_t event, json& parsed) {
+    if (event == json::parse_event_t::object_start) open.emplace_back();
+    if (event == json::parse_event_t::object_end && !open.empty()) open.pop_back();
+    if (event == json::parse_event_t::key && !open.empty() && !open.back().insert(parsed.get<std::string>()).second &&
+        repeated.empty()) {
+      repeated = parsed.get<std::string>();
+    }
+    return true;
+  };
+  json j = json::parse(text.begin(), text.end(), check, /*allow_exceptions=*/false);
   if (j.is_discarded()) {
     // Parse again with exceptions only to learn where the syntax breaks.
     try {
@@ -283,6 +297,12 @@ Status EventFromJsonText(std::string_view text, schema::EventBody::Builder body)
     }
     return Status::InvalidArgument("malformed JSON");
   }
+  if (!repeated.empty()) return Status::InvalidArgument("field '" + repeated + "' appears more than once in an object");
+  return j;
+}
+
+Status EventFromJsonText(std::string_view text, schema::EventBody::Builder body) {
+  ELDERCARE_ASSIGN_OR_RETURN(json j, ParseStrictJson(text));
   return EventFromJson(j, body);
 }
 

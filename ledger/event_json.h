@@ -23,6 +23,9 @@ namespace eldercare::events {
 Status EventFromJson(const nlohmann::json& j, schema::EventBody::Builder body);
 // Parses `text` as one JSON object first; syntax errors give the column.
 Status EventFromJsonText(std::string_view text, schema::EventBody::Builder body);
+// JSON text, refusing what is ambiguous as well as what is malformed: an
+// object with one key twice is an error naming the key.
+Result<nlohmann::json> ParseStrictJson(std::string_view text);
 
 nlohmann::json EventToJson(schema::EventBody::Reader body);
 
