@@ -2,6 +2,7 @@
 
 #include <capnp/dynamic.h>
 
+#include <cmath>
 #include <limits>
 #include <set>
 
@@ -57,6 +58,13 @@ Result<T> IntegerIn(const json& j, const std::string& name) {
   return WrongType(name, "an integer", j);
 }
 
+bool IsAllDefault(DynamicStruct::Reader r) {
+  for (auto f : r.getSchema().getFields()) {
+    if (r.has(f, capnp::HasMode::NON_DEFAULT)) return false;
+  }
+  return true;
+}
+
 Status StructFromJson(const json& obj, DynamicStruct::Builder b, const std::string& path,
                       const std::string& skip_key, int depth);
 
@@ -103,6 +111,10 @@ Status ValueFromJson(const StructSchema::Field& field, capnp::Type type, const j
     case st::Type::FLOAT32:
     case st::Type::FLOAT64:
       if (!j.is_number()) return WrongType(name, "a number", j);
+      if (!std::isfinite(j.get<double>()) ||
+          (type.which() == st::Type::FLOAT32 && std::abs(j.get<double>()) > std::numeric_limits<float>::max())) {
+        return Status::InvalidArgument("field '" + name + "': " + j.dump() + " is out of range");
+      }
       set(j.get<double>());
       return Status::Ok();
     case st::Type::TEXT: {
@@ -114,7 +126,8 @@ Status ValueFromJson(const StructSchema::Field& field, capnp::Type type, const j
         return Status::InvalidArgument("field '" + name + "' is " + std::to_string(s.size()) +
                                        " bytes, more than its limit of " + std::to_string(max));
       }
-      set(capnp::Text::Reader(s.c_str(), s.size()));
+      // "" is left unset, as an empty list is: one spelling, one encoding.
+      if (!s.empty()) set(capnp::Text::Reader(s.c_str(), s.size()));
       return Status::Ok();
     }
     case st::Type::DATA: {
@@ -122,6 +135,7 @@ Status ValueFromJson(const StructSchema::Field& field, capnp::Type type, const j
       if (!j.is_string()) return WrongType(name, hex ? "a hex string" : "a base64 string", j);
       auto bytes = hex ? HexDecode(j.get<std::string>()) : Base64Decode(j.get<std::string>());
       if (!bytes.ok()) return bytes.status().WithPrefix("field '" + name + "': ");
+      if (bytes->empty()) return Status::Ok();  // unset, as shown for an unset field
       if (auto exact = UInt32Annotation(field, kAnnSize); exact && bytes->size() != *exact) {
         return Status::InvalidArgument("field '" + name + "' must be " + std::to_string(*exact) + " bytes, got " +
                                        std::to_string(bytes->size()));
@@ -148,6 +162,9 @@ Status ValueFromJson(const StructSchema::Field& field, capnp::Type type, const j
     case st::Type::LIST: {
       if (!j.is_array()) return WrongType(name, "an array", j);
       if (j.size() > 100000) return Status::InvalidArgument("field '" + name + "' has too many items");
+      // An empty list is left unset: it shows as [] either way, and one
+      // value must have one canonical encoding (what was signed is what is shown).
+      if (j.empty()) return Status::Ok();
       DynamicList::Builder list = init(static_cast<uint32_t>(j.size())).as<DynamicList>();
       capnp::Type elem = type.asList().getElementType();
       for (uint32_t i = 0; i < j.size(); ++i) {
@@ -194,6 +211,9 @@ Status StructFromJson(const json& obj, DynamicStruct::Builder b, const std::stri
         [&](uint32_t n) -> DynamicValue::Builder {
           return field->getType().isStruct() ? b.init(*field) : b.init(*field, n);
         }));
+    // A nested struct whose every field is a default shows exactly as an
+    // unset one does; keep it unset, so the shown JSON has one encoding.
+    if (field->getType().isStruct() && IsAllDefault(b.get(*field).as<DynamicStruct>().asReader())) b.clear(*field);
   }
   for (auto f : s.getFields()) {
     if (!HasAnnotation(f, kAnnRequired)) continue;
@@ -294,6 +314,10 @@ Result<json> ParseStrictJson(std::string_view text) {
     } catch (const json::parse_error& e) {
       return Status::InvalidArgument("malformed JSON at column " + std::to_string(e.byte) + ": " +
                                      std::string(e.what()).substr(std::string(e.what()).find(':') + 2));
+    } catch (const json::exception& e) {
+      // A number too large for a double ("number overflow parsing '2e999'"),
+      // found by the submission_json fuzz target.
+      return Status::InvalidArgument("malformed JSON: " + std::string(e.what()).substr(std::string(e.what()).find(']') + 2));
     }
     return Status::InvalidArgument("malformed JSON");
   }

@@ -52,7 +52,9 @@ struct StructInfo {
 };
 
 FieldInfo MakeInfo(StructSchema::Field f) {
-  FieldInfo i{f, SnakeCase(f.getProto().getName().cStr())};
+  FieldInfo i;
+  i.field = f;
+  i.name = SnakeCase(f.getProto().getName().cStr());
   capnp::Type t = f.getType();
   i.pointer = t.isText() || t.isData() || t.isList() || t.isStruct() || t.isAnyPointer();
   for (auto a : f.getProto().getAnnotations()) {

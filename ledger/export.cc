@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "ledger/entry.h"
@@ -108,8 +109,8 @@ Result<ExportSummary> WriteExport(const Ledger& ledger, const std::string& out_d
 Result<std::unique_ptr<ExportReader>> ExportReader::Open(const std::string& dir) {
   auto r = std::make_unique<ExportReader>();
   fs::path bin = fs::path(dir) / "entries.bin";
-  r->in_.open(bin, std::ios::binary);
-  if (!r->in_) return Status::NotFound("no export at " + dir + " (entries.bin is missing)");
+  auto file = std::make_unique<std::ifstream>(bin, std::ios::binary);
+  if (!*file) return Status::NotFound("no export at " + dir + " (entries.bin is missing)");
   std::error_code ec;
   std::vector<fs::path> files;
   for (const auto& e : fs::directory_iterator(fs::path(dir) / "checkpoints", ec)) {
@@ -121,15 +122,22 @@ Result<std::unique_ptr<ExportReader>> ExportReader::Open(const std::string& dir)
     if (!text.ok()) return text.status();
     r->checkpoints_.push_back(std::move(*text));
   }
+  r->in_ = std::move(file);
+  return r;
+}
+
+std::unique_ptr<ExportReader> ExportReader::FromStream(std::unique_ptr<std::istream> in) {
+  auto r = std::make_unique<ExportReader>();
+  r->in_ = std::move(in);
   return r;
 }
 
 Result<bool> ExportReader::Next(std::string* leaf) {
   char header[8];
-  in_.read(header, 8);
-  if (in_.gcount() == 0 && in_.eof()) return false;
+  in_->read(header, 8);
+  if (in_->gcount() == 0 && in_->eof()) return false;
   std::string at = "export record " + std::to_string(record_) + ": ";
-  if (in_.gcount() != 8) return Status::Corruption(at + "truncated segment table");
+  if (in_->gcount() != 8) return Status::Corruption(at + "truncated segment table");
   uint32_t segments = GetLE32(header) + 1;
   if (segments != 1) {
     return Status::Corruption(at + "has " + std::to_string(segments) + " segments; a canonical entry has exactly one");
@@ -140,9 +148,9 @@ Result<bool> ExportReader::Next(std::string* leaf) {
                               std::to_string(kMaxEntryBytes) + ")");
   }
   leaf->resize(bytes);
-  in_.read(leaf->data(), static_cast<std::streamsize>(bytes));
-  if (static_cast<uint64_t>(in_.gcount()) != bytes) {
-    return Status::Corruption(at + "truncated: " + std::to_string(in_.gcount()) + " of " + std::to_string(bytes) +
+  in_->read(leaf->data(), static_cast<std::streamsize>(bytes));
+  if (static_cast<uint64_t>(in_->gcount()) != bytes) {
+    return Status::Corruption(at + "truncated: " + std::to_string(in_->gcount()) + " of " + std::to_string(bytes) +
                               " bytes");
   }
   ++record_;

@@ -14,7 +14,7 @@
 #define ELDERCARE_LEDGER_EXPORT_H_
 
 #include <cstdint>
-#include <fstream>
+#include <istream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -43,6 +43,9 @@ Result<ExportSummary> WriteExport(const Ledger& ledger, const std::string& out_d
 class ExportReader {
  public:
   static Result<std::unique_ptr<ExportReader>> Open(const std::string& dir);
+  // Reads records of entries.bin from any stream (no checkpoints): for tools
+  // that receive the file some other way, and for the fuzzer.
+  static std::unique_ptr<ExportReader> FromStream(std::unique_ptr<std::istream> in);
   // Next leaf's bytes into *leaf; false at a clean end of file. Errors name
   // the record index and what is wrong (truncated, several segments, too big).
   Result<bool> Next(std::string* leaf);
@@ -50,7 +53,7 @@ class ExportReader {
   const std::vector<std::string>& checkpoints() const { return checkpoints_; }
 
  private:
-  std::ifstream in_;
+  std::unique_ptr<std::istream> in_;
   uint64_t record_ = 0;
   std::vector<std::string> checkpoints_;
 };

@@ -1,6 +1,7 @@
 #include "ledger/proof_json.h"
 
 #include "ledger/bytes.h"
+#include "ledger/event_json.h"
 #include "ledger/merkle.h"
 
 namespace eldercare {
@@ -63,8 +64,10 @@ json ToJson(const ConsistencyProofData& p) {
 }
 
 Result<ParsedProof> ParseProofJson(std::string_view text) {
-  json j = json::parse(text.begin(), text.end(), nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return Status::InvalidArgument("a proof must be one JSON object");
+  auto parsed = events::ParseStrictJson(text);
+  if (!parsed.ok()) return parsed.status().WithPrefix("proof: ");
+  const json& j = *parsed;
+  if (!j.is_object()) return Status::InvalidArgument("a proof must be one JSON object");
   ParsedProof p;
   if (j.contains("index")) {
     p.is_inclusion = true;

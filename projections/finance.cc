@@ -22,7 +22,10 @@ Result<std::vector<Reconciliation>> Reconcile(const Snapshot& snap, const std::s
     return true;
   });
   for (const auto& [ent, name] : enterprises) {
-    Reconciliation r{ent, name, month};
+    Reconciliation r;
+    r.enterprise = ent;
+    r.name = name;
+    r.month = month;
     auto close = snap.Load<S::CloseRecord>(keys::Join({"bc", ent, month}));
     if (close) {
       r.closed = true;

@@ -10,6 +10,9 @@ ELDERCARE_PACKAGES=(
   jq xxd
 )
 
+# The sanitizer and fuzzing build (build-san): clang with libFuzzer.
+ELDERCARE_SANITIZER_PACKAGES=(clang libclang-rt-14-dev)
+
 # Installs the packages that are not installed yet, non-interactively.
 ensure_packages() {
   local missing=()
@@ -30,6 +33,18 @@ configure_and_build() {
   shift
   if [ ! -f "$dir/build.ninja" ]; then
     cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >&2
+  fi
+  cmake --build "$dir" -j "$(nproc)" >&2
+}
+
+# configure_sanitizer_build BUILD_DIR: clang, AddressSanitizer +
+# UndefinedBehaviorSanitizer on everything, the fuzz targets as libFuzzer
+# binaries; no benchmarks (sanitized timings mean nothing).
+configure_sanitizer_build() {
+  local dir=$1
+  if [ ! -f "$dir/build.ninja" ]; then
+    CC=clang CXX=clang++ cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+      -DELDERCARE_SANITIZE=ON -DELDERCARE_FUZZ=ON -DELDERCARE_BUILD_BENCHMARKS=OFF >&2
   fi
   cmake --build "$dir" -j "$(nproc)" >&2
 }

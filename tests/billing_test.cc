@@ -108,14 +108,17 @@ TEST_F(Billing, SuspensionExitAndDeath) {
   f.Expect("bureau", R"({"type":"enterprise_suspended","enterprise_id":"ent-a","effective_from":"2024-03-08"})");
   f.Expect("bureau", R"({"type":"enterprise_reinstated","enterprise_id":"ent-a","effective_from":"2024-03-15"})");
   f.Expect("bureau", R"({"type":"enterprise_exited","enterprise_id":"ent-a","effective_from":"2024-04-01"})");
-  auto mar = Lines(*f.Bill("ent-a", "2024-03"));
+  auto mar_statement = f.Bill("ent-a", "2024-03");
+  auto mar = Lines(*mar_statement);
   EXPECT_EQ(mar.at("before").getRefusal(), R::NONE);
   EXPECT_EQ(mar.at("susp").getRefusal(), R::ENTERPRISE_SUSPENDED);
   EXPECT_EQ(mar.at("back").getRefusal(), R::NONE);
-  EXPECT_EQ(Lines(*f.Bill("ent-a", "2024-04")).at("gone").getRefusal(), R::ENTERPRISE_EXITED);
+  auto apr_statement = f.Bill("ent-a", "2024-04");
+  EXPECT_EQ(Lines(*apr_statement).at("gone").getRefusal(), R::ENTERPRISE_EXITED);
 
   f.Circumstance("E1", "deceased", "2024-03-18");
-  auto after = Lines(*f.Bill("ent-a", "2024-03"));
+  auto after_statement = f.Bill("ent-a", "2024-03");
+  auto after = Lines(*after_statement);
   EXPECT_EQ(after.at("back").getRefusal(), R::ELDER_DECEASED);
 }
 
@@ -136,7 +139,8 @@ TEST_F(Billing, CapsAnEldersMonthAcrossEnterprises) {
   EXPECT_EQ(lb.at("b2").getBilledFen(), 4000);
   EXPECT_TRUE(lb.at("b2").getCapped());
   f.Expect("ent-b", D("b3", "2024-03-06", "09:00", "10:00", "bathing", 0, "wb", "E1", "ent-b"));
-  EXPECT_EQ(Lines(*f.Bill("ent-b", "2024-03")).at("b3").getRefusal(), R::OVER_MONTHLY_CAP);
+  auto b_statement = f.Bill("ent-b", "2024-03");
+  EXPECT_EQ(Lines(*b_statement).at("b3").getRefusal(), R::OVER_MONTHLY_CAP);
   EXPECT_EQ(f.Bill("ent-a", "2024-03")->get().getBilledFen(), 3 * 6000);
 }
 

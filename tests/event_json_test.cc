@@ -56,6 +56,44 @@ TEST(EventJson, NamesTheFieldAtFault) {
   expect_error("{" + base + R"(,"display_name":")" + std::string(201, 'x') + "\"}", "limit of 200");
 }
 
+// What is shown as JSON must read back to the bytes that were signed: an
+// empty string, an empty list, an empty byte string and a nested object of
+// defaults show exactly as an absent field does, so they encode as one too.
+// (Found by the submission_json fuzz target.)
+TEST(EventJson, OneShownValueHasOneEncoding) {
+  auto bytes = [](const std::string& text) {
+    capnp::MallocMessageBuilder m;
+    Status s = events::EventFromJsonText(text, m.initRoot<schema::EventBody>());
+    EXPECT_TRUE(s.ok()) << text << ": " << s.ToString();
+    return CanonicalBytes(m.getRoot<schema::EventBody>().asReader());
+  };
+  std::string elder = R"("type":"elder_registered","elder_id":"E1","household_district":"d","community":"c","birth_date":"1930-01-01","registered_on":"2024-01-02")";
+  std::string bare = bytes("{" + elder + "}");
+  EXPECT_EQ(bytes("{" + elder + R"(,"subdistrict":""})"), bare);
+  EXPECT_EQ(bytes("{" + elder + R"(,"id_number_hmac":""})"), bare);
+  EXPECT_EQ(bytes("{" + elder + R"(,"personal":{"ciphertext":"","key_id":"","nonce":""}})"), bare);
+  EXPECT_EQ(bytes("{" + elder + R"(,"personal":{}})"), bare);
+  EXPECT_NE(bytes("{" + elder + R"(,"subdistrict":"s"})"), bare);
+  std::string exit = R"("type":"enterprise_exited","enterprise_id":"ent-c","reason":"r","effective_from":"2024-09-01")";
+  EXPECT_EQ(bytes("{" + exit + R"(,"evidence":[]})"), bytes("{" + exit + "}"));
+  // And the full round trip of an event with every such field.
+  capnp::MallocMessageBuilder a, b;
+  ASSERT_TRUE(events::EventFromJsonText("{" + elder + R"(,"subdistrict":"","personal":{}})",
+                                        a.initRoot<schema::EventBody>()).ok());
+  auto shown = events::EventToJson(a.getRoot<schema::EventBody>().asReader());
+  ASSERT_TRUE(events::EventFromJson(shown, b.initRoot<schema::EventBody>()).ok()) << shown.dump();
+  EXPECT_EQ(CanonicalBytes(a.getRoot<schema::EventBody>().asReader()),
+            CanonicalBytes(b.getRoot<schema::EventBody>().asReader()));
+}
+
+TEST(EventJson, RefusesRepeatedKeysAndNumbersJsonCannotShow) {
+  Status s = Parse(R"({"type":"key_revoked","actor_id":"a","actor_id":"b","public_key":")" + kKey + "\"}");
+  EXPECT_NE(s.message().find("field 'actor_id' appears more than once"), std::string::npos) << s.ToString();
+  // Repeated keys in different objects are fine; only one object's keys clash.
+  EXPECT_TRUE(events::ParseStrictJson(R"([{"a":1},{"a":2}])").ok());
+  EXPECT_FALSE(events::ParseStrictJson(R"([{"a":1,"b":{"a":2,"a":3}}])").ok());
+}
+
 TEST(EventSchema, WritersComeFromTheSchemaAnnotations) {
   const auto* reg = events::FindEventType("key_registered");
   ASSERT_NE(reg, nullptr);

@@ -272,7 +272,10 @@ std::vector<std::tuple<std::string, int64_t, int64_t>> ExhaustiveAdjustments(con
 
 TEST(ProjectionProperty, AdjustmentsMissNoCorrection) {
   size_t adjusted = 0, compared = 0;
-  for (uint32_t seed : {21u, 22u, 23u, 24u, 25u, 26u, 27u, 28u}) {
+  // At least eight histories, more until the rule has been exercised enough
+  // (which histories a seed gives depends on the compiler: the order in which
+  // a call's arguments draw random numbers is unspecified).
+  for (uint32_t seed = 21; seed < 29 || (adjusted <= 10 && seed < 61); ++seed) {
     History h(seed);
     std::mt19937 rng(seed);
     DirectFold full;

@@ -79,7 +79,9 @@ class Campaign : public ::testing::Test {
     f.base().Reopen();
     for (int d = 13; d <= 28; ++d) {
       day(d);
-      if (d == 20) ASSERT_TRUE(f.ledger().MakeCheckpoint(f.base().op_key).ok());
+      if (d == 20) {
+        ASSERT_TRUE(f.ledger().MakeCheckpoint(f.base().op_key).ok());
+      }
     }
     latest_checkpoint_ = *f.ledger().MakeCheckpoint(f.base().op_key);
     ASSERT_TRUE(f.ledger().Flush().ok());
@@ -92,7 +94,8 @@ class Campaign : public ::testing::Test {
     ASSERT_TRUE(f.ledger()
                     .ScanEntries(0, UINT64_MAX,
                                  [&](uint64_t i, std::string_view leaf) {
-                                   auto e = ParseEntry(std::string(leaf))->Root<schema::Entry>();
+                                   auto parsed = ParseEntry(std::string(leaf));
+                                   auto e = parsed->Root<schema::Entry>();
                                    start_[i] = i - e.getPosition();
                                    return true;
                                  })
@@ -224,7 +227,9 @@ TEST_F(Campaign, EveryCorruptionOfTheLogIsDetectedAndTheFirstBadIndexNamed) {
         case 8: {
           kind = "sign a checkpoint over a false root";
           uint64_t s = 1 + rng() % n;
-          checkpoint::Checkpoint c{origin_, s, {}};
+          checkpoint::Checkpoint c;
+          c.origin = origin_;
+          c.size = s;
           for (auto& b : c.root) b = static_cast<uint8_t>(rng());
           raw.Put(layout::kCheckpointsCf, layout::CheckpointKey(s),
                   *note::Sign(checkpoint::FormatBody(c), origin_, f_->base().op_key));
@@ -257,7 +262,9 @@ TEST_F(Campaign, EveryCorruptionOfTheLogIsDetectedAndTheFirstBadIndexNamed) {
   std::string summary;
   for (const auto& [k, c] : by_kind) summary += "  " + k + ": " + std::to_string(c) + "\n";
   std::printf("%d corruptions of the log, all detected:\n%s", rounds, summary.c_str());
-  if (rounds >= 200) EXPECT_EQ(by_kind.size(), 11u) << "every kind of corruption must have been tried";
+  if (rounds >= 200) {
+    EXPECT_EQ(by_kind.size(), 11u) << "every kind of corruption must have been tried";
+  }
 }
 
 TEST_F(Campaign, ARolledBackLedgerIsCaughtByACheckpointKeptOutside) {

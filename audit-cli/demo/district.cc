@@ -292,8 +292,12 @@ Status District::Elders() {
     std::snprintf(id, sizeof id, "E%06u", i + 1);
     e.id = id;
     e.female = Uniform() < 0.54;
-    e.birth = DaysFromCivil(y - age - 1, 1 + static_cast<unsigned>(Pick(12)), 1 + static_cast<unsigned>(Pick(28))) +
-              static_cast<int32_t>(Pick(200));
+    // One draw per statement (argument order is unspecified; the same seed
+    // must give the same district whichever compiler built the program).
+    auto birth_month = 1 + static_cast<unsigned>(Pick(12));
+    auto birth_day = 1 + static_cast<unsigned>(Pick(28));
+    e.birth = DaysFromCivil(y - age - 1, birth_month, birth_day);
+    e.birth += static_cast<int32_t>(Pick(200));
     e.community = Pick(communities_.size());
     const Community& c = communities_[e.community];
     e.lat = Round3(c.lat + static_cast<int32_t>(Pick(8000)) - 4000);
@@ -1056,11 +1060,19 @@ Result<DistrictReport> District::Run(const std::string& ledger_dir) {
   ELDERCARE_RETURN_IF_ERROR(PolicyAndEnterprises());
   ELDERCARE_RETURN_IF_ERROR(Elders());
   ELDERCARE_RETURN_IF_ERROR(Applications());
+  // Claims after death: for some elders who die while served with home
+  // visits (at least one, whenever the fraud rate is not zero and there is
+  // such an elder, so that every pattern appears in the demo).
+  std::set<size_t> visited;
+  for (const auto& [ent, list] : served_) visited.insert(list.begin(), list.end());
+  std::vector<size_t> dying;
   for (size_t i = 0; i < elders_.size(); ++i) {
-    if (elders_[i].death && !elders_[i].programmes.empty() && Uniform() < o_.fraud_rate * 25) {
-      after_death_left_[i] = 1 + static_cast<int>(Pick(2));
-    }
+    if (elders_[i].death && elders_[i].programmes.count("home_visit") && visited.count(i)) dying.push_back(i);
   }
+  for (size_t i : dying) {
+    if (Uniform() < o_.fraud_rate * 25) after_death_left_[i] = 1 + static_cast<int>(Pick(2));
+  }
+  if (after_death_left_.empty() && !dying.empty() && o_.fraud_rate > 0) after_death_left_[dying.front()] = 2;
   for (uint32_t m = 0; m <= o_.months; ++m) {
     int32_t month = start + static_cast<int32_t>(m);
     bool delivering = m < o_.months;

@@ -19,7 +19,11 @@ const std::vector<std::string> kStreets = {"人民路", "朝阳街", "新华路"
 
 std::string FakeName(std::mt19937_64& rng, bool female) {
   const auto& given = female ? kFemale : kMale;
-  return kSurnames[rng() % kSurnames.size()] + given[rng() % given.size()];
+  // One draw per statement: the order in which a call's operands are
+  // evaluated is unspecified, and the same seed must give the same district
+  // whichever compiler built the program.
+  const auto& surname = kSurnames[rng() % kSurnames.size()];
+  return surname + given[rng() % given.size()];
 }
 
 std::string FakeIdNumber(std::mt19937_64& rng, const std::string& region, int y, unsigned m, unsigned d, bool female) {
@@ -36,13 +40,19 @@ std::string FakeIdNumber(std::mt19937_64& rng, const std::string& region, int y,
 std::string FakePhone(std::mt19937_64& rng) {
   static const char* kPrefixes[] = {"138", "139", "135", "150", "186", "133", "152"};
   char buf[16];
-  std::snprintf(buf, sizeof buf, "%s%08u", kPrefixes[rng() % 7], static_cast<unsigned>(rng() % 100000000));
+  const char* prefix = kPrefixes[rng() % 7];
+  auto number = static_cast<unsigned>(rng() % 100000000);
+  std::snprintf(buf, sizeof buf, "%s%08u", prefix, number);
   return buf;
 }
 
 std::string FakeAddress(std::mt19937_64& rng, const std::string& community_name) {
-  return "宁夏石嘴山市大武口区" + community_name + kStreets[rng() % kStreets.size()] + std::to_string(1 + rng() % 200) +
-         "号" + std::to_string(1 + rng() % 6) + "单元" + std::to_string(101 + rng() % 600) + "室";
+  const auto& street = kStreets[rng() % kStreets.size()];
+  auto number = 1 + rng() % 200;
+  auto unit = 1 + rng() % 6;
+  auto room = 101 + rng() % 600;
+  return "宁夏石嘴山市大武口区" + community_name + street + std::to_string(number) + "号" + std::to_string(unit) + "单元" +
+         std::to_string(room) + "室";
 }
 
 }  // namespace eldercare::demo
