@@ -7,6 +7,7 @@
 #include <mutex>
 
 #include "ledger/bytes.h"
+#include "ledger/time_util.h"
 
 namespace eldercare::events {
 namespace {
@@ -45,6 +46,8 @@ struct FieldInfo {
   bool pointer = false;
   std::optional<uint32_t> exact_size;
   size_t max_length = kDefaultMaxFieldBytes;
+  bool timestamp = false;  // int64 microseconds: years 0001 to 9999
+  bool date = false;       // int32 days: years 0001 to 9999
 };
 struct StructInfo {
   std::vector<FieldInfo> fields;        // non-union
@@ -61,6 +64,8 @@ FieldInfo MakeInfo(StructSchema::Field f) {
     if (a.getId() == kAnnRequired) i.required = true;
     if (a.getId() == kAnnSize) i.exact_size = a.getValue().getUint32();
     if (a.getId() == kAnnMaxLength) i.max_length = a.getValue().getUint32();
+    if (a.getId() == kAnnTimestamp) i.timestamp = true;
+    if (a.getId() == kAnnDate) i.date = true;
   }
   return i;
 }
@@ -126,6 +131,14 @@ Status ValidateValue(const FieldInfo& info, DynamicValue::Reader v, const std::s
       }
       return Status::Ok();
     }
+    case DynamicValue::INT: {
+      int64_t n = v.as<int64_t>();
+      if ((info.timestamp && !MicrosInRange(n)) || (info.date && !DayInRange(n))) {
+        return Status::InvalidArgument("field '" + name() + "': " + std::to_string(n) + " is not a " +
+                                       (info.timestamp ? "time" : "date") + " in the years 0001 to 9999");
+      }
+      return Status::Ok();
+    }
     default:
       return Status::Ok();
   }
@@ -141,7 +154,8 @@ Status ValidateStruct(DynamicStruct::Reader r, const std::string& path, int dept
       if (f.pointer && f.required) return Status::InvalidArgument("missing required field '" + path + f.name + "'");
       continue;
     }
-    if (!f.pointer && f.field.getType().which() != capnp::schema::Type::ENUM) continue;  // numbers are always valid
+    // Numbers are always valid, except times and dates (years 0001 to 9999).
+    if (!f.pointer && !f.timestamp && !f.date && f.field.getType().which() != capnp::schema::Type::ENUM) continue;
     ELDERCARE_RETURN_IF_ERROR(ValidateValue(f, r.get(f.field), path, depth));
   }
   if (!info.union_fields.empty()) {

@@ -42,11 +42,12 @@ Result<int32_t> ParseDate(std::string_view text) {
   }
   using namespace std::chrono;
   year_month_day ymd{year{y}, month{static_cast<unsigned>(m)}, day{static_cast<unsigned>(d)}};
-  if (!ymd.ok()) return Status::InvalidArgument("'" + std::string(text) + "' is not a calendar date");
+  if (!ymd.ok() || y == 0) return Status::InvalidArgument("'" + std::string(text) + "' is not a calendar date");
   return DaysFromCivil(y, static_cast<unsigned>(m), static_cast<unsigned>(d));
 }
 
 std::string FormatDate(int32_t days) {
+  if (!DayInRange(days)) return "out of range (day " + std::to_string(days) + ")";
   int y;
   unsigned m, d;
   CivilFromDays(days, &y, &m, &d);
@@ -101,6 +102,9 @@ Result<int64_t> ParseTimestamp(std::string_view text) {
 }
 
 std::string FormatTimestampOffset(int64_t micros, int offset_minutes) {
+  // Found by the envelope fuzz target: near the ends of int64 the shift to
+  // local time overflowed.
+  if (!MicrosInRange(micros)) return "out of range (" + std::to_string(micros) + " us)";
   int64_t local = micros + int64_t{offset_minutes} * 60 * kMicrosPerSecond;
   int64_t days = FloorDiv(local, kMicrosPerDay);
   int64_t rem = local - days * kMicrosPerDay;

@@ -20,6 +20,16 @@ std::string FormatTimestamp(int64_t micros);
 // Same instant shown in a fixed offset (China Standard Time is +480 minutes).
 std::string FormatTimestampOffset(int64_t micros, int offset_minutes);
 
+// The dates and instants the ledger stores: years 0001 to 9999 (what RFC
+// 3339 can write). Values outside are refused at write time (ValidateBody);
+// the Format functions show one as "out of range (N)" instead of a date.
+constexpr int32_t kMinDay = -719162;             // 0001-01-01
+constexpr int32_t kMaxDay = 2932896;             // 9999-12-31
+constexpr int64_t kMinMicros = -62135596800000000;  // 0001-01-01T00:00:00Z
+constexpr int64_t kMaxMicros = 253402300799999999;  // 9999-12-31T23:59:59.999999Z
+inline bool DayInRange(int64_t days) { return days >= kMinDay && days <= kMaxDay; }
+inline bool MicrosInRange(int64_t micros) { return micros >= kMinMicros && micros <= kMaxMicros; }
+
 Result<int32_t> ParseDate(std::string_view text);
 std::string FormatDate(int32_t days);
 int32_t DaysFromCivil(int y, unsigned m, unsigned d);

@@ -47,6 +47,21 @@ TEST(Time, ParsesAndFormatsRfc3339) {
   EXPECT_FALSE(ParseTimestamp("2024-03-01T24:00:00Z").ok());
 }
 
+// Found by the envelope fuzz target: an instant near the ends of int64
+// overflowed while being shown. Anything outside the years 0001-9999 now
+// shows as out of range, and is refused at write time.
+TEST(Time, ExtremeValuesShowAsOutOfRange) {
+  EXPECT_EQ(FormatDate(kMinDay), "0001-01-01");
+  EXPECT_EQ(FormatDate(kMaxDay), "9999-12-31");
+  EXPECT_EQ(FormatTimestamp(kMinMicros), "0001-01-01T00:00:00Z");
+  EXPECT_EQ(FormatTimestamp(kMaxMicros), "9999-12-31T23:59:59.999999Z");
+  EXPECT_EQ(FormatTimestamp(INT64_MIN), "out of range (-9223372036854775808 us)");
+  EXPECT_EQ(FormatTimestampOffset(kMaxMicros + 1, 480), "out of range (253402300800000000 us)");
+  EXPECT_EQ(FormatDate(INT32_MAX), "out of range (day 2147483647)");
+  EXPECT_FALSE(ParseDate("0000-12-31").ok());
+  EXPECT_TRUE(ParseDate("0001-01-01").ok());
+}
+
 TEST(Time, DatesMonthsAndAges) {
   EXPECT_EQ(*ParseDate("1970-01-02"), 1);
   EXPECT_EQ(FormatDate(*ParseDate("2024-02-29")), "2024-02-29");

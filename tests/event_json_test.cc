@@ -94,6 +94,32 @@ TEST(EventJson, RefusesRepeatedKeysAndNumbersJsonCannotShow) {
   EXPECT_FALSE(events::ParseStrictJson(R"([{"a":1,"b":{"a":2,"a":3}}])").ok());
 }
 
+// A binary submission is not limited by what JSON can spell: times and
+// dates outside the years 0001-9999 are refused by the write-side rules.
+TEST(EventSchema, TimesAndDatesOutsideTheYears1To9999AreRefused) {
+  capnp::MallocMessageBuilder m;
+  auto body = m.initRoot<schema::EventBody>();
+  ASSERT_TRUE(events::EventFromJsonText(R"({"type":"key_registered","actor_id":"a","role":"bureau","public_key":")" +
+                                            kKey + R"(","valid_from":"2024-01-01T00:00:00Z"})",
+                                        body).ok());
+  EXPECT_TRUE(events::ValidateBody(body.asReader()).ok());
+  body.getKeyRegistered().setValidFrom(INT64_MIN);
+  Status s = events::ValidateBody(body.asReader());
+  EXPECT_NE(s.message().find("field 'valid_from': -9223372036854775808 is not a time in the years 0001 to 9999"),
+            std::string::npos)
+      << s.ToString();
+
+  capnp::MallocMessageBuilder n;
+  auto app = n.initRoot<schema::EventBody>();
+  ASSERT_TRUE(events::EventFromJsonText(
+                  R"({"type":"application_submitted","application_id":"a1","elder_id":"E1","programme":"meal_aid","filed_by":"family","filed_on":"2024-01-06"})",
+                  app).ok());
+  EXPECT_TRUE(events::ValidateBody(app.asReader()).ok());
+  app.getApplicationSubmitted().setFiledOn(INT32_MAX);
+  s = events::ValidateBody(app.asReader());
+  EXPECT_NE(s.message().find("field 'filed_on': 2147483647 is not a date"), std::string::npos) << s.ToString();
+}
+
 TEST(EventSchema, WritersComeFromTheSchemaAnnotations) {
   const auto* reg = events::FindEventType("key_registered");
   ASSERT_NE(reg, nullptr);
