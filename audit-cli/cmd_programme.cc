@@ -1,5 +1,6 @@
-// eligibility, billing, supervision, projection digest|rebuild.
+// eligibility, billing, supervision, enterprise, projection digest|rebuild (also top-level digest, rebuild).
 #include <map>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "audit-cli/context.h"
@@ -218,7 +219,7 @@ void AddProgrammeCommands(CLI::App& app, Context& ctx) {
   auto* elig = app.add_subcommand("eligibility", "Is an elder eligible on a date, under which condition, or why not");
   AddAsOf(elig, *ea);
   elig->add_option("--elder", ea->elder, "Elder id (omit with --summary)");
-  elig->add_option("--programme", ea->programme, "Programme id (default: every programme of the policy in force)");
+  elig->add_option("--programme,--program", ea->programme, "Programme id (default: every programme of the policy in force)");
   elig->add_option("--on", ea->on, "Business date YYYY-MM-DD")->required();
   elig->add_flag("--summary", ea->summary, "Counts over every registered elder, by programme and condition");
   elig->callback([&ctx, ea] {
@@ -311,27 +312,115 @@ void AddProgrammeCommands(CLI::App& app, Context& ctx) {
     };
   });
 
+  // An enterprise's whole record: its status now, and the supervision
+  // figures of every month it delivered in (or of one --month).
+  struct EntArgs : AsOf {
+    std::string id, month;
+  };
+  auto na = std::make_shared<EntArgs>();
+  auto* ent = app.add_subcommand("enterprise", "An enterprise's supervision record: status, contracts and every month's deliveries, refusals, calls, complaints, spot-checks");
+  AddAsOf(ent, *na);
+  ent->add_option("--id", na->id, "Enterprise id")->required();
+  ent->add_option("--month", na->month, "Only this month, YYYY-MM");
+  ent->callback([&ctx, na] {
+    ctx.action = [&ctx, na]() -> Status {
+      ELDERCARE_ASSIGN_OR_RETURN(View v, OpenView(ctx, *na));
+      if (!v.snap->Load<S::EnterpriseRecord>(keys::Join({"en", na->id}))) {
+        return Status::NotFound("unknown enterprise '" + na->id + "' at log size " + std::to_string(v.snap->size()));
+      }
+      std::set<std::string> months;
+      if (!na->month.empty()) {
+        ELDERCARE_RETURN_IF_ERROR(ParseMonth(na->month).status());
+        months.insert(na->month);
+      } else {
+        // The months it delivered in: "de" keys are enterprise, month, elder.
+        std::string prefix = keys::Prefix({"de", na->id});
+        for (const std::string& k : v.snap->Keys(prefix)) months.insert(k.substr(prefix.size(), 7));
+      }
+      std::vector<proj::Supervision> rows;
+      for (const auto& m : months) {
+        ELDERCARE_ASSIGN_OR_RETURN(proj::Supervision s, proj::ComputeSupervision(*v.snap, na->id, m));
+        rows.push_back(std::move(s));
+      }
+      if (na->json) {
+        json out = {{"enterprise", na->id}, {"at_size", v.snap->size()}, {"months", json::array()}};
+        for (const auto& r : rows) out["months"].push_back(SupervisionJson(r));
+        ctx.out << out.dump(2) << "\n";
+        return Status::Ok();
+      }
+      ctx.out << "enterprise " << na->id << " at log size " << v.snap->size() << "\n";
+      if (rows.empty()) {
+        ctx.out << "no deliveries recorded\n";
+        return Status::Ok();
+      }
+      const auto& last = rows.back();
+      ctx.out << "name: " << last.name << "\nstatus at the end of " << last.month << ": " << last.status
+              << (last.status_since ? " since " + FormatDate(last.status_since) : "") << "\ncontracts: ";
+      for (size_t i = 0; i < last.contracts.size(); ++i) ctx.out << (i ? ", " : "") << last.contracts[i];
+      ctx.out << "\n\n";
+      std::vector<std::vector<std::string>> table = {{"month", "deliveries", "billable", "billed (yuan)", "refused",
+                                                      "calls", "confirmed", "denied", "satisfaction", "complaints",
+                                                      "upheld", "spot-checks", "unserved"}};
+      for (const auto& r : rows) {
+        uint32_t refused = 0, checks = 0;
+        for (const auto& [k, n] : r.refusals) refused += n;
+        for (const auto& [k, n] : r.spot_checks) checks += n;
+        char sat[16];
+        std::snprintf(sat, sizeof sat, "%.2f", r.satisfaction);
+        table.push_back({r.month, std::to_string(r.deliveries), std::to_string(r.billable), Yuan(r.billed_fen),
+                         std::to_string(refused), std::to_string(r.calls), std::to_string(r.confirmed),
+                         std::to_string(r.denied), sat, std::to_string(r.complaints_filed),
+                         std::to_string(r.complaints_upheld), std::to_string(checks),
+                         std::to_string(r.unserved_elders.size())});
+      }
+      std::vector<size_t> width(table[0].size(), 0);
+      for (const auto& row : table) {
+        for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], DisplayWidth(row[i]));
+      }
+      for (const auto& row : table) {
+        for (size_t i = 0; i < row.size(); ++i) ctx.out << (i ? "  " : "") << PadDisplay(row[i], width[i]);
+        ctx.out << "\n";
+      }
+      std::map<std::string, uint32_t> refusals, checks;
+      for (const auto& r : rows) {
+        for (const auto& [k, n] : r.refusals) refusals[k] += n;
+        for (const auto& [k, n] : r.spot_checks) checks[k] += n;
+      }
+      ctx.out << "\nrefusals by reason:";
+      for (const auto& [k, n] : refusals) ctx.out << " " << k << "=" << n;
+      ctx.out << "\nspot-check outcomes:";
+      for (const auto& [k, n] : checks) ctx.out << " " << k << "=" << n;
+      ctx.out << "\n";
+      return Status::Ok();
+    };
+  });
+
   auto* projection = app.add_subcommand("projection", "The projection state: its digest, or a rebuild from the log");
   projection->require_subcommand(1);
+  // `projection digest` and `projection rebuild`, also as the top-level
+  // `digest` and `rebuild` that scripts call.
   auto da = std::make_shared<AsOf>();
-  auto* digest = projection->add_subcommand("digest", "One hash of the whole projection state at a log size");
-  AddAsOf(digest, *da);
-  digest->callback([&ctx, da] {
+  auto digest_action = [&ctx, da] {
     ctx.action = [&ctx, da]() -> Status {
       ELDERCARE_ASSIGN_OR_RETURN(View v, OpenView(ctx, *da));
       auto d = proj::ComputeDigest(*v.snap);
       if (da->json) {
         ctx.out << json{{"at_size", v.snap->size()}, {"records", d.records}, {"digest", HexEncode(d.digest)}}.dump() << "\n";
       } else {
-        ctx.out << HexEncode(d.digest) << "  at size " << v.snap->size() << " (" << d.records << " records)\n";
+        // The digest alone on the last line, for scripts.
+        ctx.out << "projection digest at log size " << v.snap->size() << " (" << d.records << " records):\n"
+                << HexEncode(d.digest) << "\n";
       }
       return Status::Ok();
     };
-  });
+  };
+  for (CLI::App* parent : {projection, &app}) {
+    auto* digest = parent->add_subcommand("digest", "One hash of the whole projection state at a log size (last line)");
+    AddAsOf(digest, *da);
+    digest->callback(digest_action);
+  }
   auto rb = std::make_shared<std::string>();
-  auto* rebuild = projection->add_subcommand("rebuild", "Drop the projection state and fold the whole log again");
-  rebuild->add_option("--ledger", *rb, "Ledger directory")->required();
-  rebuild->callback([&ctx, rb] {
+  auto rebuild_action = [&ctx, rb] {
     ctx.action = [&ctx, rb]() -> Status {
       ELDERCARE_ASSIGN_OR_RETURN(auto ledger, OpenLedger(ctx, *rb, true));
       Hash before{};
@@ -346,7 +435,12 @@ void AddProgrammeCommands(CLI::App& app, Context& ctx) {
               << (before == after ? " (unchanged)" : " (CHANGED from " + HexEncode(before) + ")") << "\n";
       return Status::Ok();
     };
-  });
+  };
+  for (CLI::App* parent : {projection, &app}) {
+    auto* rebuild = parent->add_subcommand("rebuild", "Drop the projection state and fold the whole log again");
+    rebuild->add_option("--ledger", *rb, "Ledger directory")->required();
+    rebuild->callback(rebuild_action);
+  }
 }
 
 }  // namespace eldercare::cli

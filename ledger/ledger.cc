@@ -483,7 +483,7 @@ Status Ledger::Rep::LoadState() {
     if (!current) {
       if (options.read_only) {
         return Status::FailedPrecondition("the projections of " + dir +
-                                          " are missing or out of date; run `audit-cli projection rebuild --ledger " +
+                                          " are missing or out of date; run `audit-cli rebuild --ledger " +
                                           dir + "`");
       }
       spdlog::info("projections are missing or out of date; rebuilding from the log");

@@ -84,9 +84,12 @@ class Biller {
     std::vector<Line> lines;
     std::vector<std::pair<int64_t, std::string>> earlier;  // (check-out, service) of earlier claims
     std::map<std::string, int64_t> spent;                  // by programme
+    // The elder's eligibility by (programme, day): meals come daily, and
+    // every delivery of a day has the same answer.
+    std::map<std::pair<std::string, int32_t>, Eligibility> eligible;
     snap_.Scan<S::DeliveryRecord>(keys::Prefix({"dl", elder_id, month_}),
                                   [&](std::string_view key, const Record<S::DeliveryRecord>& rec) {
-                                    lines.push_back(Judge(*facts, std::string(key), rec.get(), earlier, spent));
+                                    lines.push_back(Judge(*facts, std::string(key), rec.get(), earlier, spent, eligible));
                                     return true;
                                   });
     for (auto& l : lines) out.push_back(std::move(l));
@@ -96,7 +99,8 @@ class Biller {
 
  private:
   Line Judge(const ElderFacts& facts, std::string key, S::DeliveryRecord::Reader rec,
-             std::vector<std::pair<int64_t, std::string>>& earlier, std::map<std::string, int64_t>& spent) {
+             std::vector<std::pair<int64_t, std::string>>& earlier, std::map<std::string, int64_t>& spent,
+             std::map<std::pair<std::string, int32_t>, Eligibility>& eligible) {
     auto c = rec.getClaim();
     Line l;
     l.key = std::move(key);
@@ -138,9 +142,14 @@ class Biller {
     bool dup = false;
     for (const auto& [out, svc] : earlier) dup |= svc == l.service && out > c.getCheckIn();
     if (!rec.hasVoided()) earlier.emplace_back(c.getCheckOut(), l.service);
-    if (dup || EvidenceSeenBefore(c, l.index)) add(R::DUPLICATE);
+    if (dup || rec.getReusesEvidence()) add(R::DUPLICATE);
     if (HasCircumstance(facts.elder.get(), S::Circumstance::DECEASED, l.date)) add(R::ELDER_DECEASED);
-    Eligibility e = Evaluate(facts, policy_rec ? &policy : nullptr, l.programme, l.date);
+    auto known = eligible.find({l.programme, l.date});
+    if (known == eligible.end()) {
+      known = eligible.emplace(std::make_pair(l.programme, l.date),
+                               Evaluate(facts, policy_rec ? &policy : nullptr, l.programme, l.date)).first;
+    }
+    const Eligibility& e = known->second;
     if (!e.eligible) {
       add(R::INELIGIBLE);
       for (const auto& r : e.reasons) l.detail += (l.detail.empty() ? "" : "; ") + r.code + ": " + r.detail;
@@ -175,13 +184,6 @@ class Biller {
       }
     }
     return l;
-  }
-
-  bool EvidenceSeenBefore(S::ServiceDelivered::Reader c, uint64_t index) {
-    std::string evidence(reinterpret_cast<const char*>(c.getEvidence().begin()), c.getEvidence().size());
-    auto v = snap_.state().Get(keys::Join({"ev", evidence}));
-    auto first = v ? keys::DecodeLookup(*v) : std::nullopt;
-    return first && first->index < index;
   }
 
   const Record<S::EnterpriseRecord>* Enterprise(const std::string& id) {

@@ -161,6 +161,7 @@ struct DeliveryRecord {
   claim @2 :P.ServiceDelivered;
   voided @3 :VoidFact;
   checks @4 :List(CheckFact);
+  reusesEvidence @5 :Bool;   # a delivery earlier in the log carried the same evidence hash
 }
 
 struct PolicyRecord {

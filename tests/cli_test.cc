@@ -108,7 +108,8 @@ TEST_F(Cli, EveryCommandHasHelp) {
            {"keygen"}, {"init"}, {"keys", "register"}, {"keys", "revoke"}, {"keys", "list"}, {"submit"},
            {"checkpoint"}, {"checkpoints"}, {"verifier-key"}, {"prove", "inclusion"}, {"prove", "consistency"},
            {"verify"}, {"verify-proof"}, {"export"}, {"log"}, {"status"}, {"eligibility"}, {"billing"},
-           {"supervision"}, {"projection", "digest"}, {"projection", "rebuild"}, {"restore"}, {"masterkey"},
+           {"supervision"}, {"enterprise"}, {"projection", "digest"}, {"projection", "rebuild"}, {"digest"}, {"rebuild"},
+           {"repair"}, {"anomalies"}, {"report"}, {"attest"}, {"reconcile"}, {"spotcheck", "plan"}, {"spotcheck", "sample"}, {"restore"}, {"masterkey"},
            {"elder"}, {"elder", "register"}, {"shred"}}) {
     cmd.push_back("--help");
     auto r = Run(cmd);

@@ -61,3 +61,28 @@ for plan in $plans; do
     fail "plan $plan draws different samples on the copy"
 done
 echo "ok  $(echo "$plans" | wc -w) spot-check plans draw the same samples on the restored copy"
+
+# The names inspectors' scripts call (issue 3): enterprise, digest, rebuild, --program.
+ent=$(jq -r '.enterprise_id' "$work/closes.jsonl" | head -1)
+"$cli" enterprise --ledger "$ledger" --id "$ent" --json >"$work/ent.json"
+months=$(jq '.months | length' "$work/ent.json")
+((months >= 4)) || fail "enterprise $ent shows $months months"
+m=$(jq -r '.months[1].month' "$work/ent.json")
+want=$("$cli" supervision --ledger "$ledger" --enterprise "$ent" --month "$m" --json | jq -c .)
+got=$(jq -c ".months[1]" "$work/ent.json")
+[[ $got == "$want" ]] || fail "enterprise --id $ent month $m differs from supervision: $got vs $want"
+"$cli" enterprise --ledger "$ledger" --id "$ent" | grep -q "refusals by reason:" || fail "enterprise table lacks refusals"
+"$cli" enterprise --ledger "$ledger" --id ent-nobody 2>/dev/null && fail "an unknown enterprise was shown"
+size=$(jq -r '.at_size' "$work/closes.jsonl" | head -1)
+d1=$("$cli" digest --ledger "$ledger" --at-size "$size" | tail -1)
+d2=$("$cli" projection digest --ledger "$ledger" --at-size "$size" --json | jq -r .digest)
+[[ $d1 =~ ^[0-9a-f]{64}$ && $d1 == "$d2" ]] || fail "digest's last line '$d1' is not the projection digest '$d2'"
+[[ $d1 != "$("$cli" digest --ledger "$ledger" | tail -1)" ]] || fail "the digest at size $size equals today's"
+"$cli" rebuild --ledger "$work/copy" | grep -q "(unchanged)" || fail "rebuild changed the restored copy's projections"
+[[ $("$cli" digest --ledger "$work/copy" | tail -1) == "$("$cli" digest --ledger "$ledger" | tail -1)" ]] ||
+  fail "the restored, rebuilt copy has another digest"
+elder=$(jq -r 'select(.pattern == "double_benefit") | .elder' "$work/a/ground-truth.jsonl" | head -1)
+diff <("$cli" eligibility --ledger "$ledger" --elder "$elder" --on 2024-02-15 --program home_visit) \
+  <("$cli" eligibility --ledger "$ledger" --elder "$elder" --on 2024-02-15 --programme home_visit) >/dev/null ||
+  fail "--program and --programme differ"
+echo "ok  enterprise ($months months), digest, rebuild and --program"
