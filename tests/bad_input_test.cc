@@ -87,12 +87,7 @@ class BadInput : public ::testing::Test {
   void SetUp() override {
     f.EnterpriseAndContract("ent-a", "com-1");
     f.EnterpriseAndContract("ent-b", "com-1");
-    for (const char* e : {"E1", "E2"}) {
-      f.Expect("com-1", std::string(R"({"type":"elder_registered","elder_id":")") + e +
-                            R"(","household_district":"dawukou","community":"com-1","birth_date":"1930-01-01","registered_on":"2024-01-02"})");
-      f.Assess(e, std::string("a-") + e, 50, "moderate");
-      f.Approve(e, "home_visit", std::string("app-") + e);
-    }
+    for (const char* e : {"E1", "E2"}) f.ServedElder(e);
     f.Expect("com-1", R"({"type":"application_submitted","application_id":"app-pending","elder_id":"E2","programme":"meal_aid","filed_by":"family","filed_on":"2024-01-06"})");
     f.Expect("ent-a", ProgrammeFixture::Delivery("d1", "E1", "w1", "bathing", "2024-02-05T09:00:00+08:00",
                                                  "2024-02-05T10:00:00+08:00", 1));

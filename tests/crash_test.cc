@@ -64,12 +64,7 @@ TEST(Crash, KilledAppendsLoseNothingAcknowledgedAndLeaveNoPartialSubmission) {
   // The world: actors, policy, an enterprise with a contract, three approved elders.
   ProgrammeFixture f;
   f.EnterpriseAndContract("ent-a", "com-1");
-  for (const char* e : {"E1", "E2", "E3"}) {
-    f.Expect("com-1", std::string(R"({"type":"elder_registered","elder_id":")") + e +
-                          R"(","household_district":"dawukou","community":"com-1","birth_date":"1930-01-01","registered_on":"2024-01-02"})");
-    f.Assess(e, std::string("a-") + e, 50, "moderate");
-    f.Approve(e, "home_visit", std::string("app-") + e);
-  }
+  for (const char* e : {"E1", "E2", "E3"}) f.ServedElder(e);
   const std::string path = f.base().path();
   const std::string keys_dir = f.base().dir.Sub("keys");
   std::filesystem::create_directories(keys_dir);

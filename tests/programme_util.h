@@ -110,6 +110,13 @@ class ProgrammeFixture {
                            std::to_string(mental) + R"(,"perception":)" + std::to_string(per) +
                            R"(,"dementia":)" + (dementia ? "true" : "false") + R"(,"level":")" + level + "\"}");
   }
+  // The usual test elder: born 1930 in com-1, assessed moderate (50),
+  // approved for home visits from 2024-01-10.
+  void ServedElder(const std::string& id) {
+    Elder(id, "1930-01-01");
+    Assess(id, "a-" + id, 50, "moderate");
+    Approve(id, "home_visit", "app-" + id);
+  }
   // Application through all three reviews, approved from `from`.
   void Approve(const std::string& elder, const std::string& programme, const std::string& app,
                const std::string& from = "2024-01-10") {

@@ -38,10 +38,7 @@ class StorageFault : public ::testing::Test {
  protected:
   void SetUp() override {
     f.EnterpriseAndContract("ent-a", "com-1");
-    for (const char* e : {"E1", "E3"}) {
-      f.Expect("com-1", std::string(R"({"type":"elder_registered","elder_id":")") + e +
-                            R"(","household_district":"dawukou","community":"com-1","birth_date":"1930-01-01","registered_on":"2024-01-02"})");
-    }
+    for (const char* e : {"E1", "E3"}) f.Elder(e, "1930-01-01");
     path = f.base().path();
     f.base().ledger.reset();
   }

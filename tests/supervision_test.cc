@@ -237,12 +237,7 @@ TEST(Adjustments, EveryLateFactEffectiveInTheClosedMonthIsCarriedAndNoOther) {
     SCOPED_TRACE(c.name);
     ProgrammeFixture f;
     f.EnterpriseAndContract("ent-a", "com-1");
-    for (const char* e : {"E1", "E3"}) {
-      f.Expect("com-1", std::string(R"({"type":"elder_registered","elder_id":")") + e +
-                            R"(","household_district":"dawukou","community":"com-1","birth_date":"1930-01-01","registered_on":"2024-01-02"})");
-      f.Assess(e, std::string("a-") + e, 50, "moderate");
-      f.Approve(e, "home_visit", std::string("app-") + e);
-    }
+    for (const char* e : {"E1", "E3"}) f.ServedElder(e);
     f.Expect("ent-a", At("m1", "E1", "w1", "bathing", "2024-03-04", "09:00", "10:00", 1) + "\n" +
                           At("m2", "E1", "w1", "bathing", "2024-03-20", "09:00", "10:00", 2));
     auto march = f.Bill("ent-a", "2024-03");

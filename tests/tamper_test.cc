@@ -53,12 +53,7 @@ class Campaign : public ::testing::Test {
     f_ = new ProgrammeFixture();
     ProgrammeFixture& f = *f_;
     f.EnterpriseAndContract("ent-a", "com-1");
-    for (const char* e : {"E1", "E2", "E3"}) {
-      f.Expect("com-1", std::string(R"({"type":"elder_registered","elder_id":")") + e +
-                            R"(","household_district":"dawukou","community":"com-1","birth_date":"1930-01-01","registered_on":"2024-01-02"})");
-      f.Assess(e, std::string("a-") + e, 50, "moderate");
-      f.Approve(e, "home_visit", std::string("app-") + e);
-    }
+    for (const char* e : {"E1", "E2", "E3"}) f.ServedElder(e);
     auto day = [&](int d) {
       std::string lines;
       for (int v = 0; v < 1 + d % 5; ++v) {
