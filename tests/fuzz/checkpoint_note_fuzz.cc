@@ -13,22 +13,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       note::VerifierKey("fuzz.example/log", fuzz::FixedKey().public_key()));
 
   if (auto n = note::Parse(text); n.ok()) {
-    for (const auto& s : n->signatures) {
-      if (s.name.empty()) fuzz::Broken("a parsed signature line has no key name");
-    }
-    if (auto body = checkpoint::ParseBody(n->text); body.ok() && checkpoint::FormatBody(*body) != n->text) {
-      fuzz::Broken("a checkpoint body does not format back to its own text");
-    }
+    for (const auto& s : n->signatures) FUZZ_CHECK(!s.name.empty(), "a parsed signature line has no key name");
+    auto body = checkpoint::ParseBody(n->text);
+    FUZZ_CHECK(!body.ok() || checkpoint::FormatBody(*body) == n->text,
+               "a checkpoint body does not format back to its own text");
   }
   if (auto opened = note::Open(text, verifier); opened.ok()) {
     // Only a note this key signed opens; the fuzzer cannot forge Ed25519, so
     // reaching here means the input is a real signature over its text.
     auto again = note::Sign(*opened, "fuzz.example/log", fuzz::FixedKey());
-    if (!again.ok()) fuzz::Broken("an opened note's text cannot be signed again: " + again.status().ToString());
+    FUZZ_CHECK(again.ok(), "an opened note's text cannot be signed again: " + again.status().ToString());
   }
-  if (auto body = checkpoint::ParseBody(text); body.ok() && checkpoint::FormatBody(*body) != text) {
-    fuzz::Broken("a checkpoint body does not format back to its own text");
-  }
+  auto body = checkpoint::ParseBody(text);
+  FUZZ_CHECK(!body.ok() || checkpoint::FormatBody(*body) == text, "a checkpoint body does not format back to its own text");
   (void)note::ParseVerifierKey(text);
   return 0;
 }

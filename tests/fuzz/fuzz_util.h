@@ -35,4 +35,10 @@ inline const PrivateKey& FixedKey() {
 
 }  // namespace eldercare::fuzz
 
+// A property every input must keep; a broken one aborts with `what`.
+#define FUZZ_CHECK(condition, what)                                   \
+  do {                                                                \
+    if (!(condition)) ::eldercare::fuzz::Broken(what);                \
+  } while (0)
+
 #endif  // ELDERCARE_TESTS_FUZZ_FUZZ_UTIL_H_

@@ -14,10 +14,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Status checked = CheckProof(*parsed);
   std::string shown = parsed->is_inclusion ? ToJson(parsed->inclusion).dump() : ToJson(parsed->consistency).dump();
   auto again = ParseProofJson(shown);
-  if (!again.ok()) fuzz::Broken("a parsed proof does not parse from its own JSON: " + again.status().ToString());
-  if (again->is_inclusion != parsed->is_inclusion) fuzz::Broken("the proof changed kind");
+  FUZZ_CHECK(again.ok(), "a parsed proof does not parse from its own JSON: " + again.status().ToString());
+  FUZZ_CHECK(again->is_inclusion == parsed->is_inclusion, "the proof changed kind");
   std::string shown_again = again->is_inclusion ? ToJson(again->inclusion).dump() : ToJson(again->consistency).dump();
-  if (shown_again != shown) fuzz::Broken("the proof changed on its way through JSON");
-  if (CheckProof(*again).ok() != checked.ok()) fuzz::Broken("the same proof checked two ways");
+  FUZZ_CHECK(shown_again == shown, "the proof changed on its way through JSON");
+  FUZZ_CHECK(CheckProof(*again).ok() == checked.ok(), "the same proof checked two ways");
   return 0;
 }

@@ -16,7 +16,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::istringstream in{std::string(fuzz::AsText(data, size))};
   SubmissionBuilder first("fuzzer");
   if (!first.AddJsonLines(in).ok()) {
-    if (first.size() != 0) fuzz::Broken("a refused input left events in the builder");
+    FUZZ_CHECK(first.size() == 0, "a refused input left events in the builder");
     return 0;
   }
   auto signed_once = first.Sign(fuzz::FixedKey(), "fuzz-1");
@@ -24,17 +24,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (auto body : signed_once.getEvents()) {
     (void)events::ValidateBody(body);  // the write-side rules: any answer, no crash
     std::string shown = events::EventToJson(body).dump();
-    if (Status s = second.AddJson(shown); !s.ok()) {
-      fuzz::Broken("an accepted event does not read back from its own JSON: " + s.ToString() + "\n" + shown);
-    }
+    Status s = second.AddJson(shown);
+    FUZZ_CHECK(s.ok(), "an accepted event does not read back from its own JSON: " + s.ToString() + "\n" + shown);
   }
   auto signed_twice = second.Sign(fuzz::FixedKey(), "fuzz-1");
   auto a = signed_once.getEvents(), b = signed_twice.getEvents();
   for (uint32_t i = 0; i < a.size(); ++i) {
-    if (CanonicalBytes(a[i]) != CanonicalBytes(b[i])) {
-      fuzz::Broken("event " + std::to_string(i + 1) + " changed on its way through JSON: " +
+    FUZZ_CHECK(CanonicalBytes(a[i]) == CanonicalBytes(b[i]),
+               "event " + std::to_string(i + 1) + " changed on its way through JSON: " +
                    events::EventToJson(a[i]).dump() + " vs " + events::EventToJson(b[i]).dump());
-    }
   }
   return 0;
 }
