@@ -171,10 +171,7 @@ TEST_F(Billing, AnEvaluatorRecomputesFromAnExportAlone) {
   ASSERT_TRUE(f.ledger().MakeCheckpoint(f.base().op_key).ok());
   std::string out = f.base().dir.Sub("export");
   ASSERT_TRUE(WriteExport(f.ledger(), out).ok());
-  static proj::ProgrammeProjector projector;
-  LedgerOptions o;
-  o.projector = &projector;
-  auto restored = RestoreExport(out, f.base().dir.Sub("restored"), o);
+  auto restored = f.RestoreCopy(out, "restored");
   ASSERT_TRUE(restored.ok()) << restored.status().ToString();
   EXPECT_EQ(*(*restored)->RootAt((*restored)->Size()), *f.ledger().RootAt(f.ledger().Size()));
   auto view = (*restored)->Projections();
@@ -190,7 +187,7 @@ TEST_F(Billing, AnEvaluatorRecomputesFromAnExportAlone) {
   std::string bin = *ReadFile(out + "/entries.bin");
   bin[bin.size() - 20] ^= 1;
   std::ofstream(out + "/entries.bin", std::ios::binary | std::ios::trunc) << bin;
-  auto bad = RestoreExport(out, f.base().dir.Sub("restored2"), o);
+  auto bad = f.RestoreCopy(out, "restored2");
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().code(), Status::Code::kCorruption);
 }

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "ledger/crypto.h"
+#include "ledger/export.h"
 #include "ledger/time_util.h"
 #include "projections/billing.h"
 #include "projections/digest.h"
@@ -109,6 +110,14 @@ class ProgrammeFixture {
                            std::to_string(self) + R"(,"mobility":)" + std::to_string(mob) + R"(,"mental":)" +
                            std::to_string(mental) + R"(,"perception":)" + std::to_string(per) +
                            R"(,"dementia":)" + (dementia ? "true" : "false") + R"(,"level":")" + level + "\"}");
+  }
+  // An evaluator's copy: the export at `export_dir` verified and restored
+  // into a new ledger named `name`, with the programme's projections.
+  Result<std::unique_ptr<Ledger>> RestoreCopy(const std::string& export_dir, const std::string& name) {
+    static proj::ProgrammeProjector projector;
+    LedgerOptions o;
+    o.projector = &projector;
+    return RestoreExport(export_dir, base().dir.Sub(name), o);
   }
   // The usual test elder: born 1930 in com-1, assessed moderate (50),
   // approved for home visits from 2024-01-10.

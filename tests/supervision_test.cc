@@ -33,6 +33,19 @@ std::string At(const std::string& id, const std::string& elder, const std::strin
          std::to_string(distance) + "}";
 }
 
+// Two March bathing visits of E1 by ent-a (120 yuan), and March closed on
+// them: the frozen statement and the log size it was computed at.
+void CloseMarch(ProgrammeFixture& f, std::unique_ptr<proj::Statement>* march, uint64_t* closed_at) {
+  f.Expect("ent-a", At("m1", "E1", "w1", "bathing", "2024-03-04", "09:00", "10:00", 1) + "\n" +
+                        At("m2", "E1", "w1", "bathing", "2024-03-20", "09:00", "10:00", 2));
+  *march = f.Bill("ent-a", "2024-03");
+  ASSERT_EQ((*march)->get().getBilledFen(), 12000);
+  *closed_at = f.ledger().Size();
+  f.Expect("bureau", R"({"type":"billing_period_closed","enterprise_id":"ent-a","month":"2024-03","at_size":)" +
+                         std::to_string(*closed_at) + R"(,"statement_digest":")" + HexEncode((*march)->digest()) +
+                         R"(","total_fen":12000,"closed_on":"2024-04-05"})");
+}
+
 class Supervision : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -171,14 +184,9 @@ TEST_F(Supervision, FollowUpLengthAndWorkerContradictions) {
 }
 
 TEST_F(Supervision, ClosesFreezeAndCorrectionsBecomeAdjustments) {
-  f.Expect("ent-a", At("m1", "E1", "w1", "bathing", "2024-03-04", "09:00", "10:00", 1) + "\n" +
-                        At("m2", "E1", "w1", "bathing", "2024-03-20", "09:00", "10:00", 2));
-  auto march = f.Bill("ent-a", "2024-03");
-  ASSERT_EQ(march->get().getBilledFen(), 12000);
-  uint64_t closed_at = f.ledger().Size();
-  f.Expect("bureau", R"({"type":"billing_period_closed","enterprise_id":"ent-a","month":"2024-03","at_size":)" +
-                         std::to_string(closed_at) + R"(,"statement_digest":")" + HexEncode(march->digest()) +
-                         R"(","total_fen":12000,"closed_on":"2024-04-05"})");
+  std::unique_ptr<proj::Statement> march;
+  uint64_t closed_at = 0;
+  ASSERT_NO_FATAL_FAILURE(CloseMarch(f, &march, &closed_at));
   // The frozen statement reproduces at its size, byte for byte.
   EXPECT_EQ(f.Bill("ent-a", "2024-03", static_cast<int64_t>(closed_at))->digest(), march->digest());
   // A death on 15 March becomes known in April: the 20 March visit is not billable.
@@ -238,14 +246,9 @@ TEST(Adjustments, EveryLateFactEffectiveInTheClosedMonthIsCarriedAndNoOther) {
     ProgrammeFixture f;
     f.EnterpriseAndContract("ent-a", "com-1");
     for (const char* e : {"E1", "E3"}) f.ServedElder(e);
-    f.Expect("ent-a", At("m1", "E1", "w1", "bathing", "2024-03-04", "09:00", "10:00", 1) + "\n" +
-                          At("m2", "E1", "w1", "bathing", "2024-03-20", "09:00", "10:00", 2));
-    auto march = f.Bill("ent-a", "2024-03");
-    ASSERT_EQ(march->get().getBilledFen(), 12000);
-    uint64_t closed_at = f.ledger().Size();
-    f.Expect("bureau", R"({"type":"billing_period_closed","enterprise_id":"ent-a","month":"2024-03","at_size":)" +
-                           std::to_string(closed_at) + R"(,"statement_digest":")" + HexEncode(march->digest()) +
-                           R"(","total_fen":12000,"closed_on":"2024-04-05"})");
+    std::unique_ptr<proj::Statement> march;
+    uint64_t closed_at = 0;
+    ASSERT_NO_FATAL_FAILURE(CloseMarch(f, &march, &closed_at));
     f.Expect(c.writer, c.json);
     int64_t now = f.Bill("ent-a", "2024-03")->get().getBilledFen();
     EXPECT_EQ(now != 12000, c.changes) << "March now bills " << now;
@@ -321,10 +324,7 @@ TEST_F(Supervision, SamplesReproduceOnAnotherCopyAndNobodyCouldPredictThem) {
   // Another copy (an evaluator's, from the export) draws the same sample.
   std::string out = f.base().dir.Sub("export");
   ASSERT_TRUE(WriteExport(f.ledger(), out).ok());
-  static proj::ProgrammeProjector projector;
-  LedgerOptions o;
-  o.projector = &projector;
-  auto copy = RestoreExport(out, f.base().dir.Sub("copy"), o);
+  auto copy = f.RestoreCopy(out, "copy");
   ASSERT_TRUE(copy.ok()) << copy.status().ToString();
   auto cv = (*copy)->Projections();
   auto theirs = proj::DrawSample(*cv->state, cv->size, "p-mar");
