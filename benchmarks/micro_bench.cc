@@ -145,7 +145,7 @@ struct ProofLedger {
     LedgerOptions o;
     o.sync = false;
     ledger = std::move(Ledger::Create(dir, {"micro.example/l", "operator", ""}, op, o)).value();
-    Workload w(3, 10, 1);
+    Workload w(3, 10, 1, 64);
     (void)w.Setup(*ledger, op);
     while (ledger->Size() < 65536) {
       auto b = w.Batch(512);
@@ -198,7 +198,7 @@ struct StatementLedger {
     o.sync = false;
     o.projector = &projector;
     ledger = std::move(Ledger::Create(dir, {"micro.example/s", "operator", ""}, op, o)).value();
-    Workload w(1, 300, 2);
+    Workload w(1, 300, 2, 128);
     (void)w.Setup(*ledger, op);
     while (ledger->Size() < 45000) {
       auto b = w.Batch(500);

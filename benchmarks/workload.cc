@@ -24,7 +24,8 @@ std::string KeyJson(const std::string& actor, const char* role, const PrivateKey
 
 }  // namespace
 
-Workload::Workload(size_t enterprises, size_t elders, uint32_t seed) : rng_(seed) {
+Workload::Workload(size_t enterprises, size_t elders, uint32_t seed, uint64_t per_day)
+    : rng_(seed), per_day_(std::max<uint64_t>(1, per_day)) {
   for (size_t i = 0; i < enterprises; ++i) {
     enterprises_.push_back("ent-" + std::to_string(i));
     enterprise_keys_.push_back(*PrivateKey::Generate());
@@ -78,15 +79,19 @@ Status Workload::Setup(Ledger& l, const PrivateKey& op) {
 void Workload::FillDelivery(schema::EventBody::Builder e, size_t ent) {
   auto d = e.initServiceDelivered();
   uint64_t n = deliveries_++;
-  // Spread over the year 2024 at minute resolution; the elder's community
-  // decides nothing here (every contract covers every community).
+  // `per_day_` deliveries a day from 2024-01-11, at minute resolution in
+  // the working hours: a bigger log is a longer history of the same
+  // district, not a denser month. Each elder is served by one enterprise
+  // (elder i by enterprise i mod E), as the programme assigns a provider;
+  // every contract covers every community.
   int64_t base = *ParseTimestamp("2024-01-11T08:00:00+08:00");
-  int64_t day = static_cast<int64_t>(n / 64 % 350);
+  auto day = static_cast<int64_t>(n / per_day_);
   int64_t at = base + day * kMicrosPerDay + static_cast<int64_t>(rng_() % (10 * 3600)) * kMicrosPerSecond;
+  size_t served = (elders_.size() - ent + enterprises_.size() - 1) / enterprises_.size();  // elders i with i mod E == ent
   d.setDeliveryId("d" + std::to_string(n));
-  d.setElderId(elders_[rng_() % elders_.size()]);
+  d.setElderId(elders_[ent + enterprises_.size() * (rng_() % std::max<size_t>(1, served))]);
   d.setEnterpriseId(enterprises_[ent]);
-  d.setWorkerId("w" + std::to_string(rng_() % 40));
+  d.setWorkerId("w" + std::to_string(rng_() % kWorkersPerEnterprise));
   d.setService("bathing");
   d.setProgramme("home_visit");
   d.setCheckIn(at);

@@ -17,7 +17,10 @@ namespace eldercare::bench {
 
 class Workload {
  public:
-  Workload(size_t enterprises, size_t elders, uint32_t seed);
+  // `per_day`: deliveries a day across all enterprises (the history gets
+  // longer as the log grows; a month's size does not change).
+  Workload(size_t enterprises, size_t elders, uint32_t seed, uint64_t per_day);
+  static constexpr uint64_t kWorkersPerEnterprise = 80;
 
   // Operator, bureau, community, subdistrict, assessor and enterprise keys;
   // the default policy; enterprises, contracts, elders, assessments, approvals.
@@ -40,6 +43,7 @@ class Workload {
   std::vector<PrivateKey> enterprise_keys_;
   std::vector<std::string> elders_;
   size_t next_enterprise_ = 0;
+  uint64_t per_day_;
   uint64_t deliveries_ = 0;
   std::string submission_prefix_;
   uint64_t submissions_ = 0;

@@ -19,6 +19,7 @@
 #include <cstring>
 #include <optional>
 #include <set>
+#include <thread>
 #include <shared_mutex>
 #include <unordered_map>
 
@@ -267,6 +268,16 @@ struct Ledger::Rep {
 
   ~Rep() {
     if (db) {
+      // Everything acknowledged is already in the synced WAL; a flush at
+      // close only spares every later open (each `audit-cli` query) from
+      // replaying a large WAL into memory. Small memtables are left in the
+      // WAL rather than written as tiny files after every `submit`.
+      uint64_t in_memory = 0;
+      if (!options.read_only && !write_failure &&
+          db->GetAggregatedIntProperty("rocksdb.cur-size-all-mem-tables", &in_memory) && in_memory > (8u << 20)) {
+        auto s = db->Flush(rocksdb::FlushOptions(), handles);
+        if (!s.ok()) spdlog::warn("flush at close failed (the WAL still holds everything): {}", s.ToString());
+      }
       for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
       handles.clear();
       db->Close();
@@ -277,6 +288,7 @@ struct Ledger::Rep {
 
   Status OpenDb(bool create);
   Status LoadState();
+  Status UpgradeFromFormat1();
   Status RebuildProjections();
   uint64_t ProjectionSize() const;
   void Prepare(schema::Submission::Reader sub, Prepared& p) const;
@@ -441,6 +453,15 @@ Status Ledger::Rep::LoadState() {
     return FromRocks(s, "reading metadata");
   };
   ELDERCARE_RETURN_IF_ERROR(get(layout::kMetaFormat, &v));
+  if (v == layout::kFormatVersion1) {
+    if (options.read_only) {
+      return Status::FailedPrecondition("ledger " + dir + " is in format '" + v + "' and needs a one-time upgrade of its Merkle keys to '" +
+                                        std::string(layout::kFormatVersion) +
+                                        "': open it once for writing (e.g. `audit-cli rebuild --ledger " + dir + "`)");
+    }
+    ELDERCARE_RETURN_IF_ERROR(UpgradeFromFormat1());
+    v = layout::kFormatVersion;
+  }
   if (v != layout::kFormatVersion) {
     return Status::FailedPrecondition("ledger format '" + v + "' is not " + std::string(layout::kFormatVersion));
   }
@@ -494,6 +515,37 @@ Status Ledger::Rep::LoadState() {
       ELDERCARE_RETURN_IF_ERROR(RebuildProjections());
     }
   }
+  return Status::Ok();
+}
+
+// Format 1 keyed Merkle nodes BE64(last leaf) ‖ u8(level) (9 bytes); format
+// 2 puts the band byte in front (10 bytes). Rewrites every 9-byte key,
+// synced, in batches, then records the new format: a crash midway leaves
+// some keys in each form, and the next open carries on from there. The
+// hashes themselves are not touched.
+Status Ledger::Rep::UpgradeFromFormat1() {
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  rocksdb::WriteBatch batch;
+  uint64_t moved = 0;
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), merkle));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    rocksdb::Slice k = it->key();
+    if (k.size() != 9) continue;
+    auto level = static_cast<uint8_t>(k[8]);
+    uint64_t last = GetBigEndian64(reinterpret_cast<const uint8_t*>(k.data()));
+    merkle::NodeId id{level, last >> level};
+    batch.Put(merkle, layout::MerkleKey(id), it->value());
+    batch.Delete(merkle, k);
+    if (++moved % 100000 == 0) {
+      ELDERCARE_RETURN_IF_ERROR(FromRocks(db->Write(wo, &batch), "upgrading the Merkle keys"));
+      batch.Clear();
+    }
+  }
+  ELDERCARE_RETURN_IF_ERROR(FromRocks(it->status(), "reading the Merkle keys"));
+  batch.Put(meta, layout::kMetaFormat, std::string(layout::kFormatVersion));
+  ELDERCARE_RETURN_IF_ERROR(FromRocks(db->Write(wo, &batch), "upgrading the Merkle keys"));
+  spdlog::info("upgraded {} to format {} ({} Merkle keys rewritten)", dir, layout::kFormatVersion, moved);
   return Status::Ok();
 }
 
@@ -1017,12 +1069,41 @@ std::vector<Result<AppendResult>> Ledger::AppendMany(std::span<const schema::Sub
   }
   if (!rep_->pool) rep_->pool = std::make_unique<ThreadPool>(rep_->options.threads);
   std::vector<Prepared> prepared(subs.size());
-  rep_->pool->ParallelFor(subs.size(), [&](size_t i) { rep_->Prepare(subs[i], prepared[i]); });
-  std::vector<Prepared*> items;
-  for (auto& p : prepared) {
-    if (!p.outcome) items.push_back(&p);
+  // In chunks, pipelined: while one chunk is committed (one thread: the
+  // fold, the Merkle nodes, the synced write), the next one's signatures are
+  // checked on all the others. Chunks are committed in order, so positions
+  // follow the order of `subs` as before.
+  constexpr size_t kChunkEvents = 4096, kChunkSubmissions = 256;
+  std::vector<std::pair<size_t, size_t>> chunks;  // [begin, end)
+  for (size_t begin = 0; begin < subs.size();) {
+    size_t end = begin, events = 0;
+    while (end < subs.size() && events < kChunkEvents && end - begin < kChunkSubmissions) {
+      events += subs[end].hasEvents() ? subs[end].getEvents().size() : 0;
+      ++end;
+    }
+    chunks.emplace_back(begin, end);
+    begin = end;
   }
-  if (!items.empty()) rep_->Enqueue(items);
+  auto prepare = [&](std::pair<size_t, size_t> c) {
+    rep_->pool->ParallelFor(c.second - c.first, [&](size_t i) { rep_->Prepare(subs[c.first + i], prepared[c.first + i]); });
+  };
+  auto commit = [&](std::pair<size_t, size_t> c) {
+    std::vector<Prepared*> items;
+    for (size_t i = c.first; i < c.second; ++i) {
+      if (!prepared[i].outcome) items.push_back(&prepared[i]);
+    }
+    if (!items.empty()) rep_->Enqueue(items);
+  };
+  if (!chunks.empty()) prepare(chunks[0]);
+  for (size_t k = 0; k < chunks.size(); ++k) {
+    if (k + 1 == chunks.size()) {
+      commit(chunks[k]);
+      break;
+    }
+    std::thread committer(commit, chunks[k]);
+    prepare(chunks[k + 1]);
+    committer.join();
+  }
   for (auto& p : prepared) out.push_back(std::move(*p.outcome));
   return out;
 }

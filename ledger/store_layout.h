@@ -33,7 +33,10 @@ constexpr char kActorsCf[] = "actors";
 constexpr char kCheckpointsCf[] = "checkpoints";
 constexpr char kProjectionsCf[] = "projections";
 
-constexpr std::string_view kFormatVersion = "eldercare-ledger/1";
+constexpr std::string_view kFormatVersion = "eldercare-ledger/2";
+// Format 1 keyed Merkle nodes without the band byte; opening such a ledger
+// for writing upgrades it in place (see Ledger::Open).
+constexpr std::string_view kFormatVersion1 = "eldercare-ledger/1";
 constexpr char kMetaFormat[] = "meta/format";              // kFormatVersion
 constexpr char kMetaSize[] = "meta/size";                  // BE64 number of entries
 constexpr char kMetaOrigin[] = "meta/origin";              // checkpoint origin
@@ -45,7 +48,28 @@ constexpr char kMetaProjectionVersion[] = "meta/projection_version";
 
 inline std::string EntryKey(uint64_t index) { return BigEndianKey(index); }
 
+// Merkle nodes in bands of 8 levels: u8(level / 8) ‖ BE64(last leaf) ‖
+// u8(level). Within a band, keys sort in completion order (appending leaf i
+// completes (i, 0), (i, 1), …), so appends and a verifier's scan of each band
+// walk it front to back. The bands keep an inclusion proof's nodes close
+// together: its 8 lowest levels lie within 256 leaves of the leaf, the next 8
+// within 65,536 leaves in a band 256 times smaller, and so on, so a proof
+// reads a few blocks instead of one per level.
+constexpr uint32_t kMerkleBandLevels = 8;
+constexpr uint32_t kMerkleBands = 64 / kMerkleBandLevels;
+inline char MerkleBand(uint32_t level) { return static_cast<char>(level / kMerkleBandLevels); }
 inline std::string MerkleKey(merkle::NodeId id) {
+  std::string k(1, MerkleBand(id.level));
+  k += BigEndianKey(id.last_leaf());
+  k.push_back(static_cast<char>(id.level));
+  return k;
+}
+// The last leaf a (format 2) Merkle key covers.
+inline uint64_t MerkleKeyLastLeaf(std::string_view key) {
+  return key.size() == 10 ? GetBigEndian64(reinterpret_cast<const uint8_t*>(key.data() + 1)) : 0;
+}
+// Format 1's key for the same node: BE64(last leaf) ‖ u8(level).
+inline std::string MerkleKeyV1(merkle::NodeId id) {
   std::string k = BigEndianKey(id.last_leaf());
   k.push_back(static_cast<char>(id.level));
   return k;

@@ -1,6 +1,7 @@
 #include "ledger/verifier.h"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <climits>
 #include <condition_variable>
@@ -52,7 +53,9 @@ struct KnownCheckpoint {
 
 struct LogVerifier::Impl {
   VerifyOptions options;
-  std::unique_ptr<KvCursor> nodes;
+  LogVerifier::NodeCursors open_nodes;
+  // One cursor per band of Merkle levels, opened when first needed.
+  std::array<std::unique_ptr<KvCursor>, layout::kMerkleBands> bands;
   std::multimap<uint64_t, KnownCheckpoint> checkpoints;
   std::map<uint64_t, int64_t> recorded_at_size;  // checkpoint size -> recording time of its last entry
   std::optional<note::Verifier> operator_verifier;
@@ -185,8 +188,19 @@ struct LogVerifier::Impl {
     Dispatch(false);
   }
 
+  KvCursor* Band(size_t band) {
+    if (!bands[band]) bands[band] = open_nodes(std::string(1, static_cast<char>(band)));
+    return bands[band].get();
+  }
+  // True when the band's cursor still points into its own band.
+  bool MoreInBand(size_t band) {
+    KvCursor* c = Band(band);
+    return c->Valid() && !c->key().empty() && static_cast<size_t>(static_cast<uint8_t>(c->key()[0])) == band;
+  }
+
   void CheckNode(uint64_t index, merkle::NodeId id, const Hash& h) {
-    if (!nodes) return;
+    if (!open_nodes) return;
+    KvCursor* nodes = Band(static_cast<uint8_t>(layout::MerkleBand(id.level)));
     std::string want = layout::MerkleKey(id);
     std::string at = "stored Merkle node (level " + std::to_string(id.level) + ", index " + std::to_string(id.index) + ")";
     if (!nodes->Valid()) {
@@ -318,7 +332,18 @@ struct LogVerifier::Impl {
                            " of " + std::to_string(group.count) + " entries");
     }
     if (next_index == 0) Fail(0, "the log is empty: no genesis entry");
-    if (nodes && nodes->Valid()) Fail(next_index, "stored Merkle nodes extend beyond the log's last entry");
+    if (open_nodes) {
+      for (size_t band = 0; band < layout::kMerkleBands; ++band) {
+        if (MoreInBand(band)) {
+          Fail(next_index, "stored Merkle nodes extend beyond the log's last entry");
+          break;
+        }
+      }
+      // Keys past the last band are not Merkle nodes at all.
+      if (open_nodes(std::string(1, static_cast<char>(layout::kMerkleBands)))->Valid()) {
+        Fail(next_index, "the merkle store holds a key that is not a Merkle node");
+      }
+    }
     for (auto it = checkpoints.upper_bound(next_index); it != checkpoints.end(); ++it) {
       std::string who = it->second.external ? "your checkpoint" : "stored checkpoint";
       Fail(next_index, who + " at size " + std::to_string(it->first) + " is beyond the log's " +
@@ -327,11 +352,10 @@ struct LogVerifier::Impl {
   }
 };
 
-LogVerifier::LogVerifier(std::vector<std::string> notes, std::unique_ptr<KvCursor> stored_nodes,
-                         VerifyOptions options)
+LogVerifier::LogVerifier(std::vector<std::string> notes, NodeCursors stored_nodes, VerifyOptions options)
     : impl_(std::make_unique<Impl>()) {
   impl_->options = std::move(options);
-  impl_->nodes = std::move(stored_nodes);
+  impl_->open_nodes = std::move(stored_nodes);
   impl_->pool = std::make_unique<ThreadPool>(impl_->options.threads == 0 ? HardwareThreads()
                                                                          : impl_->options.threads);
   auto add = [&](const std::string& text, bool external, size_t n) {
@@ -346,7 +370,9 @@ LogVerifier::LogVerifier(std::vector<std::string> notes, std::unique_ptr<KvCurso
   for (size_t i = 0; i < impl_->options.external_checkpoints.size(); ++i) {
     add(impl_->options.external_checkpoints[i], true, i);
   }
-  if (impl_->nodes && !impl_->nodes->status().ok()) impl_->Fail(0, impl_->nodes->status().message());
+  if (impl_->open_nodes) {
+    if (auto c = impl_->open_nodes({}); !c->status().ok()) impl_->Fail(0, c->status().message());
+  }
 }
 
 LogVerifier::~LogVerifier() {
@@ -394,7 +420,9 @@ VerifyReport VerifyStores(const Ledger& ledger, const VerifyOptions& options, bo
     r.error = notes.status().ToString();
     return r;
   }
-  LogVerifier v(std::move(*notes), nodes ? ledger.NewCursor(Family::kMerkle) : nullptr, options);
+  LogVerifier::NodeCursors cursors;
+  if (nodes) cursors = [&ledger](std::string_view from) { return ledger.NewCursor(Family::kMerkle, from); };
+  LogVerifier v(std::move(*notes), std::move(cursors), options);
   uint64_t expected = 0;
   Status s = ledger.ScanEntries(0, UINT64_MAX, [&](uint64_t index, std::string_view leaf) {
     if (index != expected) {

@@ -19,6 +19,7 @@
 #define ELDERCARE_LEDGER_VERIFIER_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -58,10 +59,12 @@ struct VerifyReport {
 
 class LogVerifier {
  public:
-  // `checkpoints`: the notes stored with the log. `stored_nodes`: the merkle
-  // column family of a ledger directory, or null for an export.
-  LogVerifier(std::vector<std::string> checkpoints, std::unique_ptr<KvCursor> stored_nodes,
-              VerifyOptions options);
+  // Opens a cursor on the merkle column family at `from`.
+  using NodeCursors = std::function<std::unique_ptr<KvCursor>(std::string_view from)>;
+  // `checkpoints`: the notes stored with the log. `stored_nodes`: cursors on
+  // the merkle column family of a ledger directory (one per band of levels,
+  // see store_layout.h), or empty for an export.
+  LogVerifier(std::vector<std::string> checkpoints, NodeCursors stored_nodes, VerifyOptions options);
   ~LogVerifier();
   LogVerifier(const LogVerifier&) = delete;
   LogVerifier& operator=(const LogVerifier&) = delete;

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "ledger/event_schema.h"
+#include "ledger/thread_pool.h"
 #include "ledger/time_util.h"
 #include "projections/eligibility.h"
 #include "projections/keys.h"
@@ -33,7 +34,6 @@ struct Line {
   std::vector<R> reasons;
   std::string detail;
   bool capped = false;
-  std::string policy_version;
 };
 
 // The enterprise's status on `day`: the last change effective by then.
@@ -53,10 +53,11 @@ std::optional<S::StatusKind> StatusOn(S::EnterpriseRecord::Reader e, int32_t day
 
 R ContractOn(S::EnterpriseRecord::Reader e, const std::string& community, const std::string& programme, int32_t day) {
   bool covers = false;
+  auto view = [](capnp::Text::Reader t) { return std::string_view(t.cStr(), t.size()); };
   for (auto c : e.getContracts()) {
     bool community_ok = false, programme_ok = false;
-    for (auto x : c.getCommunities()) community_ok |= Str(x) == community;
-    for (auto x : c.getProgrammes()) programme_ok |= Str(x) == programme;
+    for (auto x : c.getCommunities()) community_ok |= view(x) == community;
+    for (auto x : c.getProgrammes()) programme_ok |= view(x) == programme;
     if (!community_ok || !programme_ok) continue;
     covers = true;
     bool ended = c.hasEnded() && c.getEnded().getEndedOn() <= day;
@@ -121,11 +122,8 @@ class Biller {
     S::PolicyPublished::Reader policy;
     if (policy_rec) {
       policy = policy_rec->get().getPolicy();
-      l.policy_version = Str(policy.getVersion());
-      versions.insert(l.policy_version);
-      for (auto s : policy.getServices()) {
-        if (Str(s.getCode()) == l.service) service = s;
-      }
+      if (used_policies_.insert(policy_rec).second) versions.insert(Str(policy.getVersion()));
+      service = Service(policy_rec, l.service);
     }
     if (service) l.claimed = service->getUnitPriceFen() * units;
     auto add = [&](R r) { l.reasons.push_back(r); };
@@ -184,6 +182,18 @@ class Biller {
       }
     }
     return l;
+  }
+
+  // The catalogue entry for `code` in a policy (the last one with that code).
+  std::optional<S::ServiceRule::Reader> Service(const Record<S::PolicyRecord>* policy, const std::string& code) {
+    auto key = std::make_pair(policy, code);
+    auto it = services_.find(key);
+    if (it != services_.end()) return it->second;
+    std::optional<S::ServiceRule::Reader> found;
+    for (auto s : policy->get().getPolicy().getServices()) {
+      if (std::string_view(s.getCode().cStr(), s.getCode().size()) == code) found = s;
+    }
+    return services_.emplace(std::move(key), found).first->second;
   }
 
   const Record<S::EnterpriseRecord>* Enterprise(const std::string& id) {
@@ -249,6 +259,8 @@ class Biller {
   int32_t month_start_ = 0, month_end_ = 0;
   std::vector<Record<S::PolicyRecord>> policies_;
   std::map<std::string, std::optional<Record<S::EnterpriseRecord>>> enterprises_;
+  std::set<const Record<S::PolicyRecord>*> used_policies_;
+  std::map<std::pair<const Record<S::PolicyRecord>*, std::string>, std::optional<S::ServiceRule::Reader>> services_;
   std::map<std::string, std::set<std::string>> overlaps_;
 };
 
@@ -339,9 +351,14 @@ uint64_t LatestInput(const Snapshot& snap, const std::string& ent, const std::st
 
 }  // namespace
 
+void Statement::Seal() {
+  canonical_ = CanonicalBytes(root_.asReader());
+  digest_ = Sha256(AsBytes(canonical_));
+}
+
 Result<std::unique_ptr<Statement>> ComputeStatement(const Snapshot& snap, const std::string& enterprise,
                                                     const std::string& month) {
-  ELDERCARE_ASSIGN_OR_RETURN(auto st, ComputeBilled(snap, enterprise, month));
+  ELDERCARE_ASSIGN_OR_RETURN(auto st, Statement::Bill(snap, enterprise, month));
   // Corrections to closed earlier months: the change since each was last
   // accounted for (its close, or the close of a later month whose statement
   // carried an adjustment for it).
@@ -360,9 +377,9 @@ Result<std::unique_ptr<Statement>> ComputeStatement(const Snapshot& snap, const 
     uint64_t accounted = closes.back().at_size;  // the latest close before this month accounted for everything earlier
     if (j + 1 == closes.size()) accounted = closes[j].at_size;
     if (LatestInput(snap, enterprise, closes[j].month) < accounted) continue;
-    ELDERCARE_ASSIGN_OR_RETURN(auto now, ComputeBilled(snap, enterprise, closes[j].month));
+    ELDERCARE_ASSIGN_OR_RETURN(auto now, Statement::Bill(snap, enterprise, closes[j].month));
     Snapshot then_snap(snap.state(), snap.state_size(), accounted);
-    ELDERCARE_ASSIGN_OR_RETURN(auto then, ComputeBilled(then_snap, enterprise, closes[j].month));
+    ELDERCARE_ASSIGN_OR_RETURN(auto then, Statement::Bill(then_snap, enterprise, closes[j].month));
     int64_t a = then->get().getBilledFen(), b = now->get().getBilledFen();
     if (a != b) adjustments.emplace_back(closes[j].month, a, b);
   }
@@ -378,27 +395,56 @@ Result<std::unique_ptr<Statement>> ComputeStatement(const Snapshot& snap, const 
   }
   r.setAdjustmentsFen(total);
   r.setPayableFen(r.getBilledFen() + total);
-  st->canonical_ = CanonicalBytes(r.asReader());
-  st->digest_ = Sha256(AsBytes(st->canonical_));
+  st->Seal();
   return st;
 }
 
 Result<std::unique_ptr<Statement>> ComputeBilled(const Snapshot& snap, const std::string& enterprise,
                                                  const std::string& month) {
+  ELDERCARE_ASSIGN_OR_RETURN(auto st, Statement::Bill(snap, enterprise, month));
+  st->Seal();
+  return st;
+}
+
+Result<std::unique_ptr<Statement>> Statement::Bill(const Snapshot& snap, const std::string& enterprise,
+                                                   const std::string& month) {
   if (!ParseMonth(month).ok()) return Status::InvalidArgument("month '" + month + "' is not YYYY-MM");
   if (!snap.Load<S::EnterpriseRecord>(keys::Join({"en", enterprise}))) {
     return Status::NotFound("unknown enterprise '" + enterprise + "' at log size " + std::to_string(snap.size()));
   }
-  Biller biller(snap, month);
-  std::vector<Line> all;
+  // Elders are judged independently of each other, so on all cores: each
+  // part has its own Biller over a contiguous run of the elders, and the
+  // lines are put in one order afterwards (the result does not depend on
+  // the number of parts). Snapshot reads are const and thread-safe.
   std::string prefix = keys::Prefix({"de", enterprise, month});
-  for (const std::string& k : snap.Keys(prefix)) biller.Elder(k.substr(prefix.size()), all);
-  std::vector<Line> lines;
-  for (auto& l : all) {
-    if (l.enterprise == enterprise) lines.push_back(std::move(l));
+  std::vector<std::string> elders = snap.Keys(prefix);
+  std::optional<ThreadPool> pool;
+  if (elders.size() >= 256 && HardwareThreads() > 1) pool.emplace();
+  size_t parts = pool ? pool->parallelism() : 1;
+  std::vector<std::vector<Line>> judged(parts);
+  std::vector<std::set<std::string>> part_versions(parts);
+  auto judge = [&](size_t part) {
+    Biller biller(snap, month);
+    for (size_t i = part * elders.size() / parts; i < (part + 1) * elders.size() / parts; ++i) {
+      biller.Elder(elders[i].substr(prefix.size()), judged[part]);
+    }
+    part_versions[part] = std::move(biller.versions);
+  };
+  if (pool) {
+    pool->ParallelFor(parts, judge);
+  } else {
+    judge(0);
   }
-  std::sort(lines.begin(), lines.end(), [](const Line& a, const Line& b) {
-    return std::tie(a.check_in, a.elder, a.delivery_id) < std::tie(b.check_in, b.elder, b.delivery_id);
+  std::set<std::string> versions_used;
+  std::vector<const Line*> lines;
+  for (size_t part = 0; part < parts; ++part) {
+    versions_used.insert(part_versions[part].begin(), part_versions[part].end());
+    for (const auto& l : judged[part]) {
+      if (l.enterprise == enterprise) lines.push_back(&l);
+    }
+  }
+  std::sort(lines.begin(), lines.end(), [](const Line* a, const Line* b) {
+    return std::tie(a->check_in, a->elder, a->delivery_id) < std::tie(b->check_in, b->elder, b->delivery_id);
   });
 
   auto st = std::make_unique<Statement>();
@@ -406,16 +452,16 @@ Result<std::unique_ptr<Statement>> ComputeBilled(const Snapshot& snap, const std
   r.setEnterpriseId(enterprise);
   r.setMonth(month);
   r.setAtSize(snap.size());
-  auto versions = r.initPolicyVersions(static_cast<unsigned>(biller.versions.size()));
+  auto versions = r.initPolicyVersions(static_cast<unsigned>(versions_used.size()));
   unsigned vi = 0;
-  for (const auto& v : biller.versions) versions.set(vi++, v);
+  for (const auto& v : versions_used) versions.set(vi++, v);
   std::map<R, std::pair<uint32_t, int64_t>> refusals;
   std::map<std::string, std::pair<uint32_t, int64_t>> programmes;
   int64_t claimed = 0, billed = 0, city = 0;
   uint32_t billable = 0;
   auto out = r.initLines(static_cast<unsigned>(lines.size()));
   for (size_t i = 0; i < lines.size(); ++i) {
-    const Line& l = lines[i];
+    const Line& l = *lines[i];
     Fill(out[static_cast<unsigned>(i)], l);
     claimed += l.claimed;
     if (l.reasons.empty()) {
@@ -450,8 +496,6 @@ Result<std::unique_ptr<Statement>> ComputeBilled(const Snapshot& snap, const std
     pl[pi++].setBilledFen(v.second);
   }
   r.setPayableFen(billed);
-  st->canonical_ = CanonicalBytes(r.asReader());
-  st->digest_ = Sha256(AsBytes(st->canonical_));
   return st;
 }
 

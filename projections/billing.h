@@ -47,6 +47,11 @@ class Statement {
  private:
   friend Result<std::unique_ptr<Statement>> ComputeStatement(const Snapshot&, const std::string&, const std::string&);
   friend Result<std::unique_ptr<Statement>> ComputeBilled(const Snapshot&, const std::string&, const std::string&);
+  // The month's own billing, not yet sealed; Seal() fixes the canonical
+  // bytes and the digest once the statement is complete.
+  static Result<std::unique_ptr<Statement>> Bill(const Snapshot& snap, const std::string& enterprise,
+                                                 const std::string& month);
+  void Seal();
   capnp::MallocMessageBuilder msg_;
   schema::Statement::Builder root_ = msg_.initRoot<schema::Statement>();
   std::string canonical_;

@@ -197,7 +197,7 @@ TEST_F(Campaign, EveryCorruptionOfTheLogIsDetectedAndTheFirstBadIndexNamed) {
           std::string v = value;
           v[rng() % v.size()] ^= static_cast<char>(1u << (rng() % 8));
           raw.Put(layout::kMerkleCf, key, v);
-          lo = hi = GetBigEndian64(reinterpret_cast<const uint8_t*>(key.data()));
+          lo = hi = layout::MerkleKeyLastLeaf(key);
           break;
         }
         case 6: {
@@ -205,7 +205,7 @@ TEST_F(Campaign, EveryCorruptionOfTheLogIsDetectedAndTheFirstBadIndexNamed) {
           auto nodes = raw.All(layout::kMerkleCf);
           const std::string& key = nodes[rng() % nodes.size()].first;
           raw.Delete(layout::kMerkleCf, key);
-          lo = hi = GetBigEndian64(reinterpret_cast<const uint8_t*>(key.data()));
+          lo = hi = layout::MerkleKeyLastLeaf(key);
           break;
         }
         case 7: {
@@ -285,7 +285,7 @@ TEST_F(Campaign, ARewrittenHistoryIsCaughtByTheConsistencyCheck) {
       RawDb raw(copy);
       for (uint64_t x = k; x < size_; ++x) raw.Delete(layout::kEntriesCf, layout::EntryKey(x));
       for (auto& [key, v] : raw.All(layout::kMerkleCf)) {
-        if (GetBigEndian64(reinterpret_cast<const uint8_t*>(key.data())) >= k) raw.Delete(layout::kMerkleCf, key);
+        if (layout::MerkleKeyLastLeaf(key) >= k) raw.Delete(layout::kMerkleCf, key);
       }
       for (auto& [key, v] : raw.All(layout::kCheckpointsCf)) {
         if (GetBigEndian64(reinterpret_cast<const uint8_t*>(key.data())) > k) raw.Delete(layout::kCheckpointsCf, key);

@@ -10,7 +10,9 @@
 #include "ledger/entry.h"
 #include "ledger/export.h"
 #include "ledger/store_layout.h"
+#include "ledger/merkle.h"
 #include "tests/raw_db.h"
+#include "tests/reference_merkle.h"
 #include "tests/test_util.h"
 
 namespace eldercare {
@@ -257,6 +259,100 @@ TEST(Verify, UsesSeveralThreadsWithTheSameAnswer) {
     auto r = VerifyLedgerDir(b.f->path(), o);
     EXPECT_TRUE(r.ok) << r.error;
     EXPECT_EQ(r.signatures_checked, b.submissions.size());
+  }
+}
+
+// A ledger past 256 leaves, so that Merkle nodes fill two bands of levels.
+struct TwoBands {
+  LedgerFixture f;
+  std::vector<Hash> leaves;
+  TwoBands() {
+    for (int s = 0; s < 3; ++s) {
+      std::string lines;
+      for (int e = 0; e < 150; ++e) {
+        lines += KeyRegisteredJson("a" + std::to_string(s) + "-" + std::to_string(e), "enterprise", NewKey().public_key()) + "\n";
+      }
+      EXPECT_TRUE(f.AppendJson("operator", f.op_key, lines).ok());
+    }
+    EXPECT_TRUE(f.ledger->MakeCheckpoint(f.op_key).ok());
+    EXPECT_TRUE(f.ledger->ScanEntries(0, UINT64_MAX, [&](uint64_t, std::string_view leaf) {
+      leaves.push_back(merkle::HashLeaf(AsBytes(leaf)));
+      return true;
+    }).ok());
+  }
+  // Every root, inclusion and consistency proof the store gives equals the
+  // reference implementation's, for a spread of sizes and indexes.
+  void ExpectProofsMatchReference() {
+    Ledger& l = *f.ledger;
+    for (uint64_t n : {1ull, 255ull, 256ull, 257ull, 300ull, 384ull, 451ull}) {
+      if (n > leaves.size()) continue;
+      std::vector<Hash> d(leaves.begin(), leaves.begin() + static_cast<long>(n));
+      EXPECT_EQ(*l.RootAt(n), reference::Mth(d, 0, n)) << n;
+      for (uint64_t i = 0; i < n; i += 37) {
+        EXPECT_EQ(*l.InclusionProof(i, n), reference::Path(i, d, 0, n)) << "inclusion " << i << "/" << n;
+        EXPECT_EQ(*l.ConsistencyProof(i + 1, n), reference::Proof(i + 1, d, n)) << "consistency " << i + 1 << "/" << n;
+      }
+    }
+  }
+};
+
+TEST(Verify, MerkleNodesPastLevel8AreStoredInTheirBandAndProve) {
+  TwoBands t;
+  ASSERT_GT(t.leaves.size(), 256u);
+  size_t band1 = 0;
+  {
+    Ledger& l = *t.f.ledger;
+    for (auto c = l.NewCursor(Family::kMerkle); c->Valid(); c->Next()) {
+      ASSERT_EQ(c->key().size(), 10u);
+      uint8_t level = static_cast<uint8_t>(c->key()[9]);
+      EXPECT_EQ(static_cast<uint8_t>(c->key()[0]), level / 8);
+      band1 += level >= 8;
+    }
+  }
+  EXPECT_EQ(band1, 1u);  // the level-8 node over leaves 0..255; level 9 needs 512 leaves
+  t.ExpectProofsMatchReference();
+  auto r = VerifyLedgerDir(t.f.path(), {});
+  EXPECT_TRUE(r.ok) << r.error;
+}
+
+// Format 1 keyed nodes BE64(last leaf) || level. Rewrites the store that way
+// (all keys, or only some, as after a crash during an upgrade).
+void DowngradeToFormat1(const std::string& dir, bool only_some) {
+  RawDb raw(dir);
+  size_t n = 0;
+  for (auto& [key, value] : raw.All(layout::kMerkleCf)) {
+    if (only_some && n++ % 2 == 0) continue;
+    raw.Put(layout::kMerkleCf, key.substr(1), value);
+    raw.Delete(layout::kMerkleCf, key);
+  }
+  raw.Put("default", layout::kMetaFormat, std::string(layout::kFormatVersion1));
+}
+
+TEST(Verify, AFormat1LedgerIsUpgradedWhenOpenedForWriting) {
+  for (bool only_some : {false, true}) {
+    TwoBands t;
+    Hash root = *t.f.ledger->RootAt(t.leaves.size());
+    t.f.ledger.reset();
+    DowngradeToFormat1(t.f.path(), only_some);
+    LedgerOptions ro;
+    ro.read_only = true;
+    auto reading = Ledger::Open(t.f.path(), ro);
+    ASSERT_FALSE(reading.ok());
+    EXPECT_NE(reading.status().message().find("one-time upgrade"), std::string::npos) << reading.status().ToString();
+    t.f.Reopen();
+    EXPECT_EQ(*t.f.ledger->RootAt(t.leaves.size()), root);
+    t.ExpectProofsMatchReference();
+    for (auto c = t.f.ledger->NewCursor(Family::kMerkle); c->Valid(); c->Next()) ASSERT_EQ(c->key().size(), 10u);
+    {
+      auto format = t.f.ledger->NewCursor(Family::kMeta, layout::kMetaFormat);
+      ASSERT_TRUE(format->Valid());
+      EXPECT_EQ(format->value(), layout::kFormatVersion);
+    }
+    // Appends carry on, and the whole ledger verifies.
+    EXPECT_TRUE(t.f.AppendJson("operator", t.f.op_key, KeyRegisteredJson("late", "enterprise", NewKey().public_key())).ok());
+    t.f.ledger.reset();
+    auto r = VerifyLedgerDir(t.f.path(), {});
+    EXPECT_TRUE(r.ok) << (only_some ? "partly upgraded: " : "") << r.error;
   }
 }
 
