@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <set>
 
 #include "ledger/event_schema.h"
@@ -68,10 +70,18 @@ R ContractOn(S::EnterpriseRecord::Reader e, const std::string& community, const 
 
 namespace {
 
+// Each worker's overlapping visits in the month, shared by the Billers that
+// judge parts of a statement in parallel, so that a worker's visits are read
+// once however many parts meet them.
+struct SharedOverlaps {
+  std::mutex mu;
+  std::map<std::string, std::shared_ptr<const std::set<std::string>>> by_worker;
+};
+
 class Biller {
  public:
-  Biller(const Snapshot& snap, std::string month)
-      : snap_(snap), month_(std::move(month)), policies_(LoadPolicies(snap)) {
+  Biller(const Snapshot& snap, std::string month, SharedOverlaps& shared)
+      : snap_(snap), month_(std::move(month)), policies_(LoadPolicies(snap)), shared_(shared) {
     int32_t m = *ParseMonth(month_);
     month_start_ = FirstDayOfMonth(m);
     month_end_ = FirstDayOfMonth(m + 1);
@@ -167,7 +177,7 @@ class Biller {
       if (l.minutes < service->getMinMinutes()) add(R::BELOW_MIN_DURATION);
       if (service->getUnit() == S::Unit::PER_HOUR && units * 60 > l.minutes + 5) add(R::UNITS_EXCEED_DURATION);
     }
-    if (Overlapping(l.enterprise, l.worker).count(l.key)) add(R::WORKER_OVERLAP);
+    if (Overlapping(l.enterprise, l.worker)->count(l.key)) add(R::WORKER_OVERLAP);
     if (l.reasons.empty()) {
       int64_t cap = e.monthly_entitlement_fen;
       int64_t remaining = cap > 0 ? cap - spent[l.programme] : l.claimed;
@@ -203,10 +213,15 @@ class Biller {
   }
 
   // Keys of the worker's deliveries that overlap another of theirs in time.
-  const std::set<std::string>& Overlapping(const std::string& ent, const std::string& worker) {
+  const std::shared_ptr<const std::set<std::string>>& Overlapping(const std::string& ent, const std::string& worker) {
     std::string id = ent + '\0' + worker;
     auto it = overlaps_.find(id);
     if (it != overlaps_.end()) return it->second;
+    {
+      std::lock_guard<std::mutex> lock(shared_.mu);
+      auto known = shared_.by_worker.find(id);
+      if (known != shared_.by_worker.end()) return overlaps_.emplace(id, known->second).first->second;
+    }
     struct Visit {
       int64_t in, out;
       std::string key;
@@ -251,7 +266,12 @@ class Biller {
       }
       marked = overlapping(live);
     }
-    return overlaps_.emplace(id, std::move(marked)).first->second;
+    auto found = std::make_shared<const std::set<std::string>>(std::move(marked));
+    {
+      std::lock_guard<std::mutex> lock(shared_.mu);
+      found = shared_.by_worker.emplace(id, found).first->second;  // the first computed, if two parts raced
+    }
+    return overlaps_.emplace(id, std::move(found)).first->second;
   }
 
   const Snapshot& snap_;
@@ -261,7 +281,8 @@ class Biller {
   std::map<std::string, std::optional<Record<S::EnterpriseRecord>>> enterprises_;
   std::set<const Record<S::PolicyRecord>*> used_policies_;
   std::map<std::pair<const Record<S::PolicyRecord>*, std::string>, std::optional<S::ServiceRule::Reader>> services_;
-  std::map<std::string, std::set<std::string>> overlaps_;
+  SharedOverlaps& shared_;
+  std::map<std::string, std::shared_ptr<const std::set<std::string>>> overlaps_;
 };
 
 void Fill(S::StatementLine::Builder out, const Line& l) {
@@ -423,8 +444,9 @@ Result<std::unique_ptr<Statement>> Statement::Bill(const Snapshot& snap, const s
   size_t parts = pool ? pool->parallelism() : 1;
   std::vector<std::vector<Line>> judged(parts);
   std::vector<std::set<std::string>> part_versions(parts);
+  SharedOverlaps overlaps;
   auto judge = [&](size_t part) {
-    Biller biller(snap, month);
+    Biller biller(snap, month, overlaps);
     for (size_t i = part * elders.size() / parts; i < (part + 1) * elders.size() / parts; ++i) {
       biller.Elder(elders[i].substr(prefix.size()), judged[part]);
     }
