@@ -239,8 +239,16 @@ class Biller {
       visits.push_back({at, out, std::string(idx->target.substr(8))});
       return true;
     }, prefix + keys::BE64(static_cast<uint64_t>(std::max<int64_t>(0, from))));
-    // Candidates from the lookups alone; a voided visit overlaps nothing, so
-    // only the candidates' records are read to drop the voided ones.
+    // A voided visit overlaps nothing: the worker's voids in the same range.
+    std::set<std::string, std::less<>> voided;
+    std::string vprefix = keys::Prefix({"dx", ent, worker});
+    snap_.state().Scan(vprefix, [&](std::string_view k, std::string_view v) {
+      auto at = static_cast<int64_t>(GetBigEndian64(reinterpret_cast<const uint8_t*>(k.data() + vprefix.size())));
+      if (at > to) return false;
+      auto idx = keys::DecodeLookup(v);
+      if (idx && idx->index < snap_.size()) voided.emplace(idx->target);
+      return true;
+    }, vprefix + keys::BE64(static_cast<uint64_t>(std::max<int64_t>(0, from))));
     auto overlapping = [](const std::vector<Visit>& vs) {
       std::set<std::string> marked;
       const Visit* longest = nullptr;
@@ -253,19 +261,11 @@ class Biller {
       }
       return marked;
     };
-    std::set<std::string> marked = overlapping(visits);
-    if (!marked.empty()) {
-      std::vector<Visit> live;
-      for (const Visit& v : visits) {
-        if (!marked.count(v.key)) {
-          live.push_back(v);
-          continue;
-        }
-        auto rec = snap_.Load<S::DeliveryRecord>(v.key);
-        if (rec && !rec->get().hasVoided()) live.push_back(v);
-      }
-      marked = overlapping(live);
+    std::vector<Visit> live;
+    for (Visit& v : visits) {
+      if (!voided.count(v.key)) live.push_back(std::move(v));
     }
+    std::set<std::string> marked = overlapping(live);
     auto found = std::make_shared<const std::set<std::string>>(std::move(marked));
     {
       std::lock_guard<std::mutex> lock(shared_.mu);

@@ -446,6 +446,10 @@ Status OnVoided(Fold& f, S::DeliveryVoided::Reader v) {
   fact.setIndex(f.ctx.index);
   fact.setVoidedOn(v.getVoidedOn());
   fact.setReason(v.getReason());
+  auto claim = d.root().getClaim();
+  // Beside the worker's visit: a voided visit overlaps nothing, and a
+  // statement learns which are voided from this range, not by reading records.
+  f.PutIndex(keys::Join({"dx", ent, Str(claim.getWorkerId()), keys::BE64(static_cast<uint64_t>(claim.getCheckIn())), id}), key);
   d.Save(f.state, key);
   return Status::Ok();
 }

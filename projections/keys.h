@@ -19,6 +19,7 @@
 //   di      enterpriseId deliveryId                         -> dl key
 //   de      enterpriseId month elderId                      elders an enterprise served in a month
 //   dw      enterpriseId workerId BE64(checkIn) deliveryId  -> BE64(checkOut) || dl key
+//   dx      enterpriseId workerId BE64(checkIn) deliveryId  -> dl key (the visit was voided)
 //   ev      evidence(32 bytes)                              -> dl key of its first delivery
 //   ae      enterpriseId elderId assignmentId               assignments by enterprise
 //   ct      contractId                                      -> enterpriseId

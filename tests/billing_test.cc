@@ -164,6 +164,31 @@ TEST_F(Billing, AStatementReproducesExactlyAtItsLogSize) {
   EXPECT_EQ(f.Bill("ent-a", "2024-03", static_cast<int64_t>(size))->digest(), frozen->digest());
 }
 
+TEST_F(Billing, AVoidedVisitOverlapsNothingFromTheVoidOn) {
+  f.Elder("E2", "1930-01-01");
+  f.Assess("E2", "a2", 50, "moderate");
+  f.Approve("E2", "home_visit", "app2");
+  // The same worker in two homes at once: both refused...
+  f.Expect("ent-a", D("here", "2024-03-10", "09:00", "10:00", "bathing", 0, "w7") + "\n" +
+                        D("there", "2024-03-10", "09:30", "10:30", "bathing", 0, "w7", "E2"));
+  uint64_t before = f.ledger().Size();
+  auto l = Lines(*f.Bill("ent-a", "2024-03"));
+  EXPECT_EQ(l.at("here").getRefusal(), R::WORKER_OVERLAP);
+  EXPECT_EQ(l.at("there").getRefusal(), R::WORKER_OVERLAP);
+  // ...until the enterprise voids one: the other is then billable, while the
+  // statement as of the size before the void still refuses both.
+  f.Expect("ent-a", R"({"type":"delivery_voided","delivery_id":"there","enterprise_id":"ent-a","reason":"wrong elder","voided_on":"2024-03-11"})");
+  auto now = f.Bill("ent-a", "2024-03");
+  l = Lines(*now);
+  EXPECT_EQ(l.at("here").getRefusal(), R::NONE);
+  EXPECT_EQ(l.at("there").getRefusal(), R::VOIDED);
+  auto then = Lines(*f.Bill("ent-a", "2024-03", static_cast<int64_t>(before)));
+  EXPECT_EQ(then.at("here").getRefusal(), R::WORKER_OVERLAP);
+  EXPECT_EQ(then.at("there").getRefusal(), R::WORKER_OVERLAP);
+  ASSERT_TRUE(f.ledger().RebuildProjections().ok());
+  EXPECT_EQ(f.Bill("ent-a", "2024-03")->digest(), now->digest());
+}
+
 TEST_F(Billing, AnEvaluatorRecomputesFromAnExportAlone) {
   f.Expect("ent-a", D("d1", "2024-03-01", "09:00", "10:00") + "\n" + D("d2", "2024-03-02", "09:00", "09:10"));
   uint64_t mid = f.ledger().Size();
