@@ -1,6 +1,7 @@
 #include "projections/billing.h"
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -222,50 +223,44 @@ class Biller {
       auto known = shared_.by_worker.find(id);
       if (known != shared_.by_worker.end()) return overlaps_.emplace(id, known->second).first->second;
     }
+    int64_t from = (int64_t{month_start_} - 1) * kMicrosPerDay;
+    int64_t to = (int64_t{month_end_} + 1) * kMicrosPerDay;
+    // The worker's lookups of one kind ("dw" visits, "dx" voids) checked in
+    // around the month, as of the snapshot: fn(check-in, target).
+    auto scan = [&](std::string_view kind, const std::function<void(int64_t, std::string_view)>& fn) {
+      std::string prefix = keys::Prefix({kind, ent, worker});
+      snap_.state().Scan(prefix, [&](std::string_view k, std::string_view v) {
+        auto at = static_cast<int64_t>(GetBigEndian64(reinterpret_cast<const uint8_t*>(k.data() + prefix.size())));
+        if (at > to) return false;
+        auto idx = keys::DecodeLookup(v);
+        if (idx && idx->index < snap_.size()) fn(at, idx->target);
+        return true;
+      }, prefix + keys::BE64(static_cast<uint64_t>(std::max<int64_t>(0, from))));
+    };
     struct Visit {
       int64_t in, out;
       std::string key;
     };
-    std::vector<Visit> visits;
-    std::string prefix = keys::Prefix({"dw", ent, worker});
-    int64_t from = (int64_t{month_start_} - 1) * kMicrosPerDay;
-    int64_t to = (int64_t{month_end_} + 1) * kMicrosPerDay;
-    snap_.state().Scan(prefix, [&](std::string_view k, std::string_view v) {
-      auto at = static_cast<int64_t>(GetBigEndian64(reinterpret_cast<const uint8_t*>(k.data() + prefix.size())));
-      if (at > to) return false;
-      auto idx = keys::DecodeLookup(v);
-      if (!idx || idx->index >= snap_.size() || idx->target.size() < 8) return true;
-      auto out = static_cast<int64_t>(GetBigEndian64(reinterpret_cast<const uint8_t*>(idx->target.data())));
-      visits.push_back({at, out, std::string(idx->target.substr(8))});
-      return true;
-    }, prefix + keys::BE64(static_cast<uint64_t>(std::max<int64_t>(0, from))));
-    // A voided visit overlaps nothing: the worker's voids in the same range.
+    std::vector<Visit> visits;  // in check-in order
+    scan("dw", [&](int64_t at, std::string_view target) {
+      if (target.size() < 8) return;
+      auto out = static_cast<int64_t>(GetBigEndian64(reinterpret_cast<const uint8_t*>(target.data())));
+      visits.push_back({at, out, std::string(target.substr(8))});
+    });
     std::set<std::string, std::less<>> voided;
-    std::string vprefix = keys::Prefix({"dx", ent, worker});
-    snap_.state().Scan(vprefix, [&](std::string_view k, std::string_view v) {
-      auto at = static_cast<int64_t>(GetBigEndian64(reinterpret_cast<const uint8_t*>(k.data() + vprefix.size())));
-      if (at > to) return false;
-      auto idx = keys::DecodeLookup(v);
-      if (idx && idx->index < snap_.size()) voided.emplace(idx->target);
-      return true;
-    }, vprefix + keys::BE64(static_cast<uint64_t>(std::max<int64_t>(0, from))));
-    auto overlapping = [](const std::vector<Visit>& vs) {
-      std::set<std::string> marked;
-      const Visit* longest = nullptr;
-      for (const Visit& v : vs) {  // in check-in order
-        if (longest && v.in < longest->out) {
-          marked.insert(v.key);
-          marked.insert(longest->key);
-        }
-        if (!longest || v.out > longest->out) longest = &v;
+    scan("dx", [&](int64_t, std::string_view target) { voided.emplace(target); });
+    // A voided visit overlaps nothing; any other overlaps the longest-running
+    // visit before it if it starts before that one ends.
+    std::set<std::string> marked;
+    const Visit* longest = nullptr;
+    for (const Visit& v : visits) {
+      if (voided.count(v.key)) continue;
+      if (longest && v.in < longest->out) {
+        marked.insert(v.key);
+        marked.insert(longest->key);
       }
-      return marked;
-    };
-    std::vector<Visit> live;
-    for (Visit& v : visits) {
-      if (!voided.count(v.key)) live.push_back(std::move(v));
+      if (!longest || v.out > longest->out) longest = &v;
     }
-    std::set<std::string> marked = overlapping(live);
     auto found = std::make_shared<const std::set<std::string>>(std::move(marked));
     {
       std::lock_guard<std::mutex> lock(shared_.mu);
