@@ -68,12 +68,6 @@ inline std::string MerkleKey(merkle::NodeId id) {
 inline uint64_t MerkleKeyLastLeaf(std::string_view key) {
   return key.size() == 10 ? GetBigEndian64(reinterpret_cast<const uint8_t*>(key.data() + 1)) : 0;
 }
-// Format 1's key for the same node: BE64(last leaf) ‖ u8(level).
-inline std::string MerkleKeyV1(merkle::NodeId id) {
-  std::string k = BigEndianKey(id.last_leaf());
-  k.push_back(static_cast<char>(id.level));
-  return k;
-}
 
 inline std::string SubmissionKey(std::string_view writer, std::string_view submission_id) {
   std::string k(writer);

@@ -56,11 +56,10 @@ std::optional<S::StatusKind> StatusOn(S::EnterpriseRecord::Reader e, int32_t day
 
 R ContractOn(S::EnterpriseRecord::Reader e, const std::string& community, const std::string& programme, int32_t day) {
   bool covers = false;
-  auto view = [](capnp::Text::Reader t) { return std::string_view(t.cStr(), t.size()); };
   for (auto c : e.getContracts()) {
     bool community_ok = false, programme_ok = false;
-    for (auto x : c.getCommunities()) community_ok |= view(x) == community;
-    for (auto x : c.getProgrammes()) programme_ok |= view(x) == programme;
+    for (auto x : c.getCommunities()) community_ok |= View(x) == community;
+    for (auto x : c.getProgrammes()) programme_ok |= View(x) == programme;
     if (!community_ok || !programme_ok) continue;
     covers = true;
     bool ended = c.hasEnded() && c.getEnded().getEndedOn() <= day;
@@ -202,7 +201,7 @@ class Biller {
     if (it != services_.end()) return it->second;
     std::optional<S::ServiceRule::Reader> found;
     for (auto s : policy->get().getPolicy().getServices()) {
-      if (std::string_view(s.getCode().cStr(), s.getCode().size()) == code) found = s;
+      if (View(s.getCode()) == code) found = s;
     }
     return services_.emplace(std::move(key), found).first->second;
   }
@@ -277,6 +276,8 @@ class Biller {
   std::set<const Record<S::PolicyRecord>*> used_policies_;
   std::map<std::pair<const Record<S::PolicyRecord>*, std::string>, std::optional<S::ServiceRule::Reader>> services_;
   SharedOverlaps& shared_;
+  // This Biller's own view of `shared_`: every delivery asks, so the
+  // answer is read without taking the shared lock once it is known.
   std::map<std::string, std::shared_ptr<const std::set<std::string>>> overlaps_;
 };
 

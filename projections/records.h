@@ -86,6 +86,8 @@ std::optional<Record<T>> LoadAsOf(const StateReader& s, std::string_view key, ui
 
 // "2024-03" of a text field, validated.
 std::string Str(capnp::Text::Reader t);
+// The same text without a copy (valid while the message is).
+inline std::string_view View(capnp::Text::Reader t) { return std::string_view(t.cStr(), t.size()); }
 
 }  // namespace eldercare::proj
 
