@@ -100,6 +100,7 @@ class RocksStateReader : public StateReader {
   RocksStateReader(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, bool snapshot)
       : db_(db), cf_(cf), snapshot_(snapshot ? db->GetSnapshot() : nullptr) {}
   ~RocksStateReader() override {
+    pool_.clear();  // iterators before the snapshot they read
     if (snapshot_) db_->ReleaseSnapshot(snapshot_);
   }
   const rocksdb::Snapshot* snapshot() const { return snapshot_; }
@@ -121,31 +122,68 @@ class RocksStateReader : public StateReader {
 
   void Scan(std::string_view prefix, const std::function<bool(std::string_view, std::string_view)>& fn,
             std::string_view start) const override {
-    rocksdb::ReadOptions ro;
-    ro.snapshot = snapshot_;
     std::string upper(prefix);
     // Smallest key greater than every key with this prefix.
     while (!upper.empty() && static_cast<uint8_t>(upper.back()) == 0xff) upper.pop_back();
     if (!upper.empty()) upper.back() = static_cast<char>(static_cast<uint8_t>(upper.back()) + 1);
-    rocksdb::Slice upper_slice(upper);
-    if (!upper.empty()) ro.iterate_upper_bound = &upper_slice;
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf_));
+    std::unique_ptr<Cursor> cursor = TakeCursor(upper.empty());
+    cursor->upper = std::move(upper);
+    cursor->upper_slice = rocksdb::Slice(cursor->upper);
+    rocksdb::Iterator* it = cursor->it.get();
     std::string_view from = start > prefix ? start : prefix;
     for (it->Seek(rocksdb::Slice(from.data(), from.size())); it->Valid(); it->Next()) {
       std::string_view k(it->key().data(), it->key().size());
       if (k.substr(0, prefix.size()) != prefix) break;
-      if (!fn(k, std::string_view(it->value().data(), it->value().size()))) return;
+      if (!fn(k, std::string_view(it->value().data(), it->value().size()))) break;
     }
     if (!it->status().ok()) {
       spdlog::critical("projection scan failed: {}", it->status().ToString());
       std::abort();
     }
+    GiveBack(std::move(cursor));
   }
 
  private:
+  // An iterator with its own upper bound, which RocksDB reads through a
+  // pointer on every step: changing the bound and seeking again reuses the
+  // iterator. Under a snapshot every iterator sees the same data, so scans
+  // take one from a pool instead of building one per scan (a statement scans
+  // per elder; building an iterator touches every file of the LSM tree).
+  struct Cursor {
+    std::string upper;
+    rocksdb::Slice upper_slice;
+    bool bounded = true;
+    std::unique_ptr<rocksdb::Iterator> it;
+  };
+
+  std::unique_ptr<Cursor> TakeCursor(bool unbounded) const {
+    if (snapshot_ != nullptr && !unbounded) {
+      std::lock_guard<std::mutex> lock(pool_mu_);
+      if (!pool_.empty()) {
+        auto c = std::move(pool_.back());
+        pool_.pop_back();
+        return c;
+      }
+    }
+    auto c = std::make_unique<Cursor>();
+    rocksdb::ReadOptions ro;
+    ro.snapshot = snapshot_;
+    c->bounded = !unbounded;
+    if (c->bounded) ro.iterate_upper_bound = &c->upper_slice;
+    c->it.reset(db_->NewIterator(ro, cf_));
+    return c;
+  }
+  void GiveBack(std::unique_ptr<Cursor> c) const {
+    if (snapshot_ == nullptr || !c->bounded) return;  // without a snapshot a new scan must see new writes
+    std::lock_guard<std::mutex> lock(pool_mu_);
+    pool_.push_back(std::move(c));
+  }
+
   rocksdb::DB* db_;
   rocksdb::ColumnFamilyHandle* cf_;
   const rocksdb::Snapshot* snapshot_;
+  mutable std::mutex pool_mu_;
+  mutable std::vector<std::unique_ptr<Cursor>> pool_;
 };
 
 // Committed projection values the group leader read recently, present or
@@ -599,7 +637,15 @@ Status Ledger::Rep::RebuildProjections() {
   }
   ELDERCARE_RETURN_IF_ERROR(FromRocks(it->status(), "reading entries"));
   if (index != n) return Status::Corruption("the log holds " + std::to_string(index) + " of " + std::to_string(n) + " entries");
-  return flush(n);
+  ELDERCARE_RETURN_IF_ERROR(flush(n));
+  // The old projection lies under one range tombstone and the new one in
+  // freshly flushed files that all overlap: until compaction merged them,
+  // every scan wades through both generations (and the background compaction
+  // competes with readers for the cores). Compacting now leaves queries a
+  // tidy tree; it is part of what a rebuild costs.
+  rocksdb::CompactRangeOptions compact;
+  compact.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForceOptimized;
+  return FromRocks(db->CompactRange(compact, projections, nullptr, nullptr), "compacting rebuilt projections");
 }
 
 Result<std::optional<SubmissionRecord>> Ledger::Rep::FindSubmission(std::string_view writer,

@@ -331,6 +331,64 @@ TEST(Ledger, OnlyTheOperatorKeySignsCheckpoints) {
   EXPECT_EQ(f.ledger->Checkpoints()->size(), 2u);
 }
 
+// Writes, for each registered actor "x", the keys "a/x", "b/x" and "c/x".
+class ThreeKeysPerActor : public Projector {
+ public:
+  Status Apply(const EventContext&, schema::EventBody::Reader body, StateStore& state) const override {
+    if (!body.isKeyRegistered()) return Status::Ok();
+    std::string actor(body.getKeyRegistered().getActorId().cStr());
+    for (const char* family : {"a/", "b/", "c/"}) state.Put(family + actor, actor);
+    return Status::Ok();
+  }
+  std::string_view version() const override { return "three-keys/1"; }
+};
+
+std::vector<std::string> ScanKeys(const StateReader& r, std::string_view prefix) {
+  std::vector<std::string> out;
+  r.Scan(prefix, [&](std::string_view k, std::string_view) {
+    out.emplace_back(k);
+    return true;
+  });
+  return out;
+}
+
+// A view reuses its iterators from scan to scan (each with a new bound):
+// every scan still sees exactly its own prefix, nested scans each their own,
+// and nothing written after the view was taken.
+TEST(Ledger, ScansOfOneViewStayWithinTheirPrefixAndItsSnapshot) {
+  ThreeKeysPerActor projector;
+  LedgerOptions o;
+  o.projector = &projector;
+  LedgerFixture f(o);
+  f.Register("p1", schema::Role::BUREAU);
+  f.Register("p2", schema::Role::BUREAU);
+  auto view = f.ledger->Projections();
+  ASSERT_TRUE(view.ok()) << view.status().ToString();
+  f.Register("p3", schema::Role::BUREAU);  // after the view: it must not show
+
+  using V = std::vector<std::string>;
+  EXPECT_EQ(ScanKeys(*view->state, "b/"), (V{"b/p1", "b/p2"}));
+  EXPECT_EQ(ScanKeys(*view->state, "c/"), (V{"c/p1", "c/p2"}));
+  EXPECT_EQ(ScanKeys(*view->state, "a/"), (V{"a/p1", "a/p2"}));  // a lower bound than before
+  EXPECT_EQ(ScanKeys(*view->state, "b/p2"), (V{"b/p2"}));
+  EXPECT_EQ(ScanKeys(*view->state, "d/"), V{});
+  // Stopping early hands the iterator back in a state the next scan resets.
+  int seen = 0;
+  view->state->Scan("a/", [&](std::string_view, std::string_view) { return ++seen < 1; });
+  EXPECT_EQ(seen, 1);
+  EXPECT_EQ(ScanKeys(*view->state, "c/"), (V{"c/p1", "c/p2"}));
+  V pairs;
+  view->state->Scan("a/", [&](std::string_view k, std::string_view) {
+    for (const auto& inner : ScanKeys(*view->state, "c/")) pairs.push_back(std::string(k) + "+" + inner);
+    return true;
+  });
+  EXPECT_EQ(pairs, (V{"a/p1+c/p1", "a/p1+c/p2", "a/p2+c/p1", "a/p2+c/p2"}));
+  // A new view sees the later write.
+  auto now = f.ledger->Projections();
+  ASSERT_TRUE(now.ok());
+  EXPECT_EQ(ScanKeys(*now->state, "b/"), (V{"b/p1", "b/p2", "b/p3"}));
+}
+
 TEST(Ledger, OpeningAMissingLedgerSaysSo) {
   testing::TempDir d;
   auto l = Ledger::Open(d.Sub("nothing"));
