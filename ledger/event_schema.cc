@@ -1,5 +1,6 @@
 #include "ledger/event_schema.h"
 
+#include <capnp/any.h>
 #include <capnp/dynamic.h>
 
 #include <map>
@@ -48,6 +49,7 @@ struct FieldInfo {
   size_t max_length = kDefaultMaxFieldBytes;
   bool timestamp = false;  // int64 microseconds: years 0001 to 9999
   bool date = false;       // int32 days: years 0001 to 9999
+  bool is_enum = false;
 };
 struct StructInfo {
   std::vector<FieldInfo> fields;        // non-union
@@ -60,6 +62,7 @@ FieldInfo MakeInfo(StructSchema::Field f) {
   i.name = SnakeCase(f.getProto().getName().cStr());
   capnp::Type t = f.getType();
   i.pointer = t.isText() || t.isData() || t.isList() || t.isStruct() || t.isAnyPointer();
+  i.is_enum = t.isEnum();
   for (auto a : f.getProto().getAnnotations()) {
     if (a.getId() == kAnnRequired) i.required = true;
     if (a.getId() == kAnnSize) i.exact_size = a.getValue().getUint32();
@@ -70,10 +73,9 @@ FieldInfo MakeInfo(StructSchema::Field f) {
   return i;
 }
 
+// Per thread, so that threads validating in parallel share no lock.
 const StructInfo& InfoFor(StructSchema s) {
-  static std::mutex mu;
-  static std::map<uint64_t, std::unique_ptr<StructInfo>> cache;
-  std::lock_guard<std::mutex> lock(mu);
+  thread_local std::map<uint64_t, std::unique_ptr<StructInfo>> cache;
   auto& slot = cache[s.getProto().getId()];
   if (!slot) {
     slot = std::make_unique<StructInfo>();
@@ -155,7 +157,7 @@ Status ValidateStruct(DynamicStruct::Reader r, const std::string& path, int dept
       continue;
     }
     // Numbers are always valid, except times and dates (years 0001 to 9999).
-    if (!f.pointer && !f.timestamp && !f.date && f.field.getType().which() != capnp::schema::Type::ENUM) continue;
+    if (!f.pointer && !f.timestamp && !f.date && !f.is_enum) continue;
     ELDERCARE_RETURN_IF_ERROR(ValidateValue(f, r.get(f.field), path, depth));
   }
   if (!info.union_fields.empty()) {
@@ -169,6 +171,300 @@ Status ValidateStruct(DynamicStruct::Reader r, const std::string& path, int dept
   return Status::Ok();
 }
 
+
+// A fast path for ValidateBody. The dynamic API above resolves each field's
+// type on every access, which made it the largest cost of verifying a log.
+// A Plan holds what the dynamic checks need, resolved once: where each field
+// lies (pointer index or data offset) and what to check. Validation then
+// reads the struct's sections directly. It only ever answers "valid"; on
+// anything it does not handle, and on any failure, the dynamic validator
+// runs and gives the verdict and the message, so the two cannot disagree on
+// what is accepted.
+struct Plan;
+struct PlanField {
+  enum Kind : uint8_t { kSkip, kText, kData, kStruct, kEnum, kInt, kList, kUnsupported };
+  Kind kind = kSkip;
+  Kind element = kSkip;       // of a list
+  capnp::ElementSize element_size = capnp::ElementSize::VOID;  // of a list of numbers
+  bool pointer = false;
+  uint32_t offset = 0;        // pointer index, or data offset in units of the value's size
+  uint8_t bytes = 0;          // size of a data value
+  bool is_signed = false;
+  uint64_t default_bits = 0;  // data values are stored XOR their default
+  uint32_t enumerants = 0;
+  const Plan* nested = nullptr;  // struct, or list of structs
+  uint16_t discriminant = 0;
+  bool required = false;
+  std::optional<uint32_t> exact_size;
+  size_t max_length = kDefaultMaxFieldBytes;
+  bool timestamp = false;
+  bool date = false;
+};
+struct Plan {
+  std::vector<PlanField> fields;
+  std::vector<PlanField> union_fields;
+  uint32_t discriminant_offset = 0;  // in 16-bit units
+  bool supported = true;
+};
+
+const Plan* PlanFor(StructSchema s, std::map<uint64_t, std::unique_ptr<Plan>>& plans);
+
+PlanField MakePlanField(StructSchema::Field f, std::map<uint64_t, std::unique_ptr<Plan>>& plans) {
+  PlanField p;
+  FieldInfo info = MakeInfo(f);
+  p.required = info.required;
+  p.exact_size = info.exact_size;
+  p.max_length = info.max_length;
+  p.timestamp = info.timestamp;
+  p.date = info.date;
+  p.pointer = info.pointer;
+  auto proto = f.getProto();
+  p.discriminant = proto.getDiscriminantValue();
+  if (!proto.isSlot()) {
+    p.kind = PlanField::kUnsupported;  // groups
+    return p;
+  }
+  auto slot = proto.getSlot();
+  p.offset = slot.getOffset();
+  capnp::Type t = f.getType();
+  auto def = slot.getDefaultValue();
+  using T = capnp::schema::Type;
+  switch (t.which()) {
+    case T::TEXT: p.kind = PlanField::kText; break;
+    case T::DATA: p.kind = PlanField::kData; break;
+    case T::STRUCT:
+      p.kind = PlanField::kStruct;
+      p.nested = PlanFor(t.asStruct(), plans);
+      break;
+    case T::LIST: {
+      p.kind = PlanField::kList;
+      capnp::Type e = t.asList().getElementType();
+      switch (e.which()) {
+        case T::TEXT: p.element = PlanField::kText; break;
+        case T::DATA: p.element = PlanField::kData; break;
+        case T::STRUCT:
+          p.element = PlanField::kStruct;
+          p.nested = PlanFor(e.asStruct(), plans);
+          break;
+        case T::ENUM:
+          p.element = PlanField::kEnum;
+          p.enumerants = e.asEnum().getEnumerants().size();
+          break;
+        case T::VOID: p.element = PlanField::kSkip; p.element_size = capnp::ElementSize::VOID; break;
+        case T::BOOL: p.element = PlanField::kSkip; p.element_size = capnp::ElementSize::BIT; break;
+        case T::INT8: case T::UINT8:
+          p.element = PlanField::kSkip;
+          p.element_size = capnp::ElementSize::BYTE;
+          break;
+        case T::INT16: case T::UINT16:
+          p.element = PlanField::kSkip;
+          p.element_size = capnp::ElementSize::TWO_BYTES;
+          break;
+        case T::INT32: case T::UINT32: case T::FLOAT32:
+          p.element = PlanField::kSkip;
+          p.element_size = capnp::ElementSize::FOUR_BYTES;
+          break;
+        case T::INT64: case T::UINT64: case T::FLOAT64:
+          // Numbers in lists are not checked, but the list must be laid out
+          // as one of them (the dynamic reader refuses other layouts).
+          p.element = PlanField::kSkip;
+          p.element_size = capnp::ElementSize::EIGHT_BYTES;
+          break;
+        default:
+          p.element = PlanField::kUnsupported;
+      }
+      break;
+    }
+    case T::ENUM:
+      p.kind = PlanField::kEnum;
+      p.bytes = 2;
+      p.enumerants = t.asEnum().getEnumerants().size();
+      p.default_bits = def.getEnum();
+      break;
+    case T::INT8: p.bytes = 1; p.is_signed = true; p.default_bits = static_cast<uint8_t>(def.getInt8()); break;
+    case T::INT16: p.bytes = 2; p.is_signed = true; p.default_bits = static_cast<uint16_t>(def.getInt16()); break;
+    case T::INT32: p.bytes = 4; p.is_signed = true; p.default_bits = static_cast<uint32_t>(def.getInt32()); break;
+    case T::INT64: p.bytes = 8; p.is_signed = true; p.default_bits = static_cast<uint64_t>(def.getInt64()); break;
+    case T::UINT8: p.bytes = 1; p.default_bits = def.getUint8(); break;
+    case T::UINT16: p.bytes = 2; p.default_bits = def.getUint16(); break;
+    case T::UINT32: p.bytes = 4; p.default_bits = def.getUint32(); break;
+    case T::UINT64: p.bytes = 8; p.default_bits = def.getUint64(); break;
+    case T::VOID: case T::BOOL: case T::FLOAT32: case T::FLOAT64:
+      p.kind = (p.timestamp || p.date) ? PlanField::kUnsupported : PlanField::kSkip;
+      return p;
+    default:
+      p.kind = PlanField::kUnsupported;
+      return p;
+  }
+  if (p.bytes != 0 && p.kind == PlanField::kSkip) {
+    p.kind = (p.timestamp || p.date) ? PlanField::kInt : PlanField::kSkip;
+  }
+  return p;
+}
+
+const Plan* PlanFor(StructSchema s, std::map<uint64_t, std::unique_ptr<Plan>>& plans) {
+  auto& slot = plans[s.getProto().getId()];
+  if (slot) return slot.get();
+  slot = std::make_unique<Plan>();
+  Plan* plan = slot.get();  // registered before recursing: a struct may contain itself
+  auto proto = s.getProto().getStruct();
+  plan->discriminant_offset = proto.getDiscriminantOffset();
+  for (auto f : s.getNonUnionFields()) plan->fields.push_back(MakePlanField(f, plans));
+  for (auto f : s.getUnionFields()) plan->union_fields.push_back(MakePlanField(f, plans));
+  for (const auto* list : {&plan->fields, &plan->union_fields}) {
+    for (const auto& f : *list) {
+      if (f.kind == PlanField::kUnsupported || f.element == PlanField::kUnsupported) plan->supported = false;
+    }
+  }
+  return plan;
+}
+
+// The plans of every event type's struct, built once, read-only after.
+const std::vector<const Plan*>& EventPlans() {
+  static std::map<uint64_t, std::unique_ptr<Plan>> plans;
+  static const std::vector<const Plan*> by_type = [] {
+    std::vector<const Plan*> v(EventTypes().size(), nullptr);
+    for (size_t i = 0; i < EventTypes().size(); ++i) {
+      capnp::Type t = EventTypes()[i].field.getType();
+      if (EventTypes()[i].name.empty() || !t.isStruct()) continue;
+      v[i] = PlanFor(t.asStruct(), plans);
+    }
+    return v;
+  }();
+  return by_type;
+}
+
+uint64_t DataBits(capnp::Data::Reader data, const PlanField& f) {
+  size_t at = size_t{f.offset} * f.bytes;
+  uint64_t bits = 0;
+  if (at + f.bytes <= data.size()) {
+    for (size_t i = 0; i < f.bytes; ++i) bits |= uint64_t{data[at + i]} << (8 * i);
+  }
+  return bits;
+}
+
+bool FastValidStruct(capnp::AnyStruct::Reader r, const Plan& plan, int depth);
+
+bool FastValidText(capnp::Text::Reader t, const PlanField& f) {
+  return t.size() <= f.max_length && IsValidUtf8(std::string_view(t.cStr(), t.size()));
+}
+bool FastValidData(capnp::Data::Reader d, const PlanField& f) {
+  return !(f.exact_size && d.size() != 0 && d.size() != *f.exact_size) && d.size() <= f.max_length;
+}
+
+bool FastValidPointer(capnp::AnyPointer::Reader ptr, const PlanField& f, int depth) {
+  switch (f.kind) {
+    case PlanField::kText: return FastValidText(ptr.getAs<capnp::Text>(), f);
+    case PlanField::kData: return FastValidData(ptr.getAs<capnp::Data>(), f);
+    case PlanField::kStruct: return FastValidStruct(ptr.getAs<capnp::AnyStruct>(), *f.nested, depth + 1);
+    case PlanField::kList:
+      switch (f.element) {
+        case PlanField::kText: {
+          auto list = ptr.getAs<capnp::List<capnp::Text>>();
+          if (list.size() > 100000) return false;
+          for (auto t : list) if (!FastValidText(t, f)) return false;
+          return true;
+        }
+        case PlanField::kData: {
+          auto list = ptr.getAs<capnp::List<capnp::Data>>();
+          if (list.size() > 100000) return false;
+          for (auto d : list) if (!FastValidData(d, f)) return false;
+          return true;
+        }
+        case PlanField::kStruct: {
+          auto any = ptr.getAs<capnp::AnyList>();
+          if (any.getElementSize() != capnp::ElementSize::INLINE_COMPOSITE) return false;
+          auto list = any.as<capnp::List<capnp::AnyStruct>>();
+          if (list.size() > 100000) return false;
+          for (auto e : list) if (!FastValidStruct(e, *f.nested, depth + 1)) return false;
+          return true;
+        }
+        case PlanField::kEnum: {
+          auto list = ptr.getAs<capnp::List<uint16_t>>();
+          if (list.size() > 100000) return false;
+          for (uint16_t v : list) if (v >= f.enumerants) return false;
+          return true;
+        }
+        case PlanField::kSkip: {
+          auto any = ptr.getAs<capnp::AnyList>();
+          return any.getElementSize() == f.element_size && any.size() <= 100000;
+        }
+        default:
+          return false;
+      }
+    default:
+      return false;
+  }
+}
+
+bool FastValidNumber(capnp::Data::Reader data, const PlanField& f) {
+  uint64_t stored = DataBits(data, f);
+  if (stored == 0) return true;  // the default: not checked
+  uint64_t bits = stored ^ f.default_bits;
+  if (f.kind == PlanField::kEnum) return bits < f.enumerants;
+  int64_t n;
+  if (f.is_signed) {
+    int shift = 64 - 8 * f.bytes;
+    n = static_cast<int64_t>(bits << shift) >> shift;
+  } else {
+    n = static_cast<int64_t>(bits);
+    if (f.bytes == 8 && n < 0) return false;  // as the dynamic reader would refuse to convert
+  }
+  return !((f.timestamp && !MicrosInRange(n)) || (f.date && !DayInRange(n)));
+}
+
+bool FastValidStruct(capnp::AnyStruct::Reader r, const Plan& plan, int depth) {
+  if (depth > 8 || !plan.supported) return false;
+  auto data = r.getDataSection();
+  auto pointers = r.getPointerSection();
+  for (const PlanField& f : plan.fields) {
+    if (f.pointer) {
+      if (f.offset >= pointers.size() || pointers[f.offset].isNull()) {
+        if (f.required) return false;
+        continue;
+      }
+      if (!FastValidPointer(pointers[f.offset], f, depth)) return false;
+    } else if (f.kind == PlanField::kEnum || f.kind == PlanField::kInt) {
+      if (!FastValidNumber(data, f)) return false;
+    }
+  }
+  if (!plan.union_fields.empty()) {
+    PlanField d;
+    d.offset = plan.discriminant_offset;
+    d.bytes = 2;
+    auto which = static_cast<uint16_t>(DataBits(data, d));
+    for (const PlanField& f : plan.union_fields) {
+      if (f.discriminant != which) continue;
+      if (f.pointer) {
+        // An unset struct variant reads as the default struct; leave it to
+        // the dynamic validator.
+        if (f.offset >= pointers.size() || pointers[f.offset].isNull()) return false;
+        return FastValidPointer(pointers[f.offset], f, depth);
+      }
+      if (f.kind == PlanField::kEnum || f.kind == PlanField::kInt) return FastValidNumber(data, f);
+      return f.kind == PlanField::kSkip;
+    }
+    return false;
+  }
+  return true;
+}
+
+// True only if the body is certainly valid.
+bool FastValidBody(EventBody::Reader body, const EventType& type) {
+  const auto& plans = EventPlans();
+  const Plan* plan = type.which < plans.size() ? plans[type.which] : nullptr;
+  if (plan == nullptr) return false;
+  try {
+    capnp::AnyStruct::Reader any(body);
+    auto pointers = any.getPointerSection();
+    auto slot = type.field.getProto().getSlot();
+    uint32_t at = slot.getOffset();
+    if (at >= pointers.size() || pointers[at].isNull()) return false;
+    return FastValidStruct(pointers[at].getAs<capnp::AnyStruct>(), *plan, 0);
+  } catch (const kj::Exception&) {
+    return false;
+  }
+}
 }  // namespace
 
 bool HasAnnotation(const StructSchema::Field& field, uint64_t id) {
@@ -245,7 +541,12 @@ bool RoleMayWrite(Role role, const EventType& type) {
   return false;
 }
 
-Status ValidateBody(EventBody::Reader body) {
+bool FastBodyIsValid(EventBody::Reader body) {
+  const EventType* type = EventTypeOf(body);
+  return type != nullptr && FastValidBody(body, *type);
+}
+
+Status ValidateBodyDynamic(EventBody::Reader body) {
   const EventType* type = EventTypeOf(body);
   if (type == nullptr) {
     return Status::InvalidArgument("unknown event type (union tag " + std::to_string(static_cast<int>(body.which())) + ")");
@@ -256,6 +557,11 @@ Status ValidateBody(EventBody::Reader body) {
   } catch (const kj::Exception& e) {
     return Status::InvalidArgument("event '" + type->name + "' is malformed: " + e.getDescription().cStr());
   }
+}
+
+Status ValidateBody(EventBody::Reader body) {
+  if (FastBodyIsValid(body)) return Status::Ok();
+  return ValidateBodyDynamic(body);
 }
 
 Status ValidateId(std::string_view what, std::string_view id) {

@@ -60,6 +60,13 @@ bool RoleMayWrite(Role role, const EventType& type);
 
 // Structural checks of one body; the message names the field at fault.
 Status ValidateBody(EventBody::Reader body);
+// The two halves of ValidateBody, for tests: a fast check over plans of the
+// schema resolved once, which answers true only for bodies the dynamic
+// (reflection) validator accepts, and that validator, which gives every
+// verdict and message. ValidateBody is Ok when the fast check is true, and
+// the dynamic verdict otherwise.
+bool FastBodyIsValid(EventBody::Reader body);
+Status ValidateBodyDynamic(EventBody::Reader body);
 
 // Actor and submission ids: 1-128 bytes of [A-Za-z0-9._:@/-], starting with a
 // letter or digit. `what` names the id in the error ("writer", "actor_id").

@@ -1063,7 +1063,7 @@ Result<std::unique_ptr<Ledger>> Ledger::Restore(const std::string& dir,
     frontier.Append(merkle::HashLeaf(AsBytes(leaf)), [&](merkle::NodeId id, const Hash& h) {
       batch.Put(rep->merkle, layout::MerkleKey(id), rocksdb::Slice(reinterpret_cast<const char*>(h.data()), h.size()));
     });
-    digests.push_back(BodyDigest(e.getBody()));
+    digests.push_back(BodyDigestInCanonicalEntry(e.getBody()));
     if (e.getPosition() + 1 == e.getCount()) {
       std::string writer = Str(e.getWriter()), id = Str(e.getSubmissionId());
       batch.Put(rep->submissions, layout::SubmissionKey(writer, id),
@@ -1337,7 +1337,7 @@ Status Ledger::CheckDerivedStores(const Projector* projector) const {
     auto e = parsed->Root<schema::Entry>();
     if (e.getIndex() != index) return Status::Corruption("entry " + std::to_string(index) + " is out of place");
     ELDERCARE_RETURN_IF_ERROR(keys.Apply(index, e.getBody()).WithPrefix("entry " + std::to_string(index) + ": "));
-    digests.push_back(BodyDigest(e.getBody()));
+    digests.push_back(BodyDigestInCanonicalEntry(e.getBody()));
     std::string writer = Str(e.getWriter());
     if (e.getPosition() + 1 == e.getCount()) {
       std::string id = Str(e.getSubmissionId());

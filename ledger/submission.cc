@@ -1,5 +1,7 @@
 #include "ledger/submission.h"
 
+#include <capnp/any.h>
+
 #include <cstring>
 
 namespace eldercare {
@@ -7,6 +9,26 @@ namespace eldercare {
 Hash BodyDigest(schema::EventBody::Reader body) {
   kj::Array<capnp::word> words = capnp::canonicalize(body);
   return Sha256(ByteSpan(words.asBytes().begin(), words.asBytes().size()));
+}
+
+Hash BodyDigestInCanonicalEntry(schema::EventBody::Reader body) {
+  // A canonical message lays every object out in preorder with no gaps, so
+  // the body's struct and everything under it are one run of words, and
+  // pointers inside the run are relative to it. canonicalize(body) is those
+  // words after a root pointer to the struct that follows it (offset 0).
+  capnp::AnyStruct::Reader any(body);
+  auto data = any.getDataSection();
+  auto pointers = any.getPointerSection();
+  uint64_t data_words = data.size() / sizeof(capnp::word);
+  if (data_words == 0 && pointers.size() == 0) return BodyDigest(body);  // empty: a special pointer
+  uint64_t words = body.totalSize().wordCount;
+  uint64_t root = (data_words | (uint64_t{pointers.size()} << 16)) << 32;  // struct pointer, offset 0
+  uint8_t root_bytes[8];
+  for (int i = 0; i < 8; ++i) root_bytes[i] = static_cast<uint8_t>(root >> (8 * i));
+  Sha256Hasher h;
+  h.Update(ByteSpan(root_bytes, sizeof root_bytes));
+  h.Update(ByteSpan(reinterpret_cast<const uint8_t*>(data.begin()), words * sizeof(capnp::word)));
+  return h.Finish();
 }
 
 Hash HeaderDigest(std::string_view writer, std::string_view submission_id,

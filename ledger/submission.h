@@ -42,6 +42,10 @@ std::string CanonicalBytes(Reader reader) {
 }
 
 Hash BodyDigest(schema::EventBody::Reader body);
+// The same digest for a body inside a message already checked canonical (a
+// stored entry, ParseEntry): its canonical form is the same words behind a
+// new root pointer, hashed where they lie. Undefined for other messages.
+Hash BodyDigestInCanonicalEntry(schema::EventBody::Reader body);
 Hash HeaderDigest(std::string_view writer, std::string_view submission_id,
                   std::span<const Hash> body_digests);
 // The exact message handed to Ed25519.

@@ -1,6 +1,7 @@
 #include "ledger/event_json.h"
 
 #include <capnp/message.h>
+#include <functional>
 #include <gtest/gtest.h>
 
 #include "ledger/event_schema.h"
@@ -118,6 +119,42 @@ TEST(EventSchema, TimesAndDatesOutsideTheYears1To9999AreRefused) {
   app.getApplicationSubmitted().setFiledOn(INT32_MAX);
   s = events::ValidateBody(app.asReader());
   EXPECT_NE(s.message().find("field 'filed_on': 2147483647 is not a date"), std::string::npos) << s.ToString();
+}
+
+// Each way a binary body can break the write-side rules is refused by the
+// fast check too (it may only ever accept what the dynamic validator
+// accepts), and ValidateBody names the fault.
+TEST(EventSchema, TheFastCheckRefusesWhatTheDynamicValidatorRefuses) {
+  struct Case {
+    std::string json;
+    std::function<void(schema::EventBody::Builder)> spoil;
+    std::string fragment;
+  };
+  std::string key = R"({"type":"key_registered","actor_id":"a","role":"bureau","public_key":")" + kKey + "\"}";
+  std::string app =
+      R"({"type":"application_submitted","application_id":"a1","elder_id":"E1","programme":"meal_aid","filed_by":"family","filed_on":"2024-01-06","claimed":["lives_alone"]})";
+  std::vector<Case> cases = {
+      {key, [](auto b) { b.getKeyRegistered().setActorId(std::string(300, 'x')); }, "more than its limit"},
+      {key, [](auto b) { b.getKeyRegistered().setActorId("\xff\xfe"); }, "not valid UTF-8"},
+      {key, [](auto b) { b.getKeyRegistered().disownActorId(); }, "missing required field 'actor_id'"},
+      {key, [](auto b) { b.getKeyRegistered().setRole(static_cast<schema::Role>(999)); }, "unknown enum value 999"},
+      {key, [](auto b) { b.getKeyRegistered().setPublicKey(capnp::Data::Reader(reinterpret_cast<const uint8_t*>("abc"), 3)); },
+       "must be 32 bytes"},
+      {key, [](auto b) { b.getKeyRegistered().setValidFrom(INT64_MAX); }, "is not a time"},
+      {app, [](auto b) { b.getApplicationSubmitted().setFiledOn(-1000000000); }, "is not a date"},
+      {app, [](auto b) { b.getApplicationSubmitted().getClaimed().set(0, static_cast<schema::Circumstance>(4000)); },
+       "unknown enum value 4000"},
+  };
+  for (const auto& c : cases) {
+    capnp::MallocMessageBuilder m;
+    auto body = m.initRoot<schema::EventBody>();
+    ASSERT_TRUE(events::EventFromJsonText(c.json, body).ok()) << c.json;
+    EXPECT_TRUE(events::FastBodyIsValid(body.asReader())) << c.json;  // the unspoilt body takes the fast path
+    c.spoil(body);
+    EXPECT_FALSE(events::FastBodyIsValid(body.asReader())) << c.fragment;
+    Status s = events::ValidateBody(body.asReader());
+    EXPECT_NE(s.message().find(c.fragment), std::string::npos) << "'" << s.message() << "' lacks '" << c.fragment << "'";
+  }
 }
 
 TEST(EventSchema, WritersComeFromTheSchemaAnnotations) {

@@ -6,10 +6,15 @@
 #include <fstream>
 #include <random>
 
+#include <capnp/any.h>
+#include <capnp/schema.h>
+
 #include "ledger/bytes.h"
+#include "ledger/client.h"
 #include "ledger/entry.h"
 #include "ledger/export.h"
 #include "ledger/store_layout.h"
+#include "ledger/submission.h"
 #include "ledger/merkle.h"
 #include "tests/raw_db.h"
 #include "tests/reference_merkle.h"
@@ -249,6 +254,57 @@ TEST(Verify, RejectsANonCanonicalExportEntry) {
   ASSERT_FALSE(r.ok);
   EXPECT_EQ(r.first_bad_index, 0u);
   EXPECT_NE(r.error.find("canonical"), std::string::npos) << r.error;
+}
+
+// capnp's canonical check passes an empty list written with another element
+// size, which capnp::canonicalize would write differently. The signature
+// covers canonicalize's bytes, so such an entry is named as not canonical
+// (the verifier hashes stored bodies in place), not as a bad signature.
+TEST(Verify, NamesAnEntryThatCanonicalizeWouldWriteOtherwise) {
+  LedgerFixture f;
+  const PrivateKey& bureau = f.Register("bureau-1", schema::Role::BUREAU);
+  SubmissionBuilder sb("bureau-1");
+  auto exited = sb.AddEvent().initEnterpriseExited();
+  exited.setEnterpriseId("ent-c");
+  exited.setEffectiveFrom(19800);
+  exited.initEvidence(0);  // an empty list, present
+  auto r = f.ledger->Append(sb.Sign(bureau));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  uint64_t quirky = r->first_index;
+  f.Register("later", schema::Role::BUREAU);
+  ASSERT_TRUE(f.ledger->MakeCheckpoint(f.op_key).ok());
+  std::string out = f.dir.Sub("export");
+  ASSERT_TRUE(WriteExport(*f.ledger, out).ok());
+  ASSERT_TRUE(VerifyExportDir(out, {}).ok);
+
+  // Where the evidence pointer lies in the entry's bytes.
+  std::string leaf = *f.ledger->EntryBytes(quirky);
+  auto parsed = ParseEntry(leaf);
+  ASSERT_TRUE(parsed.ok());
+  auto entry = parsed->Root<schema::Entry>();
+  const auto* base = capnp::AnyStruct::Reader(entry).getDataSection().begin() - sizeof(capnp::word);
+  capnp::AnyStruct::Reader ex(entry.getBody().getEnterpriseExited());
+  const auto* pointers = ex.getDataSection().begin() + ex.getDataSection().size();
+  uint32_t slot = capnp::Schema::from<schema::EnterpriseStatusChanged>().getFieldByName("evidence").getProto().getSlot().getOffset();
+  size_t at = static_cast<size_t>(pointers - base) + slot * sizeof(capnp::word);
+  auto byte = [&](size_t i) { return static_cast<uint8_t>(leaf[at + i]); };
+  ASSERT_EQ(byte(0) & 3, 1) << "not a list pointer";
+  ASSERT_EQ(byte(4) >> 3 | byte(5) | byte(6) | byte(7), 0) << "not an empty list";
+  std::string odd = leaf;
+  odd[at] = static_cast<char>(byte(0) + (5 << 2));  // the same empty list, its (unused) offset moved
+  auto odd_entry = ParseEntry(odd);
+  ASSERT_TRUE(odd_entry.ok()) << "capnp no longer calls this canonical; the test has lost its subject";
+  ASSERT_NE(CanonicalBytes(odd_entry->Root<schema::Entry>()), odd) << "canonicalize writes it as stored";
+
+  std::string bin = *ReadFile(out + "/entries.bin");
+  size_t pos = bin.find(leaf);
+  ASSERT_NE(pos, std::string::npos);
+  bin.replace(pos, leaf.size(), odd);
+  std::ofstream(out + "/entries.bin", std::ios::binary | std::ios::trunc) << bin;
+  auto v = VerifyExportDir(out, {});
+  ASSERT_FALSE(v.ok);
+  EXPECT_EQ(v.first_bad_index, quirky) << v.error;
+  EXPECT_NE(v.error.find("not in canonical form"), std::string::npos) << v.error;
 }
 
 TEST(Verify, UsesSeveralThreadsWithTheSameAnswer) {
