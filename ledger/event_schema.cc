@@ -5,7 +5,6 @@
 
 #include <map>
 #include <memory>
-#include <mutex>
 
 #include "ledger/bytes.h"
 #include "ledger/time_util.h"
@@ -170,7 +169,6 @@ Status ValidateStruct(DynamicStruct::Reader r, const std::string& path, int dept
   }
   return Status::Ok();
 }
-
 
 // A fast path for ValidateBody. The dynamic API above resolves each field's
 // type on every access, which made it the largest cost of verifying a log.
