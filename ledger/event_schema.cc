@@ -207,6 +207,39 @@ struct Plan {
 
 const Plan* PlanFor(StructSchema s, std::map<uint64_t, std::unique_ptr<Plan>>& plans);
 
+// How a text, data, struct or enum value is checked (its kind, and the plan
+// of a struct or the number of enumerants); kUnsupported for anything else.
+PlanField::Kind ValueKind(capnp::Type t, PlanField& p, std::map<uint64_t, std::unique_ptr<Plan>>& plans) {
+  using T = capnp::schema::Type;
+  switch (t.which()) {
+    case T::TEXT: return PlanField::kText;
+    case T::DATA: return PlanField::kData;
+    case T::STRUCT:
+      p.nested = PlanFor(t.asStruct(), plans);
+      return PlanField::kStruct;
+    case T::ENUM:
+      p.enumerants = t.asEnum().getEnumerants().size();
+      return PlanField::kEnum;
+    default:
+      return PlanField::kUnsupported;
+  }
+}
+
+// The layout a list of numbers of this type must have (the dynamic reader
+// refuses others); nullopt if t is not a number.
+std::optional<capnp::ElementSize> NumberLayout(capnp::Type t) {
+  using T = capnp::schema::Type;
+  switch (t.which()) {
+    case T::VOID: return capnp::ElementSize::VOID;
+    case T::BOOL: return capnp::ElementSize::BIT;
+    case T::INT8: case T::UINT8: return capnp::ElementSize::BYTE;
+    case T::INT16: case T::UINT16: return capnp::ElementSize::TWO_BYTES;
+    case T::INT32: case T::UINT32: case T::FLOAT32: return capnp::ElementSize::FOUR_BYTES;
+    case T::INT64: case T::UINT64: case T::FLOAT64: return capnp::ElementSize::EIGHT_BYTES;
+    default: return std::nullopt;
+  }
+}
+
 PlanField MakePlanField(StructSchema::Field f, std::map<uint64_t, std::unique_ptr<Plan>>& plans) {
   PlanField p;
   FieldInfo info = MakeInfo(f);
@@ -228,57 +261,27 @@ PlanField MakePlanField(StructSchema::Field f, std::map<uint64_t, std::unique_pt
   auto def = slot.getDefaultValue();
   using T = capnp::schema::Type;
   switch (t.which()) {
-    case T::TEXT: p.kind = PlanField::kText; break;
-    case T::DATA: p.kind = PlanField::kData; break;
-    case T::STRUCT:
-      p.kind = PlanField::kStruct;
-      p.nested = PlanFor(t.asStruct(), plans);
-      break;
+    case T::TEXT: case T::DATA: case T::STRUCT:
+      p.kind = ValueKind(t, p, plans);
+      return p;
     case T::LIST: {
+      // Numbers in lists are not checked, but the list must be laid out as
+      // numbers of that size.
       p.kind = PlanField::kList;
       capnp::Type e = t.asList().getElementType();
-      switch (e.which()) {
-        case T::TEXT: p.element = PlanField::kText; break;
-        case T::DATA: p.element = PlanField::kData; break;
-        case T::STRUCT:
-          p.element = PlanField::kStruct;
-          p.nested = PlanFor(e.asStruct(), plans);
-          break;
-        case T::ENUM:
-          p.element = PlanField::kEnum;
-          p.enumerants = e.asEnum().getEnumerants().size();
-          break;
-        case T::VOID: p.element = PlanField::kSkip; p.element_size = capnp::ElementSize::VOID; break;
-        case T::BOOL: p.element = PlanField::kSkip; p.element_size = capnp::ElementSize::BIT; break;
-        case T::INT8: case T::UINT8:
-          p.element = PlanField::kSkip;
-          p.element_size = capnp::ElementSize::BYTE;
-          break;
-        case T::INT16: case T::UINT16:
-          p.element = PlanField::kSkip;
-          p.element_size = capnp::ElementSize::TWO_BYTES;
-          break;
-        case T::INT32: case T::UINT32: case T::FLOAT32:
-          p.element = PlanField::kSkip;
-          p.element_size = capnp::ElementSize::FOUR_BYTES;
-          break;
-        case T::INT64: case T::UINT64: case T::FLOAT64:
-          // Numbers in lists are not checked, but the list must be laid out
-          // as one of them (the dynamic reader refuses other layouts).
-          p.element = PlanField::kSkip;
-          p.element_size = capnp::ElementSize::EIGHT_BYTES;
-          break;
-        default:
-          p.element = PlanField::kUnsupported;
+      if (auto layout = NumberLayout(e)) {
+        p.element = PlanField::kSkip;
+        p.element_size = *layout;
+      } else {
+        p.element = ValueKind(e, p, plans);
       }
-      break;
+      return p;
     }
     case T::ENUM:
-      p.kind = PlanField::kEnum;
+      p.kind = ValueKind(t, p, plans);
       p.bytes = 2;
-      p.enumerants = t.asEnum().getEnumerants().size();
       p.default_bits = def.getEnum();
-      break;
+      return p;
     case T::INT8: p.bytes = 1; p.is_signed = true; p.default_bits = static_cast<uint8_t>(def.getInt8()); break;
     case T::INT16: p.bytes = 2; p.is_signed = true; p.default_bits = static_cast<uint16_t>(def.getInt16()); break;
     case T::INT32: p.bytes = 4; p.is_signed = true; p.default_bits = static_cast<uint32_t>(def.getInt32()); break;
@@ -294,9 +297,8 @@ PlanField MakePlanField(StructSchema::Field f, std::map<uint64_t, std::unique_pt
       p.kind = PlanField::kUnsupported;
       return p;
   }
-  if (p.bytes != 0 && p.kind == PlanField::kSkip) {
-    p.kind = (p.timestamp || p.date) ? PlanField::kInt : PlanField::kSkip;
-  }
+  // An integer: checked only when it is a time or a date.
+  p.kind = (p.timestamp || p.date) ? PlanField::kInt : PlanField::kSkip;
   return p;
 }
 
