@@ -320,14 +320,20 @@ const Plan* PlanFor(StructSchema s, std::map<uint64_t, std::unique_ptr<Plan>>& p
 }
 
 // The plans of every event type's struct, built once, read-only after.
-const std::vector<const Plan*>& EventPlans() {
+// Where each event type's struct hangs off EventBody (its pointer slot)
+// and its plan: built once, read-only after.
+struct EventPlan {
+  const Plan* plan = nullptr;
+  uint32_t pointer = 0;
+};
+const std::vector<EventPlan>& EventPlans() {
   static std::map<uint64_t, std::unique_ptr<Plan>> plans;
-  static const std::vector<const Plan*> by_type = [] {
-    std::vector<const Plan*> v(EventTypes().size(), nullptr);
+  static const std::vector<EventPlan> by_type = [] {
+    std::vector<EventPlan> v(EventTypes().size());
     for (size_t i = 0; i < EventTypes().size(); ++i) {
-      capnp::Type t = EventTypes()[i].field.getType();
-      if (EventTypes()[i].name.empty() || !t.isStruct()) continue;
-      v[i] = PlanFor(t.asStruct(), plans);
+      const auto& field = EventTypes()[i].field;
+      if (EventTypes()[i].name.empty() || !field.getType().isStruct()) continue;
+      v[i] = {PlanFor(field.getType().asStruct(), plans), field.getProto().getSlot().getOffset()};
     }
     return v;
   }();
@@ -452,15 +458,12 @@ bool FastValidStruct(capnp::AnyStruct::Reader r, const Plan& plan, int depth) {
 // True only if the body is certainly valid.
 bool FastValidBody(EventBody::Reader body, const EventType& type) {
   const auto& plans = EventPlans();
-  const Plan* plan = type.which < plans.size() ? plans[type.which] : nullptr;
-  if (plan == nullptr) return false;
+  if (type.which >= plans.size() || plans[type.which].plan == nullptr) return false;
+  const EventPlan& ep = plans[type.which];
   try {
-    capnp::AnyStruct::Reader any(body);
-    auto pointers = any.getPointerSection();
-    auto slot = type.field.getProto().getSlot();
-    uint32_t at = slot.getOffset();
-    if (at >= pointers.size() || pointers[at].isNull()) return false;
-    return FastValidStruct(pointers[at].getAs<capnp::AnyStruct>(), *plan, 0);
+    auto pointers = capnp::AnyStruct::Reader(body).getPointerSection();
+    if (ep.pointer >= pointers.size() || pointers[ep.pointer].isNull()) return false;
+    return FastValidStruct(pointers[ep.pointer].getAs<capnp::AnyStruct>(), *ep.plan, 0);
   } catch (const kj::Exception&) {
     return false;
   }
