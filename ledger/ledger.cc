@@ -9,6 +9,8 @@
 #include <rocksdb/write_batch.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -26,6 +28,7 @@
 #include "ledger/entry.h"
 #include "ledger/event_schema.h"
 #include "ledger/merkle.h"
+#include "ledger/merkle_tiles.h"
 #include "ledger/note.h"
 #include "ledger/store_layout.h"
 #include "ledger/thread_pool.h"
@@ -327,6 +330,7 @@ struct Ledger::Rep {
   Status OpenDb(bool create);
   Status LoadState();
   Status UpgradeFromFormat1();
+  Status UpgradeFromFormat2();
   Status RebuildProjections();
   uint64_t ProjectionSize() const;
   void Prepare(schema::Submission::Reader sub, Prepared& p) const;
@@ -338,24 +342,30 @@ struct Ledger::Rep {
 };
 
 namespace {
+// The hash at `position` of a tile value, if the value holds it.
+std::optional<Hash> HashInTile(std::string_view tile, uint64_t position) {
+  if (tile.size() % kHashSize != 0 || tile.size() / kHashSize <= position) return std::nullopt;
+  Hash h;
+  std::memcpy(h.data(), tile.data() + position * kHashSize, kHashSize);
+  return h;
+}
+
+Status MissingNode(merkle::NodeId id) {
+  return Status::Corruption("Merkle node at level " + std::to_string(id.level) + ", index " +
+                            std::to_string(id.index) + " is missing");
+}
+
 class DbNodeReader : public merkle::NodeReader {
  public:
   DbNodeReader(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf) : db_(db), cf_(cf) {}
   Result<Hash> ReadNode(merkle::NodeId id) override {
-    std::string value;
-    auto s = db_->Get(rocksdb::ReadOptions(), cf_, layout::MerkleKey(id), &value);
-    if (s.IsNotFound()) {
-      return Status::Corruption("Merkle node at level " + std::to_string(id.level) + ", index " +
-                                std::to_string(id.index) + " is missing");
-    }
-    ELDERCARE_RETURN_IF_ERROR(FromRocks(s, "reading a Merkle node"));
-    if (value.size() != kHashSize) {
-      return Status::Corruption("Merkle node at level " + std::to_string(id.level) + ", index " +
-                                std::to_string(id.index) + " is not 32 bytes");
-    }
-    Hash h;
-    std::memcpy(h.data(), value.data(), kHashSize);
-    return h;
+    rocksdb::PinnableSlice value;
+    auto s = db_->Get(rocksdb::ReadOptions(), cf_, layout::MerkleTileKey(id), &value);
+    if (s.IsNotFound()) return MissingNode(id);
+    ELDERCARE_RETURN_IF_ERROR(FromRocks(s, "reading a Merkle tile"));
+    auto h = HashInTile(std::string_view(value.data(), value.size()), layout::TilePosition(id));
+    if (!h) return MissingNode(id);
+    return *h;
   }
 
  private:
@@ -363,10 +373,45 @@ class DbNodeReader : public merkle::NodeReader {
   rocksdb::ColumnFamilyHandle* cf_;
 };
 
+// Collects the nodes appends complete and writes each tile's new hashes as
+// one merge operand per tile touched (they arrive in completion order, which
+// is the order of each tile's value).
+class TileWriter {
+ public:
+  TileWriter(rocksdb::WriteBatch* batch, rocksdb::ColumnFamilyHandle* cf) : batch_(batch), cf_(cf) {}
+  void Add(merkle::NodeId id, const Hash& h) {
+    Pending& p = pending_[layout::MerkleBand(id.level)];
+    layout::TileId t = layout::TileOf(id);
+    if (!p.bytes.empty() && !(p.tile == t)) Write(p);
+    p.tile = t;
+    p.bytes.append(reinterpret_cast<const char*>(h.data()), h.size());
+  }
+  // Writes what is pending; call before the batch is written.
+  void Finish() {
+    for (Pending& p : pending_) {
+      if (!p.bytes.empty()) Write(p);
+    }
+  }
+
+ private:
+  struct Pending {
+    layout::TileId tile;
+    std::string bytes;
+  };
+  void Write(Pending& p) {
+    batch_->Merge(cf_, layout::TileKey(p.tile), p.bytes);
+    p.bytes.clear();
+  }
+  rocksdb::WriteBatch* batch_;
+  rocksdb::ColumnFamilyHandle* cf_;
+  std::array<Pending, layout::kMerkleBands> pending_;
+};
+
 // Proof planning does not depend on hash values, only on the tree's shape.
 // So a computation runs twice: first against a reader that only records
-// which nodes it asks for, then -- after one batched MultiGet of those --
-// against the fetched hashes. One RocksDB round trip instead of ~2 log n.
+// which nodes it asks for, then -- after one batched MultiGet of the tiles
+// holding those -- against the fetched hashes. One RocksDB round trip, and
+// one tile per band, instead of ~2 log n node reads.
 template <typename Compute>
 auto WithBatchedReads(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, NodeCache& cache, Compute compute)
     -> decltype(compute(std::declval<merkle::NodeReader&>())) {
@@ -385,19 +430,22 @@ auto WithBatchedReads(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, NodeCach
       for (const auto& [nid, h] : nodes) {
         if (nid == id) return h;
       }
-      return Status::Corruption("Merkle node at level " + std::to_string(id.level) + ", index " +
-                                std::to_string(id.index) + " is missing");
+      return MissingNode(id);
     }
   } fetched;
   std::vector<merkle::NodeId> wanted;
-  std::vector<std::string> keys;
+  std::vector<std::string> keys;  // distinct tiles
+  std::vector<size_t> tile_of;    // wanted[i]'s tile in keys
   for (const auto& id : recorder.ids) {
     if (auto h = cache.Find(id)) {
       fetched.nodes.emplace_back(id, *h);
-    } else {
-      wanted.push_back(id);
-      keys.push_back(layout::MerkleKey(id));
+      continue;
     }
+    std::string key = layout::MerkleTileKey(id);
+    size_t k = std::find(keys.begin(), keys.end(), key) - keys.begin();
+    if (k == keys.size()) keys.push_back(std::move(key));
+    wanted.push_back(id);
+    tile_of.push_back(k);
   }
   std::vector<rocksdb::Slice> slices;
   for (const auto& k : keys) slices.emplace_back(k);
@@ -406,12 +454,13 @@ auto WithBatchedReads(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, NodeCach
   if (!slices.empty()) {
     db->MultiGet(rocksdb::ReadOptions(), cf, slices.size(), slices.data(), values.data(), statuses.data());
   }
-  for (size_t i = 0; i < keys.size(); ++i) {
-    if (!statuses[i].ok() || values[i].size() != kHashSize) continue;  // reported when asked for
-    Hash h;
-    std::memcpy(h.data(), values[i].data(), kHashSize);
-    fetched.nodes.emplace_back(wanted[i], h);
-    cache.Insert(wanted[i], h);
+  for (size_t i = 0; i < wanted.size(); ++i) {
+    const size_t k = tile_of[i];
+    if (!statuses[k].ok()) continue;  // reported when asked for
+    auto h = HashInTile(std::string_view(values[k].data(), values[k].size()), layout::TilePosition(wanted[i]));
+    if (!h) continue;
+    fetched.nodes.emplace_back(wanted[i], *h);
+    cache.Insert(wanted[i], *h);
   }
   return compute(fetched);
 }
@@ -467,6 +516,9 @@ Status Ledger::Rep::OpenDb(bool create) {
   merkle_table.cache_index_and_filter_blocks = false;
   rocksdb::ColumnFamilyOptions merkle_opts = cf_opts;
   merkle_opts.table_factory.reset(rocksdb::NewBlockBasedTableFactory(merkle_table));
+  // Tiles grow by merge operands (store_layout.h); hashes do not compress.
+  merkle_opts.merge_operator = layout::NewTileAppendOperator();
+  merkle_opts.compression = rocksdb::kNoCompression;
   rocksdb::ColumnFamilyOptions projection_opts = cf_opts;
   projection_opts.memtable_whole_key_filtering = true;
   projection_opts.memtable_prefix_bloom_size_ratio = 0.05;
@@ -513,13 +565,14 @@ Status Ledger::Rep::LoadState() {
     return FromRocks(s, "reading metadata");
   };
   ELDERCARE_RETURN_IF_ERROR(get(layout::kMetaFormat, &v));
-  if (v == layout::kFormatVersion1) {
+  if (v == layout::kFormatVersion1 || v == layout::kFormatVersion2) {
     if (options.read_only) {
       return Status::FailedPrecondition("ledger " + dir + " is in format '" + v + "' and needs a one-time upgrade of its Merkle keys to '" +
                                         std::string(layout::kFormatVersion) +
                                         "': open it once for writing (e.g. `audit-cli rebuild --ledger " + dir + "`)");
     }
-    ELDERCARE_RETURN_IF_ERROR(UpgradeFromFormat1());
+    if (v == layout::kFormatVersion1) ELDERCARE_RETURN_IF_ERROR(UpgradeFromFormat1());
+    ELDERCARE_RETURN_IF_ERROR(UpgradeFromFormat2());
     v = layout::kFormatVersion;
   }
   if (v != layout::kFormatVersion) {
@@ -580,9 +633,9 @@ Status Ledger::Rep::LoadState() {
 
 // Format 1 keyed Merkle nodes BE64(last leaf) ‖ u8(level) (9 bytes); format
 // 2 puts the band byte in front (10 bytes). Rewrites every 9-byte key,
-// synced, in batches, then records the new format: a crash midway leaves
-// some keys in each form, and the next open carries on from there. The
-// hashes themselves are not touched.
+// synced, in batches, then records format 2: a crash midway leaves some keys
+// in each form, and the next open carries on from there. The hashes
+// themselves are not touched.
 Status Ledger::Rep::UpgradeFromFormat1() {
   rocksdb::WriteOptions wo;
   wo.sync = true;
@@ -595,7 +648,7 @@ Status Ledger::Rep::UpgradeFromFormat1() {
     auto level = static_cast<uint8_t>(k[8]);
     uint64_t last = GetBigEndian64(reinterpret_cast<const uint8_t*>(k.data()));
     merkle::NodeId id{level, last >> level};
-    batch.Put(merkle, layout::MerkleKey(id), it->value());
+    batch.Put(merkle, layout::MerkleKeyFormat2(id), it->value());
     batch.Delete(merkle, k);
     if (++moved % 100000 == 0) {
       ELDERCARE_RETURN_IF_ERROR(FromRocks(db->Write(wo, &batch), "upgrading the Merkle keys"));
@@ -603,9 +656,54 @@ Status Ledger::Rep::UpgradeFromFormat1() {
     }
   }
   ELDERCARE_RETURN_IF_ERROR(FromRocks(it->status(), "reading the Merkle keys"));
+  batch.Put(meta, layout::kMetaFormat, std::string(layout::kFormatVersion2));
+  ELDERCARE_RETURN_IF_ERROR(FromRocks(db->Write(wo, &batch), "upgrading the Merkle keys"));
+  spdlog::info("upgraded {} to format {} ({} Merkle keys rewritten)", dir, layout::kFormatVersion2, moved);
+  return Status::Ok();
+}
+
+// Format 2 stored one key per node (10 bytes); format 3 stores tiles (9-byte
+// keys). Within a band, format 2's keys sort in completion order, which is
+// the order of each tile's value, so one scan appends every node to its tile
+// and deletes its old key in the same synced batch. A crash midway leaves
+// each tile holding a prefix of its nodes and the rest still in old keys;
+// the next open appends those (the scan skips 9-byte keys). Then the format
+// is recorded.
+Status Ledger::Rep::UpgradeFromFormat2() {
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  rocksdb::WriteBatch batch;
+  TileWriter tiles(&batch, merkle);
+  uint64_t moved = 0;
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), merkle));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    rocksdb::Slice k = it->key();
+    if (k.size() == layout::kTileKeySize) continue;
+    if (k.size() != 10 || it->value().size() != kHashSize) {
+      return Status::Corruption("the merkle store holds a key of " + std::to_string(k.size()) + " bytes with a " +
+                                std::to_string(it->value().size()) + "-byte value, which format 2 does not have");
+    }
+    auto level = static_cast<uint8_t>(k[9]);
+    uint64_t last = GetBigEndian64(reinterpret_cast<const uint8_t*>(k.data() + 1));
+    merkle::NodeId id{level, last >> level};
+    if (static_cast<uint8_t>(k[0]) != layout::MerkleBand(level) || level >= 64 || id.last_leaf() != last) {
+      return Status::Corruption("the merkle store holds a format-2 key that names no node");
+    }
+    Hash h;
+    std::memcpy(h.data(), it->value().data(), kHashSize);
+    tiles.Add(id, h);
+    batch.Delete(merkle, k);
+    if (++moved % 100000 == 0) {
+      tiles.Finish();
+      ELDERCARE_RETURN_IF_ERROR(FromRocks(db->Write(wo, &batch), "upgrading the Merkle keys"));
+      batch.Clear();
+    }
+  }
+  ELDERCARE_RETURN_IF_ERROR(FromRocks(it->status(), "reading the Merkle keys"));
+  tiles.Finish();
   batch.Put(meta, layout::kMetaFormat, std::string(layout::kFormatVersion));
   ELDERCARE_RETURN_IF_ERROR(FromRocks(db->Write(wo, &batch), "upgrading the Merkle keys"));
-  spdlog::info("upgraded {} to format {} ({} Merkle keys rewritten)", dir, layout::kFormatVersion, moved);
+  spdlog::info("upgraded {} to format {} ({} Merkle nodes moved into tiles)", dir, layout::kFormatVersion, moved);
   return Status::Ok();
 }
 
@@ -817,6 +915,7 @@ void Ledger::Rep::CommitGroup(std::span<Prepared*> items) {
   rocksdb::WriteBatch batch;
   uint64_t index = size.load();
   merkle::CompactRange staged_frontier = frontier;
+  TileWriter tiles(&batch, merkle);
   // Only the leader mutates the registry, so it reads it without the lock;
   // this group's key changes stay in an overlay until the write succeeds.
   KeyRegistry group_keys(&registry);
@@ -890,10 +989,8 @@ void Ledger::Rep::CommitGroup(std::span<Prepared*> items) {
       std::string& leaf = p->entries[i];
       PlaceEntry(leaf, index + i, recorded_at);
       batch.Put(entries, layout::EntryKey(index + i), leaf);
-      staged_frontier.Append(merkle::HashLeaf(AsBytes(leaf)), [&](merkle::NodeId id, const Hash& hash) {
-        batch.Put(merkle, layout::MerkleKey(id),
-                  rocksdb::Slice(reinterpret_cast<const char*>(hash.data()), hash.size()));
-      });
+      staged_frontier.Append(merkle::HashLeaf(AsBytes(leaf)),
+                             [&](merkle::NodeId id, const Hash& hash) { tiles.Add(id, hash); });
     }
     SubmissionRecord rec{index, count, p->header};
     batch.Put(submissions, skey, SubmissionRecordBytes(index, count, p->header));
@@ -903,6 +1000,7 @@ void Ledger::Rep::CommitGroup(std::span<Prepared*> items) {
     index += count;
   }
   if (committed.empty()) return;
+  tiles.Finish();
   for (const std::string& id : touched_actors) {
     if (const Actor* a = group_keys.Find(id)) batch.Put(actors, id, KeyRegistry::Serialize(*a));
   }
@@ -1062,8 +1160,10 @@ Result<std::unique_ptr<Ledger>> Ledger::Restore(const std::string& dir,
   KeyRegistry keys;
   merkle::CompactRange frontier;
   rocksdb::WriteBatch batch;
+  TileWriter tiles(&batch, rep->merkle);
   rocksdb::WriteOptions wo;
   auto flush = [&]() -> Status {
+    tiles.Finish();
     Status s = FromRocks(rep->db->Write(wo, &batch), "writing the restored ledger");
     batch.Clear();
     return s;
@@ -1082,9 +1182,7 @@ Result<std::unique_ptr<Ledger>> Ledger::Restore(const std::string& dir,
     if (e.getIndex() != index) return Status::Corruption("entry " + std::to_string(index) + " is out of place");
     ELDERCARE_RETURN_IF_ERROR(keys.Apply(index, e.getBody()).WithPrefix("entry " + std::to_string(index) + ": "));
     batch.Put(rep->entries, layout::EntryKey(index), leaf);
-    frontier.Append(merkle::HashLeaf(AsBytes(leaf)), [&](merkle::NodeId id, const Hash& h) {
-      batch.Put(rep->merkle, layout::MerkleKey(id), rocksdb::Slice(reinterpret_cast<const char*>(h.data()), h.size()));
-    });
+    frontier.Append(merkle::HashLeaf(AsBytes(leaf)), [&](merkle::NodeId id, const Hash& h) { tiles.Add(id, h); });
     digests.push_back(BodyDigestInCanonicalEntry(e.getBody()));
     if (e.getPosition() + 1 == e.getCount()) {
       std::string writer = Str(e.getWriter()), id = Str(e.getSubmissionId());

@@ -3,21 +3,23 @@
 //   column family   key                                     value
 //   default         "meta/<name>"                           meta value (below)
 //   entries         BE64(index)                             canonical(Entry) = leaf data
-//   merkle          BE64(last leaf covered) || u8(level)    32-byte subtree hash
+//   merkle          u8(band) || BE64(tile index)            a tile: 32-byte subtree hashes (below)
 //   submissions     writer || 0x00 || submissionId          SubmissionRecord (flat capnp)
 //   actors          actor id                                ActorRecord (flat capnp)
 //   checkpoints     BE64(tree size)                         signed note text
 //   projections     projection keys (projections/keys.h)    projection records
 //
-// Merkle keys sort in the order the nodes complete: appending leaf i writes
-// (i, 0), then (i, 1)... for each parent it completes, so both appends and a
-// verifier's sequential scan walk the column family front to back.
+// Merkle nodes are stored in tiles (below): appending a leaf appends the
+// nodes it completes to the end of its tiles' values (a RocksDB merge), so
+// appends and a verifier's sequential scan walk the family front to back.
 //
 // entries and merkle are the log; everything else is derived from it and can
 // be rebuilt, except checkpoints (signed by the operator, checked by verify).
 #ifndef ELDERCARE_LEDGER_STORE_LAYOUT_H_
 #define ELDERCARE_LEDGER_STORE_LAYOUT_H_
 
+#include <algorithm>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -33,9 +35,11 @@ constexpr char kActorsCf[] = "actors";
 constexpr char kCheckpointsCf[] = "checkpoints";
 constexpr char kProjectionsCf[] = "projections";
 
-constexpr std::string_view kFormatVersion = "eldercare-ledger/2";
-// Format 1 keyed Merkle nodes without the band byte; opening such a ledger
+constexpr std::string_view kFormatVersion = "eldercare-ledger/3";
+// Format 2 stored one key per Merkle node, u8(band) ‖ BE64(last leaf) ‖
+// u8(level); format 1 the same without the band byte. Opening such a ledger
 // for writing upgrades it in place (see Ledger::Open).
+constexpr std::string_view kFormatVersion2 = "eldercare-ledger/2";
 constexpr std::string_view kFormatVersion1 = "eldercare-ledger/1";
 constexpr char kMetaFormat[] = "meta/format";              // kFormatVersion
 constexpr char kMetaSize[] = "meta/size";                  // BE64 number of entries
@@ -48,25 +52,90 @@ constexpr char kMetaProjectionVersion[] = "meta/projection_version";
 
 inline std::string EntryKey(uint64_t index) { return BigEndianKey(index); }
 
-// Merkle nodes in bands of 8 levels: u8(level / 8) ‖ BE64(last leaf) ‖
-// u8(level). Within a band, keys sort in completion order (appending leaf i
-// completes (i, 0), (i, 1), …), so appends and a verifier's scan of each band
-// walk it front to back. The bands keep an inclusion proof's nodes close
-// together: its 8 lowest levels lie within 256 leaves of the leaf, the next 8
-// within 65,536 leaves in a band 256 times smaller, and so on, so a proof
-// reads a few blocks instead of one per level.
+// Merkle tiles. The levels of the tree are cut into bands of 8; band b holds
+// levels 8b .. 8b+7. A tile of band b is the part of those levels above 256
+// consecutive nodes of level 8b (its "units"): tile t of band 0 holds every
+// node of levels 0-7 over leaves 256t .. 256t+255, 510 hashes when complete
+// (256 + 128 + ... + 2). Its value is those hashes in the order they
+// complete as leaves are appended (leaf 0; leaf 1 and the level-1 node over
+// 0..1; leaf 2; leaf 3, then levels 1 and 2 ...), so the tile of a growing
+// tree is always a prefix of the complete tile, and an append only adds to
+// the end of its value. A proof reads one tile per band: at 10M leaves, the
+// leaf's band-0 tile, a band-1 tile and the single band-2 tile, instead of a
+// node per level scattered over several blocks.
+//
+// Key: u8(band) ‖ BE64(tile index).
 constexpr uint32_t kMerkleBandLevels = 8;
 constexpr uint32_t kMerkleBands = 64 / kMerkleBandLevels;
-inline char MerkleBand(uint32_t level) { return static_cast<char>(level / kMerkleBandLevels); }
-inline std::string MerkleKey(merkle::NodeId id) {
-  std::string k(1, MerkleBand(id.level));
+constexpr uint64_t kTileUnits = uint64_t{1} << kMerkleBandLevels;  // 256
+constexpr size_t kTileKeySize = 9;
+
+struct TileId {
+  uint32_t band = 0;
+  uint64_t index = 0;
+  bool operator==(const TileId&) const = default;
+};
+
+inline uint32_t MerkleBand(uint32_t level) { return level / kMerkleBandLevels; }
+
+inline TileId TileOf(merkle::NodeId id) {
+  uint32_t band = MerkleBand(id.level);
+  uint32_t shift = band * kMerkleBandLevels + kMerkleBandLevels;
+  return TileId{band, shift >= 64 ? 0 : id.first_leaf() >> shift};
+}
+
+inline std::string TileKey(TileId t) {
+  std::string k(1, static_cast<char>(t.band));
+  k += BigEndianKey(t.index);
+  return k;
+}
+inline std::string MerkleTileKey(merkle::NodeId id) { return TileKey(TileOf(id)); }
+
+// The tile a key names, if it is a well-formed tile key.
+inline std::optional<TileId> ParseTileKey(std::string_view key) {
+  if (key.size() != kTileKeySize || static_cast<uint8_t>(key[0]) >= kMerkleBands) return std::nullopt;
+  return TileId{static_cast<uint8_t>(key[0]), GetBigEndian64(reinterpret_cast<const uint8_t*>(key.data() + 1))};
+}
+
+// How many nodes of a tile are complete once its first `units` units are.
+inline uint64_t TileNodesAfter(uint64_t units) {
+  uint64_t n = 0;
+  for (uint32_t l = 0; l < kMerkleBandLevels; ++l) n += units >> l;
+  return n;
+}
+constexpr uint64_t kTileNodes = 510;
+
+// Where a node sits in its tile's value, counted in hashes.
+inline uint64_t TilePosition(merkle::NodeId id) {
+  uint32_t rel = id.level % kMerkleBandLevels;
+  uint64_t last_unit = ((id.index + 1) << rel) - 1;
+  return TileNodesAfter(last_unit % kTileUnits) + rel;
+}
+
+// How many hashes tile `t` holds in a tree of `size` leaves.
+inline uint64_t TileNodesAt(TileId t, uint64_t size) {
+  uint32_t shift = t.band * kMerkleBandLevels;
+  uint64_t units = shift >= 64 ? 0 : size >> shift;
+  uint64_t first = t.index * kTileUnits;
+  if (units <= first) return 0;
+  return TileNodesAfter(std::min(units - first, kTileUnits));
+}
+
+// The node at `position` of tile `t` (inverse of TilePosition).
+inline merkle::NodeId TileNode(TileId t, uint64_t position) {
+  uint64_t m = 0;
+  while (m + 1 < kTileUnits && TileNodesAfter(m + 1) <= position) ++m;
+  uint32_t rel = static_cast<uint32_t>(position - TileNodesAfter(m));
+  uint64_t unit = t.index * kTileUnits + m;
+  return merkle::NodeId{t.band * kMerkleBandLevels + rel, unit >> rel};
+}
+
+// Format 2's key of one node (read only by the upgrade, and tests).
+inline std::string MerkleKeyFormat2(merkle::NodeId id) {
+  std::string k(1, static_cast<char>(MerkleBand(id.level)));
   k += BigEndianKey(id.last_leaf());
   k.push_back(static_cast<char>(id.level));
   return k;
-}
-// The last leaf a (format 2) Merkle key covers.
-inline uint64_t MerkleKeyLastLeaf(std::string_view key) {
-  return key.size() == 10 ? GetBigEndian64(reinterpret_cast<const uint8_t*>(key.data() + 1)) : 0;
 }
 
 inline std::string SubmissionKey(std::string_view writer, std::string_view submission_id) {

@@ -54,8 +54,14 @@ struct KnownCheckpoint {
 struct LogVerifier::Impl {
   VerifyOptions options;
   LogVerifier::NodeCursors open_nodes;
-  // One cursor per band of Merkle levels, opened when first needed.
-  std::array<std::unique_ptr<KvCursor>, layout::kMerkleBands> bands;
+  // One cursor per band of Merkle levels, opened when first needed, on the
+  // tile the next node of that band belongs to; `used` hashes of its value
+  // have been checked.
+  struct BandCursor {
+    std::unique_ptr<KvCursor> cursor;
+    size_t used = 0;
+  };
+  std::array<BandCursor, layout::kMerkleBands> bands;
   std::multimap<uint64_t, KnownCheckpoint> checkpoints;
   std::map<uint64_t, int64_t> recorded_at_size;  // checkpoint size -> recording time of its last entry
   std::optional<note::Verifier> operator_verifier;
@@ -214,33 +220,58 @@ struct LogVerifier::Impl {
     Dispatch(false);
   }
 
-  KvCursor* Band(size_t band) {
-    if (!bands[band]) bands[band] = open_nodes(std::string(1, static_cast<char>(band)));
-    return bands[band].get();
+  BandCursor& Band(size_t band) {
+    if (!bands[band].cursor) bands[band].cursor = open_nodes(std::string(1, static_cast<char>(band)));
+    return bands[band];
   }
-  // True when the band's cursor still points into its own band.
+  // True when the band's cursor holds anything not yet checked: the rest of
+  // its tile, or another key of its band.
   bool MoreInBand(size_t band) {
-    KvCursor* c = Band(band);
-    return c->Valid() && !c->key().empty() && static_cast<size_t>(static_cast<uint8_t>(c->key()[0])) == band;
+    BandCursor& b = Band(band);
+    KvCursor* c = b.cursor.get();
+    auto in_band = [&] {
+      return c->Valid() && !c->key().empty() && static_cast<size_t>(static_cast<uint8_t>(c->key()[0])) == band;
+    };
+    if (!in_band()) return false;
+    if (b.used * kHashSize < c->value().size() || b.used == 0) return true;
+    c->Next();
+    b.used = 0;
+    return in_band();
   }
 
+  // Stored nodes are checked in the order they complete, which is the order
+  // of each band's tiles and of the hashes within a tile.
   void CheckNode(uint64_t index, merkle::NodeId id, const Hash& h) {
     if (!open_nodes) return;
-    KvCursor* nodes = Band(static_cast<uint8_t>(layout::MerkleBand(id.level)));
-    std::string want = layout::MerkleKey(id);
+    BandCursor& b = Band(layout::MerkleBand(id.level));
+    KvCursor* tiles = b.cursor.get();
+    std::string want = layout::MerkleTileKey(id);
     std::string at = "stored Merkle node (level " + std::to_string(id.level) + ", index " + std::to_string(id.index) + ")";
-    if (!nodes->Valid()) {
-      Status s = nodes->status();
+    // A tile checked to its end gives way to the next key. (A key whose
+    // value is empty is never passed over: it is reported below.)
+    if (tiles->Valid() && b.used > 0 && b.used * kHashSize == tiles->value().size() && tiles->key() != want) {
+      tiles->Next();
+      b.used = 0;
+    }
+    if (!tiles->Valid()) {
+      Status s = tiles->status();
       return Fail(index, s.ok() ? at + " is missing" : at + ": " + s.message());
     }
-    if (nodes->key() != want) {
-      return Fail(index, at + " is missing or out of place (found another key)");
+    if (tiles->key() != want) {
+      return Fail(index, at + " is missing or out of place (found another key where its tile should be)");
     }
-    if (nodes->value().size() != kHashSize || std::memcmp(nodes->value().data(), h.data(), kHashSize) != 0) {
+    if (tiles->value().size() % kHashSize != 0) {
+      return Fail(index, at + ": its tile's value is not a whole number of hashes");
+    }
+    if (b.used != layout::TilePosition(id)) {
+      return Fail(index, at + " is not where it belongs in its tile");
+    }
+    if (tiles->value().size() < (b.used + 1) * kHashSize) return Fail(index, at + " is missing from its tile");
+    if (std::memcmp(tiles->value().data() + b.used * kHashSize, h.data(), kHashSize) != 0) {
       return Fail(index, at + " differs from the hash recomputed from the entries");
     }
     ++report.merkle_nodes_checked;
-    nodes->Next();
+    ++b.used;
   }
 
   // A spot-check plan must be drawn from a signed checkpoint that exists and

@@ -12,6 +12,9 @@
 #include <string>
 #include <vector>
 
+#include "ledger/merkle_tiles.h"
+#include "ledger/store_layout.h"
+
 namespace eldercare::testing {
 
 class RawDb {
@@ -21,7 +24,11 @@ class RawDb {
     std::vector<std::string> names;
     EXPECT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path, &names).ok());
     std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-    for (const auto& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
+    for (const auto& n : names) {
+      rocksdb::ColumnFamilyOptions o;
+      if (n == layout::kMerkleCf) o.merge_operator = layout::NewTileAppendOperator();
+      cfs.emplace_back(n, o);
+    }
     rocksdb::DB* db = nullptr;
     auto s = rocksdb::DB::Open(rocksdb::DBOptions(), path, cfs, &handles_, &db);
     EXPECT_TRUE(s.ok()) << s.ToString();

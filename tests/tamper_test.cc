@@ -192,20 +192,21 @@ TEST_F(Campaign, EveryCorruptionOfTheLogIsDetectedAndTheFirstBadIndexNamed) {
         }
         case 5: {
           kind = "alter a Merkle node";
-          auto nodes = raw.All(layout::kMerkleCf);
-          auto& [key, value] = nodes[rng() % nodes.size()];
+          auto tiles = raw.All(layout::kMerkleCf);
+          auto& [key, value] = tiles[rng() % tiles.size()];
           std::string v = value;
-          v[rng() % v.size()] ^= static_cast<char>(1u << (rng() % 8));
+          size_t at = rng() % v.size();
+          v[at] ^= static_cast<char>(1u << (rng() % 8));
           raw.Put(layout::kMerkleCf, key, v);
-          lo = hi = layout::MerkleKeyLastLeaf(key);
+          lo = hi = layout::TileNode(*layout::ParseTileKey(key), at / kHashSize).last_leaf();
           break;
         }
         case 6: {
-          kind = "delete a Merkle node";
-          auto nodes = raw.All(layout::kMerkleCf);
-          const std::string& key = nodes[rng() % nodes.size()].first;
+          kind = "delete a Merkle tile";
+          auto tiles = raw.All(layout::kMerkleCf);
+          const std::string& key = tiles[rng() % tiles.size()].first;
           raw.Delete(layout::kMerkleCf, key);
-          lo = hi = layout::MerkleKeyLastLeaf(key);
+          lo = hi = layout::TileNode(*layout::ParseTileKey(key), 0).last_leaf();  // its first node
           break;
         }
         case 7: {
@@ -285,7 +286,12 @@ TEST_F(Campaign, ARewrittenHistoryIsCaughtByTheConsistencyCheck) {
       RawDb raw(copy);
       for (uint64_t x = k; x < size_; ++x) raw.Delete(layout::kEntriesCf, layout::EntryKey(x));
       for (auto& [key, v] : raw.All(layout::kMerkleCf)) {
-        if (layout::MerkleKeyLastLeaf(key) >= k) raw.Delete(layout::kMerkleCf, key);
+        uint64_t kept = layout::TileNodesAt(*layout::ParseTileKey(key), k) * kHashSize;
+        if (kept == 0) {
+          raw.Delete(layout::kMerkleCf, key);
+        } else if (kept < v.size()) {
+          raw.Put(layout::kMerkleCf, key, v.substr(0, kept));
+        }
       }
       for (auto& [key, v] : raw.All(layout::kCheckpointsCf)) {
         if (GetBigEndian64(reinterpret_cast<const uint8_t*>(key.data())) > k) raw.Delete(layout::kCheckpointsCf, key);

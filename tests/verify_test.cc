@@ -2,8 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <bit>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <random>
 
 #include <capnp/any.h>
@@ -154,9 +156,9 @@ TEST(Verify, CatchesAnAlteredMerkleNode) {
   std::string copy = b.Copy("node");
   {
     RawDb raw(copy);
-    std::string key = layout::MerkleKey({2, 1});
+    std::string key = layout::MerkleTileKey({2, 1});
     std::string v = raw.Get(layout::kMerkleCf, key);
-    v[0] ^= 1;
+    v[layout::TilePosition({2, 1}) * kHashSize] ^= 1;
     raw.Put(layout::kMerkleCf, key, v);
   }
   auto r = VerifyLedgerDir(copy, {});
@@ -355,28 +357,95 @@ struct TwoBands {
 TEST(Verify, MerkleNodesPastLevel8AreStoredInTheirBandAndProve) {
   TwoBands t;
   ASSERT_GT(t.leaves.size(), 256u);
-  size_t band1 = 0;
+  std::map<std::string, size_t> hashes_by_tile;
   {
     Ledger& l = *t.f.ledger;
     for (auto c = l.NewCursor(Family::kMerkle); c->Valid(); c->Next()) {
-      ASSERT_EQ(c->key().size(), 10u);
-      uint8_t level = static_cast<uint8_t>(c->key()[9]);
-      EXPECT_EQ(static_cast<uint8_t>(c->key()[0]), level / 8);
-      band1 += level >= 8;
+      auto tile = layout::ParseTileKey(c->key());
+      ASSERT_TRUE(tile.has_value());
+      EXPECT_EQ(c->value().size(), layout::TileNodesAt(*tile, t.leaves.size()) * kHashSize);
+      hashes_by_tile[std::string(c->key())] = c->value().size() / kHashSize;
     }
   }
-  EXPECT_EQ(band1, 1u);  // the level-8 node over leaves 0..255; level 9 needs 512 leaves
+  // Band 0: one complete tile (leaves 0..255) and one with the rest; band 1:
+  // only the level-8 node over leaves 0..255 (level 9 needs 512 leaves).
+  ASSERT_EQ(hashes_by_tile.size(), 3u);
+  const std::string band0_first = layout::TileKey({0, 0}), band0_second = layout::TileKey({0, 1});
+  const std::string band1_first = layout::TileKey({1, 0});
+  EXPECT_EQ(hashes_by_tile[band0_first], layout::kTileNodes);
+  EXPECT_EQ(hashes_by_tile[band0_second], layout::TileNodesAfter(t.leaves.size() - 256));
+  EXPECT_EQ(hashes_by_tile[band1_first], 1u);
   t.ExpectProofsMatchReference();
   auto r = VerifyLedgerDir(t.f.path(), {});
   EXPECT_TRUE(r.ok) << r.error;
 }
 
-// Format 1 keyed nodes BE64(last leaf) || level. Rewrites the store that way
-// (all keys, or only some, as after a crash during an upgrade).
+// Every node of a growing tree, in the order appends complete it, lands at
+// the end of its tile: TileOf/TilePosition agree with that order, TileNode
+// inverts them, and TileNodesAt counts what a tree of each size holds. 70,000
+// leaves reach band 2 and a second band-1 tile.
+TEST(MerkleTiles, PositionsFollowCompletionOrder) {
+  std::map<std::pair<uint32_t, uint64_t>, uint64_t> held;  // tile -> hashes so far
+  merkle::CompactRange tree;
+  Hash leaf{};
+  uint64_t checked = 0;
+  for (uint64_t i = 0; i < 70000; ++i) {
+    leaf[0] = static_cast<uint8_t>(i);
+    tree.Append(leaf, [&](merkle::NodeId id, const Hash&) {
+      layout::TileId t = layout::TileOf(id);
+      uint64_t& n = held[{t.band, t.index}];
+      ASSERT_EQ(layout::TilePosition(id), n) << "level " << id.level << " index " << id.index;
+      ASSERT_EQ(layout::TileNode(t, n), id) << "level " << id.level << " index " << id.index;
+      ++n;
+      ++checked;
+    });
+    if (i % 997 == 0 || i + 1 == 70000) {
+      for (const auto& [t, n] : held) {
+        ASSERT_EQ(layout::TileNodesAt(layout::TileId{t.first, t.second}, i + 1), n) << "size " << i + 1;
+      }
+    }
+  }
+  EXPECT_EQ(held[std::make_pair(0u, uint64_t{0})], layout::kTileNodes);
+  EXPECT_EQ(held[std::make_pair(1u, uint64_t{1})], layout::TileNodesAfter(70000 / 256 - 256));
+  EXPECT_EQ(held[std::make_pair(2u, uint64_t{0})], 1u);  // level 16: the node over the first 65,536 leaves
+  // A tree of n leaves has sum over l of floor(n / 2^l) = 2n - popcount(n)
+  // complete subtrees; every one was placed.
+  EXPECT_EQ(checked, 2 * 70000u - static_cast<uint64_t>(std::popcount(70000u)));
+}
+
+// Rewrites the Merkle store in format 2 (one key per node): the first
+// `in_tiles` nodes, in (band, completion) order, stay in tiles -- as after
+// a crash in the middle of the upgrade to format 3 -- the rest get a key each.
+void DowngradeToFormat2(const std::string& dir, const std::vector<Hash>& leaves, size_t in_tiles) {
+  std::vector<std::pair<merkle::NodeId, Hash>> nodes;
+  merkle::CompactRange tree;
+  for (const Hash& h : leaves) tree.Append(h, [&](merkle::NodeId id, const Hash& x) { nodes.emplace_back(id, x); });
+  std::stable_sort(nodes.begin(), nodes.end(), [](const auto& a, const auto& b) {
+    return layout::MerkleBand(a.first.level) < layout::MerkleBand(b.first.level);
+  });
+  RawDb raw(dir);
+  for (auto& [key, value] : raw.All(layout::kMerkleCf)) raw.Delete(layout::kMerkleCf, key);
+  std::map<std::string, std::string> tiles;
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    const auto& [id, h] = nodes[i];
+    std::string hash(reinterpret_cast<const char*>(h.data()), h.size());
+    if (i < in_tiles) {
+      tiles[layout::MerkleTileKey(id)] += hash;
+    } else {
+      raw.Put(layout::kMerkleCf, layout::MerkleKeyFormat2(id), hash);
+    }
+  }
+  for (const auto& [key, value] : tiles) raw.Put(layout::kMerkleCf, key, value);
+  raw.Put("default", layout::kMetaFormat, std::string(layout::kFormatVersion2));
+}
+
+// Format 1 keyed nodes BE64(last leaf) || level. Rewrites a format-2 store
+// that way (all keys, or only some, as after a crash during an upgrade).
 void DowngradeToFormat1(const std::string& dir, bool only_some) {
   RawDb raw(dir);
   size_t n = 0;
   for (auto& [key, value] : raw.All(layout::kMerkleCf)) {
+    ASSERT_EQ(key.size(), 10u);
     if (only_some && n++ % 2 == 0) continue;
     raw.Put(layout::kMerkleCf, key.substr(1), value);
     raw.Delete(layout::kMerkleCf, key);
@@ -384,31 +453,53 @@ void DowngradeToFormat1(const std::string& dir, bool only_some) {
   raw.Put("default", layout::kMetaFormat, std::string(layout::kFormatVersion1));
 }
 
+// Opened for writing, an older ledger becomes format 3 with the same root
+// and proofs, takes appends, and verifies; a read-only open asks for that.
+void ExpectUpgraded(TwoBands& t, const Hash& root, const std::string& what) {
+  SCOPED_TRACE(what);
+  LedgerOptions ro;
+  ro.read_only = true;
+  auto reading = Ledger::Open(t.f.path(), ro);
+  ASSERT_FALSE(reading.ok());
+  EXPECT_NE(reading.status().message().find("one-time upgrade"), std::string::npos) << reading.status().ToString();
+  t.f.Reopen();
+  EXPECT_EQ(*t.f.ledger->RootAt(t.leaves.size()), root);
+  t.ExpectProofsMatchReference();
+  for (auto c = t.f.ledger->NewCursor(Family::kMerkle); c->Valid(); c->Next()) {
+    auto tile = layout::ParseTileKey(c->key());
+    ASSERT_TRUE(tile.has_value());
+    EXPECT_EQ(c->value().size(), layout::TileNodesAt(*tile, t.leaves.size()) * kHashSize);
+  }
+  {
+    auto format = t.f.ledger->NewCursor(Family::kMeta, layout::kMetaFormat);
+    ASSERT_TRUE(format->Valid());
+    EXPECT_EQ(format->value(), layout::kFormatVersion);
+  }
+  // Appends carry on, and the whole ledger verifies.
+  EXPECT_TRUE(t.f.AppendJson("operator", t.f.op_key, KeyRegisteredJson("late", "enterprise", NewKey().public_key())).ok());
+  t.f.ledger.reset();
+  auto r = VerifyLedgerDir(t.f.path(), {});
+  EXPECT_TRUE(r.ok) << r.error;
+}
+
+TEST(Verify, AFormat2LedgerIsUpgradedWhenOpenedForWriting) {
+  for (size_t in_tiles : {size_t{0}, size_t{300}, size_t{600}}) {
+    TwoBands t;
+    Hash root = *t.f.ledger->RootAt(t.leaves.size());
+    t.f.ledger.reset();
+    DowngradeToFormat2(t.f.path(), t.leaves, in_tiles);
+    ExpectUpgraded(t, root, in_tiles == 0 ? "format 2" : "format 2, " + std::to_string(in_tiles) + " nodes already in tiles");
+  }
+}
+
 TEST(Verify, AFormat1LedgerIsUpgradedWhenOpenedForWriting) {
   for (bool only_some : {false, true}) {
     TwoBands t;
     Hash root = *t.f.ledger->RootAt(t.leaves.size());
     t.f.ledger.reset();
+    DowngradeToFormat2(t.f.path(), t.leaves, 0);
     DowngradeToFormat1(t.f.path(), only_some);
-    LedgerOptions ro;
-    ro.read_only = true;
-    auto reading = Ledger::Open(t.f.path(), ro);
-    ASSERT_FALSE(reading.ok());
-    EXPECT_NE(reading.status().message().find("one-time upgrade"), std::string::npos) << reading.status().ToString();
-    t.f.Reopen();
-    EXPECT_EQ(*t.f.ledger->RootAt(t.leaves.size()), root);
-    t.ExpectProofsMatchReference();
-    for (auto c = t.f.ledger->NewCursor(Family::kMerkle); c->Valid(); c->Next()) ASSERT_EQ(c->key().size(), 10u);
-    {
-      auto format = t.f.ledger->NewCursor(Family::kMeta, layout::kMetaFormat);
-      ASSERT_TRUE(format->Valid());
-      EXPECT_EQ(format->value(), layout::kFormatVersion);
-    }
-    // Appends carry on, and the whole ledger verifies.
-    EXPECT_TRUE(t.f.AppendJson("operator", t.f.op_key, KeyRegisteredJson("late", "enterprise", NewKey().public_key())).ok());
-    t.f.ledger.reset();
-    auto r = VerifyLedgerDir(t.f.path(), {});
-    EXPECT_TRUE(r.ok) << (only_some ? "partly upgraded: " : "") << r.error;
+    ExpectUpgraded(t, root, only_some ? "format 1, partly upgraded to 2" : "format 1");
   }
 }
 
