@@ -123,6 +123,19 @@ class RocksStateReader : public StateReader {
     return v;
   }
 
+  bool Contains(std::string_view key) const override {
+    rocksdb::ReadOptions ro;
+    ro.snapshot = snapshot_;
+    rocksdb::PinnableSlice v;
+    auto s = db_->Get(ro, cf_, rocksdb::Slice(key.data(), key.size()), &v);
+    if (s.IsNotFound()) return false;
+    if (!s.ok()) {
+      spdlog::critical("projection read failed: {}", s.ToString());
+      std::abort();
+    }
+    return true;
+  }
+
   void Scan(std::string_view prefix, const std::function<bool(std::string_view, std::string_view)>& fn,
             std::string_view start) const override {
     std::string upper(prefix);
@@ -195,15 +208,24 @@ class RocksStateReader : public StateReader {
 // a hash lookup is far cheaper than a RocksDB Get. Leader-only.
 class CachedStateReader : public StateReader {
  public:
-  explicit CachedStateReader(const StateReader& base, size_t capacity = 100000) : base_(base), capacity_(capacity) {}
+  explicit CachedStateReader(const StateReader& base, size_t capacity = 30000) : base_(base), capacity_(capacity) {}
 
   std::optional<std::string> Get(std::string_view key) const override {
-    auto it = map_.find(std::string(key));
+    auto it = map_.find(key);
     if (it != map_.end()) return it->second;
     auto v = base_.Get(key);
+    // Absent keys are mostly new ids looked up once before they are written
+    // (a delivery's id, its evidence hash): caching them only crowds out the
+    // records that are read again and again (elders, enterprises, policy).
+    if (!v) return v;
     if (map_.size() >= capacity_) map_.clear();
     map_.emplace(std::string(key), v);
     return v;
+  }
+  bool Contains(std::string_view key) const override {
+    auto it = map_.find(key);
+    if (it != map_.end()) return it->second.has_value();
+    return Get(key).has_value();  // a present record is cached for next time
   }
   void Scan(std::string_view prefix, const std::function<bool(std::string_view, std::string_view)>& fn,
             std::string_view start) const override {
@@ -221,7 +243,11 @@ class CachedStateReader : public StateReader {
  private:
   const StateReader& base_;
   size_t capacity_;
-  mutable std::unordered_map<std::string, std::optional<std::string>> map_;
+  struct Hasher {
+    using is_transparent = void;
+    size_t operator()(std::string_view k) const { return std::hash<std::string_view>()(k); }
+  };
+  mutable std::unordered_map<std::string, std::optional<std::string>, Hasher, std::equal_to<>> map_;
 };
 
 void PutChanges(rocksdb::WriteBatch& batch, rocksdb::ColumnFamilyHandle* cf, const OverlayStateStore& changes) {

@@ -35,6 +35,12 @@ std::optional<std::string> OverlayStateStore::Get(std::string_view key) const {
   return base_ ? base_->Get(key) : std::nullopt;
 }
 
+bool OverlayStateStore::Contains(std::string_view key) const {
+  auto it = changes_.find(key);
+  if (it != changes_.end()) return it->second.has_value();
+  return base_ && base_->Contains(key);
+}
+
 void OverlayStateStore::Scan(std::string_view prefix,
                              const std::function<bool(std::string_view, std::string_view)>& fn,
                              std::string_view start) const {

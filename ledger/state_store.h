@@ -20,6 +20,9 @@ class StateReader {
  public:
   virtual ~StateReader() = default;
   virtual std::optional<std::string> Get(std::string_view key) const = 0;
+  // Whether the key is present, without copying its value (a fold asks
+  // this of large records -- an elder, an enterprise -- for every delivery).
+  virtual bool Contains(std::string_view key) const { return Get(key).has_value(); }
   // fn(key, value) for every key starting with `prefix`, in order, until fn
   // returns false. `start` (if not empty, and >= prefix) is where to begin.
   virtual void Scan(std::string_view prefix, const std::function<bool(std::string_view, std::string_view)>& fn,
@@ -36,6 +39,7 @@ class StateStore : public StateReader {
 class MemoryStateStore : public StateStore {
  public:
   std::optional<std::string> Get(std::string_view key) const override;
+  bool Contains(std::string_view key) const override { return data_.find(key) != data_.end(); }
   void Scan(std::string_view prefix, const std::function<bool(std::string_view, std::string_view)>& fn,
             std::string_view start = {}) const override;
   void Put(std::string_view key, std::string_view value) override;
@@ -53,6 +57,7 @@ class OverlayStateStore : public StateStore {
   explicit OverlayStateStore(const StateReader* base) : base_(base) {}
 
   std::optional<std::string> Get(std::string_view key) const override;
+  bool Contains(std::string_view key) const override;
   void Scan(std::string_view prefix, const std::function<bool(std::string_view, std::string_view)>& fn,
             std::string_view start = {}) const override;
   void Put(std::string_view key, std::string_view value) override;

@@ -19,7 +19,7 @@ struct Fold {
   const EventContext& ctx;
   StateStore& state;
 
-  bool Exists(const std::string& key) const { return state.Get(key).has_value(); }
+  bool Exists(const std::string& key) const { return state.Contains(key); }
 
   void PutIndex(const std::string& key, std::string_view target = {}) {
     state.Put(key, keys::EncodeLookup(ctx.index, target));
