@@ -109,31 +109,14 @@ class RocksStateReader : public StateReader {
   const rocksdb::Snapshot* snapshot() const { return snapshot_; }
 
   std::optional<std::string> Get(std::string_view key) const override {
-    rocksdb::ReadOptions ro;
-    ro.snapshot = snapshot_;
-    std::string v;
-    auto s = db_->Get(ro, cf_, rocksdb::Slice(key.data(), key.size()), &v);
-    if (s.IsNotFound()) return std::nullopt;
-    if (!s.ok()) {
-      // Projection reads happen inside pure folds that cannot fail by
-      // themselves; a storage error here is not recoverable in place.
-      spdlog::critical("projection read failed: {}", s.ToString());
-      std::abort();
-    }
-    return v;
+    rocksdb::PinnableSlice v;
+    if (!Read(key, &v)) return std::nullopt;
+    return v.ToString();
   }
 
   bool Contains(std::string_view key) const override {
-    rocksdb::ReadOptions ro;
-    ro.snapshot = snapshot_;
     rocksdb::PinnableSlice v;
-    auto s = db_->Get(ro, cf_, rocksdb::Slice(key.data(), key.size()), &v);
-    if (s.IsNotFound()) return false;
-    if (!s.ok()) {
-      spdlog::critical("projection read failed: {}", s.ToString());
-      std::abort();
-    }
-    return true;
+    return Read(key, &v);
   }
 
   void Scan(std::string_view prefix, const std::function<bool(std::string_view, std::string_view)>& fn,
@@ -172,6 +155,21 @@ class RocksStateReader : public StateReader {
     std::unique_ptr<rocksdb::Iterator> it;
   };
 
+  // False when the key is absent.
+  bool Read(std::string_view key, rocksdb::PinnableSlice* v) const {
+    rocksdb::ReadOptions ro;
+    ro.snapshot = snapshot_;
+    auto s = db_->Get(ro, cf_, rocksdb::Slice(key.data(), key.size()), v);
+    if (s.IsNotFound()) return false;
+    if (!s.ok()) {
+      // Projection reads happen inside pure folds that cannot fail by
+      // themselves; a storage error here is not recoverable in place.
+      spdlog::critical("projection read failed: {}", s.ToString());
+      std::abort();
+    }
+    return true;
+  }
+
   std::unique_ptr<Cursor> TakeCursor(bool unbounded) const {
     if (snapshot_ != nullptr && !unbounded) {
       std::lock_guard<std::mutex> lock(pool_mu_);
@@ -202,10 +200,11 @@ class RocksStateReader : public StateReader {
   mutable std::vector<std::unique_ptr<Cursor>> pool_;
 };
 
-// Committed projection values the group leader read recently, present or
-// absent, kept in step with every commit. The same records (an elder, an
+// Committed projection records the group leader (or a rebuild) read
+// recently, kept in step with every commit. The same records (an elder, an
 // enterprise, the catalogue's codes) are read for delivery after delivery;
-// a hash lookup is far cheaper than a RocksDB Get. Leader-only.
+// a hash lookup is far cheaper than a RocksDB Get. Absent keys are not
+// kept (see Get). Leader-only.
 class CachedStateReader : public StateReader {
  public:
   explicit CachedStateReader(const StateReader& base, size_t capacity = 30000) : base_(base), capacity_(capacity) {}

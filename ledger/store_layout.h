@@ -98,12 +98,13 @@ inline std::optional<TileId> ParseTileKey(std::string_view key) {
 }
 
 // How many nodes of a tile are complete once its first `units` units are.
-inline uint64_t TileNodesAfter(uint64_t units) {
+constexpr uint64_t TileNodesAfter(uint64_t units) {
   uint64_t n = 0;
   for (uint32_t l = 0; l < kMerkleBandLevels; ++l) n += units >> l;
   return n;
 }
-constexpr uint64_t kTileNodes = 510;
+constexpr uint64_t kTileNodes = TileNodesAfter(kTileUnits);  // a complete tile
+static_assert(kTileNodes == 510);
 
 // Where a node sits in its tile's value, counted in hashes.
 inline uint64_t TilePosition(merkle::NodeId id) {
