@@ -62,6 +62,7 @@ struct LogVerifier::Impl {
     size_t used = 0;
   };
   std::array<BandCursor, layout::kMerkleBands> bands;
+  bool one_key_per_node = false;  // format 2
   std::multimap<uint64_t, KnownCheckpoint> checkpoints;
   std::map<uint64_t, int64_t> recorded_at_size;  // checkpoint size -> recording time of its last entry
   std::optional<note::Verifier> operator_verifier;
@@ -245,8 +246,9 @@ struct LogVerifier::Impl {
     if (!open_nodes) return;
     BandCursor& b = Band(layout::MerkleBand(id.level));
     KvCursor* tiles = b.cursor.get();
-    std::string want = layout::MerkleTileKey(id);
     std::string at = "stored Merkle node (level " + std::to_string(id.level) + ", index " + std::to_string(id.index) + ")";
+    if (one_key_per_node) return CheckNodeKey(index, id, h, *tiles, at);
+    std::string want = layout::MerkleTileKey(id);
     // A tile checked to its end gives way to the next key. (A key whose
     // value is empty is never passed over: it is reported below.)
     if (tiles->Valid() && b.used > 0 && b.used * kHashSize == tiles->value().size() && tiles->key() != want) {
@@ -272,6 +274,20 @@ struct LogVerifier::Impl {
     }
     ++report.merkle_nodes_checked;
     ++b.used;
+  }
+
+  // Format 2: the next key of the band is this node's, holding its hash.
+  void CheckNodeKey(uint64_t index, merkle::NodeId id, const Hash& h, KvCursor& nodes, const std::string& at) {
+    if (!nodes.Valid()) {
+      Status s = nodes.status();
+      return Fail(index, s.ok() ? at + " is missing" : at + ": " + s.message());
+    }
+    if (nodes.key() != layout::MerkleKeyFormat2(id)) return Fail(index, at + " is missing or out of place (found another key)");
+    if (nodes.value().size() != kHashSize || std::memcmp(nodes.value().data(), h.data(), kHashSize) != 0) {
+      return Fail(index, at + " differs from the hash recomputed from the entries");
+    }
+    ++report.merkle_nodes_checked;
+    nodes.Next();
   }
 
   // A spot-check plan must be drawn from a signed checkpoint that exists and
@@ -457,10 +473,12 @@ struct LogVerifier::Impl {
   }
 };
 
-LogVerifier::LogVerifier(std::vector<std::string> notes, NodeCursors stored_nodes, VerifyOptions options)
+LogVerifier::LogVerifier(std::vector<std::string> notes, NodeCursors stored_nodes, VerifyOptions options,
+                         NodeLayout layout)
     : impl_(std::make_unique<Impl>()) {
   impl_->options = std::move(options);
   impl_->open_nodes = std::move(stored_nodes);
+  impl_->one_key_per_node = layout == NodeLayout::kOneKeyPerNode;
   impl_->pool = std::make_unique<ThreadPool>(impl_->options.threads == 0 ? HardwareThreads()
                                                                          : impl_->options.threads);
   auto add = [&](const std::string& text, bool external, size_t n) {
@@ -533,8 +551,28 @@ VerifyReport VerifyStores(const Ledger& ledger, const VerifyOptions& options, bo
     return r;
   }
   LogVerifier::NodeCursors cursors;
-  if (nodes) cursors = [&ledger](std::string_view from) { return ledger.NewCursor(Family::kMerkle, from); };
-  LogVerifier v(std::move(*notes), std::move(cursors), options);
+  auto node_layout = LogVerifier::NodeLayout::kTiles;
+  std::optional<std::string> layout_fact;
+  if (nodes) {
+    cursors = [&ledger](std::string_view from) { return ledger.NewCursor(Family::kMerkle, from); };
+    // Verifying changes nothing, so an older ledger is read as it is.
+    auto format = ReadMeta(ledger, layout::kMetaFormat);
+    if (format.ok() && *format == layout::kFormatVersion2) {
+      node_layout = LogVerifier::NodeLayout::kOneKeyPerNode;
+      layout_fact = "ledger format '" + *format + "' (one key per Merkle node; opening it for writing upgrades it to '" +
+                    std::string(layout::kFormatVersion) + "', Merkle tiles)";
+    } else if (!format.ok() || *format != layout::kFormatVersion) {
+      VerifyReport r;
+      r.error = format.ok() ? "ledger format '" + *format + "' is not one this verifier reads ('" +
+                                  std::string(layout::kFormatVersion) + "' or '" +
+                                  std::string(layout::kFormatVersion2) +
+                                  "'); an older ledger is upgraded when opened for writing (`audit-cli rebuild`), "
+                                  "or verify its export"
+                            : format.status().message();
+      return r;
+    }
+  }
+  LogVerifier v(std::move(*notes), std::move(cursors), options, node_layout);
   uint64_t expected = 0;
   Status s = ledger.ScanEntries(0, UINT64_MAX, [&](uint64_t index, std::string_view leaf) {
     if (index != expected) {
@@ -546,7 +584,9 @@ VerifyReport VerifyStores(const Ledger& ledger, const VerifyOptions& options, bo
     return v.Add(leaf);
   });
   if (!s.ok()) v.FailSource(s);
-  return v.Finish();
+  VerifyReport r = v.Finish();
+  if (layout_fact) r.facts.push_back(*layout_fact);
+  return r;
 }
 
 }  // namespace

@@ -61,10 +61,15 @@ class LogVerifier {
  public:
   // Opens a cursor on the merkle column family at `from`.
   using NodeCursors = std::function<std::unique_ptr<KvCursor>(std::string_view from)>;
+  // How the merkle column family stores nodes: in tiles (format 3), or one
+  // key per node (format 2, which a writer upgrades on open; a verifier
+  // reads it as it is).
+  enum class NodeLayout { kTiles, kOneKeyPerNode };
   // `checkpoints`: the notes stored with the log. `stored_nodes`: cursors on
   // the merkle column family of a ledger directory (one per band of levels,
   // see store_layout.h), or empty for an export.
-  LogVerifier(std::vector<std::string> checkpoints, NodeCursors stored_nodes, VerifyOptions options);
+  LogVerifier(std::vector<std::string> checkpoints, NodeCursors stored_nodes, VerifyOptions options,
+              NodeLayout layout = NodeLayout::kTiles);
   ~LogVerifier();
   LogVerifier(const LogVerifier&) = delete;
   LogVerifier& operator=(const LogVerifier&) = delete;

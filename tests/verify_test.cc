@@ -492,6 +492,37 @@ TEST(Verify, AFormat2LedgerIsUpgradedWhenOpenedForWriting) {
   }
 }
 
+// Verifying changes nothing: a format-2 ledger is verified as it is, its
+// nodes one key each, and a wrong node is still named; format 1 is refused
+// with the way out.
+TEST(Verify, AFormat2LedgerIsVerifiedAsItIs) {
+  TwoBands t;
+  t.f.ledger.reset();
+  DowngradeToFormat2(t.f.path(), t.leaves, 0);
+  auto r = VerifyLedgerDir(t.f.path(), {});
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.merkle_nodes_checked, 2 * t.leaves.size() - static_cast<uint64_t>(std::popcount(t.leaves.size())));
+  EXPECT_TRUE(std::any_of(r.facts.begin(), r.facts.end(),
+                          [](const std::string& f) { return f.find("eldercare-ledger/2") != std::string::npos; }));
+  {
+    RawDb raw(t.f.path());
+    EXPECT_EQ(raw.Get("default", layout::kMetaFormat), layout::kFormatVersion2);  // not upgraded
+    std::string key = layout::MerkleKeyFormat2({3, 5});
+    std::string v = raw.Get(layout::kMerkleCf, key);
+    v[7] ^= 4;
+    raw.Put(layout::kMerkleCf, key, v);
+  }
+  r = VerifyLedgerDir(t.f.path(), {});
+  ASSERT_FALSE(r.ok);
+  EXPECT_NE(r.error.find("stored Merkle node (level 3, index 5) differs"), std::string::npos) << r.error;
+  EXPECT_EQ(r.first_bad_index, 47u);  // the node over leaves 40..47 completes at leaf 47
+
+  DowngradeToFormat1(t.f.path(), false);
+  r = VerifyLedgerDir(t.f.path(), {});
+  ASSERT_FALSE(r.ok);
+  EXPECT_NE(r.error.find("'eldercare-ledger/1' is not one this verifier reads"), std::string::npos) << r.error;
+}
+
 TEST(Verify, AFormat1LedgerIsUpgradedWhenOpenedForWriting) {
   for (bool only_some : {false, true}) {
     TwoBands t;
