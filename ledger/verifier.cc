@@ -241,53 +241,38 @@ struct LogVerifier::Impl {
   }
 
   // Stored nodes are checked in the order they complete, which is the order
-  // of each band's tiles and of the hashes within a tile.
+  // of each band's tiles and of the hashes within a tile (in format 2, of the
+  // band's keys).
   void CheckNode(uint64_t index, merkle::NodeId id, const Hash& h) {
     if (!open_nodes) return;
     BandCursor& b = Band(layout::MerkleBand(id.level));
-    KvCursor* tiles = b.cursor.get();
-    std::string at = "stored Merkle node (level " + std::to_string(id.level) + ", index " + std::to_string(id.index) + ")";
-    if (one_key_per_node) return CheckNodeKey(index, id, h, *tiles, at);
-    std::string want = layout::MerkleTileKey(id);
+    KvCursor* c = b.cursor.get();
+    // Named only when something is wrong: this runs for every node.
+    auto fail = [&](const std::string& what) {
+      Fail(index, "stored Merkle node (level " + std::to_string(id.level) + ", index " + std::to_string(id.index) +
+                      ")" + what);
+    };
+    std::string want = one_key_per_node ? layout::MerkleKeyFormat2(id) : layout::MerkleTileKey(id);
     // A tile checked to its end gives way to the next key. (A key whose
     // value is empty is never passed over: it is reported below.)
-    if (tiles->Valid() && b.used > 0 && b.used * kHashSize == tiles->value().size() && tiles->key() != want) {
-      tiles->Next();
+    if (c->Valid() && b.used > 0 && b.used * kHashSize == c->value().size() && c->key() != want) {
+      c->Next();
       b.used = 0;
     }
-    if (!tiles->Valid()) {
-      Status s = tiles->status();
-      return Fail(index, s.ok() ? at + " is missing" : at + ": " + s.message());
+    if (!c->Valid()) return fail(c->status().ok() ? " is missing" : ": " + c->status().message());
+    if (c->key() != want) return fail(" is missing or out of place (found another key where it should be)");
+    uint64_t position = one_key_per_node ? 0 : layout::TilePosition(id);
+    if (c->value().size() % kHashSize != 0 || (one_key_per_node && c->value().size() != kHashSize)) {
+      return fail(": its stored value is " + std::to_string(c->value().size()) + " bytes, not whole 32-byte hashes" +
+                  (one_key_per_node ? " (format 2: one)" : ""));
     }
-    if (tiles->key() != want) {
-      return Fail(index, at + " is missing or out of place (found another key where its tile should be)");
-    }
-    if (tiles->value().size() % kHashSize != 0) {
-      return Fail(index, at + ": its tile's value is not a whole number of hashes");
-    }
-    if (b.used != layout::TilePosition(id)) {
-      return Fail(index, at + " is not where it belongs in its tile");
-    }
-    if (tiles->value().size() < (b.used + 1) * kHashSize) return Fail(index, at + " is missing from its tile");
-    if (std::memcmp(tiles->value().data() + b.used * kHashSize, h.data(), kHashSize) != 0) {
-      return Fail(index, at + " differs from the hash recomputed from the entries");
+    if (b.used != position) return fail(" is not where it belongs in its tile");
+    if (c->value().size() < (position + 1) * kHashSize) return fail(" is missing from its tile");
+    if (std::memcmp(c->value().data() + position * kHashSize, h.data(), kHashSize) != 0) {
+      return fail(" differs from the hash recomputed from the entries");
     }
     ++report.merkle_nodes_checked;
     ++b.used;
-  }
-
-  // Format 2: the next key of the band is this node's, holding its hash.
-  void CheckNodeKey(uint64_t index, merkle::NodeId id, const Hash& h, KvCursor& nodes, const std::string& at) {
-    if (!nodes.Valid()) {
-      Status s = nodes.status();
-      return Fail(index, s.ok() ? at + " is missing" : at + ": " + s.message());
-    }
-    if (nodes.key() != layout::MerkleKeyFormat2(id)) return Fail(index, at + " is missing or out of place (found another key)");
-    if (nodes.value().size() != kHashSize || std::memcmp(nodes.value().data(), h.data(), kHashSize) != 0) {
-      return Fail(index, at + " differs from the hash recomputed from the entries");
-    }
-    ++report.merkle_nodes_checked;
-    nodes.Next();
   }
 
   // A spot-check plan must be drawn from a signed checkpoint that exists and
