@@ -356,6 +356,8 @@ struct Ledger::Rep {
   Status LoadState();
   Status UpgradeFromFormat1();
   Status UpgradeFromFormat2();
+  template <typename Writer, typename Parse>
+  Status MoveMerkleNodes(std::string_view to_format, Parse parse);
   Status RebuildProjections();
   uint64_t ProjectionSize() const;
   void Prepare(schema::Submission::Reader sub, Prepared& p) const;
@@ -656,80 +658,95 @@ Status Ledger::Rep::LoadState() {
   return Status::Ok();
 }
 
-// Format 1 keyed Merkle nodes BE64(last leaf) ‖ u8(level) (9 bytes); format
-// 2 puts the band byte in front (10 bytes). Rewrites every 9-byte key,
-// synced, in batches, then records format 2: a crash midway leaves some keys
-// in each form, and the next open carries on from there. The hashes
-// themselves are not touched.
-Status Ledger::Rep::UpgradeFromFormat1() {
-  rocksdb::WriteOptions wo;
-  wo.sync = true;
-  rocksdb::WriteBatch batch;
-  uint64_t moved = 0;
-  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), merkle));
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    rocksdb::Slice k = it->key();
-    if (k.size() != 9) continue;
-    auto level = static_cast<uint8_t>(k[8]);
-    uint64_t last = GetBigEndian64(reinterpret_cast<const uint8_t*>(k.data()));
-    merkle::NodeId id{level, last >> level};
-    batch.Put(merkle, layout::MerkleKeyFormat2(id), it->value());
-    batch.Delete(merkle, k);
-    if (++moved % 100000 == 0) {
-      ELDERCARE_RETURN_IF_ERROR(FromRocks(db->Write(wo, &batch), "upgrading the Merkle keys"));
-      batch.Clear();
-    }
+namespace {
+// Format 1 node keys, as the upgrade to format 2 rewrites them.
+class Format2Writer {
+ public:
+  Format2Writer(rocksdb::WriteBatch* batch, rocksdb::ColumnFamilyHandle* cf) : batch_(batch), cf_(cf) {}
+  void Add(merkle::NodeId id, const Hash& h) {
+    batch_->Put(cf_, layout::MerkleKeyFormat2(id), rocksdb::Slice(reinterpret_cast<const char*>(h.data()), h.size()));
   }
-  ELDERCARE_RETURN_IF_ERROR(FromRocks(it->status(), "reading the Merkle keys"));
-  batch.Put(meta, layout::kMetaFormat, std::string(layout::kFormatVersion2));
-  ELDERCARE_RETURN_IF_ERROR(FromRocks(db->Write(wo, &batch), "upgrading the Merkle keys"));
-  spdlog::info("upgraded {} to format {} ({} Merkle keys rewritten)", dir, layout::kFormatVersion2, moved);
-  return Status::Ok();
-}
+  void Finish() {}
 
-// Format 2 stored one key per node (10 bytes); format 3 stores tiles (9-byte
-// keys). Within a band, format 2's keys sort in completion order, which is
-// the order of each tile's value, so one scan appends every node to its tile
-// and deletes its old key in the same synced batch. A crash midway leaves
-// each tile holding a prefix of its nodes and the rest still in old keys;
-// the next open appends those (the scan skips 9-byte keys). Then the format
-// is recorded.
-Status Ledger::Rep::UpgradeFromFormat2() {
+ private:
+  rocksdb::WriteBatch* batch_;
+  rocksdb::ColumnFamilyHandle* cf_;
+};
+}  // namespace
+
+// Moves every Merkle node stored under an older format's keys into `Writer`'s
+// layout, deleting each old key in the same synced batch, then records
+// `to_format`. `parse(key)` names the node an old key holds, nullopt for a key
+// already moved, or an error. The scan reads a snapshot taken before it, so
+// what it writes is never read again; and nodes reach the writer in key
+// order, which within a band is completion order. A crash midway leaves some
+// nodes moved and the rest under old keys; the next open carries on from
+// there. The hashes themselves are not touched.
+template <typename Writer, typename Parse>
+Status Ledger::Rep::MoveMerkleNodes(std::string_view to_format, Parse parse) {
   rocksdb::WriteOptions wo;
   wo.sync = true;
   rocksdb::WriteBatch batch;
-  TileWriter tiles(&batch, merkle);
+  Writer writer(&batch, merkle);
   uint64_t moved = 0;
   std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), merkle));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    rocksdb::Slice k = it->key();
-    if (k.size() == layout::kTileKeySize) continue;
-    if (k.size() != 10 || it->value().size() != kHashSize) {
-      return Status::Corruption("the merkle store holds a key of " + std::to_string(k.size()) + " bytes with a " +
-                                std::to_string(it->value().size()) + "-byte value, which format 2 does not have");
-    }
-    auto level = static_cast<uint8_t>(k[9]);
-    uint64_t last = GetBigEndian64(reinterpret_cast<const uint8_t*>(k.data() + 1));
-    merkle::NodeId id{level, last >> level};
-    if (static_cast<uint8_t>(k[0]) != layout::MerkleBand(level) || level >= 64 || id.last_leaf() != last) {
-      return Status::Corruption("the merkle store holds a format-2 key that names no node");
+    Result<std::optional<merkle::NodeId>> id = parse(std::string_view(it->key().data(), it->key().size()));
+    if (!id.ok()) return id.status();
+    if (!id->has_value()) continue;
+    if (it->value().size() != kHashSize) {
+      return Status::Corruption("the merkle store holds a node key with a " + std::to_string(it->value().size()) +
+                                "-byte value, not a 32-byte hash");
     }
     Hash h;
     std::memcpy(h.data(), it->value().data(), kHashSize);
-    tiles.Add(id, h);
-    batch.Delete(merkle, k);
+    writer.Add(**id, h);
+    batch.Delete(merkle, it->key());
     if (++moved % 100000 == 0) {
-      tiles.Finish();
+      writer.Finish();
       ELDERCARE_RETURN_IF_ERROR(FromRocks(db->Write(wo, &batch), "upgrading the Merkle keys"));
       batch.Clear();
     }
   }
   ELDERCARE_RETURN_IF_ERROR(FromRocks(it->status(), "reading the Merkle keys"));
-  tiles.Finish();
-  batch.Put(meta, layout::kMetaFormat, std::string(layout::kFormatVersion));
+  writer.Finish();
+  batch.Put(meta, layout::kMetaFormat, std::string(to_format));
   ELDERCARE_RETURN_IF_ERROR(FromRocks(db->Write(wo, &batch), "upgrading the Merkle keys"));
-  spdlog::info("upgraded {} to format {} ({} Merkle nodes moved into tiles)", dir, layout::kFormatVersion, moved);
+  spdlog::info("upgraded {} to format {} ({} Merkle nodes moved)", dir, to_format, moved);
   return Status::Ok();
+}
+
+// Format 1 keyed Merkle nodes BE64(last leaf) ‖ u8(level) (9 bytes); format
+// 2 puts the band byte in front (10 bytes).
+Status Ledger::Rep::UpgradeFromFormat1() {
+  return MoveMerkleNodes<Format2Writer>(
+      layout::kFormatVersion2, [](std::string_view k) -> Result<std::optional<merkle::NodeId>> {
+        if (k.size() != 9) return std::optional<merkle::NodeId>();
+        auto level = static_cast<uint8_t>(k[8]);
+        uint64_t last = GetBigEndian64(reinterpret_cast<const uint8_t*>(k.data()));
+        return std::optional<merkle::NodeId>(merkle::NodeId{level, last >> level});
+      });
+}
+
+// Format 2 stored one key per node (10 bytes); format 3 stores tiles (9-byte
+// keys, skipped: a crash midway leaves each tile holding a prefix of its
+// nodes, and the next open appends the rest).
+Status Ledger::Rep::UpgradeFromFormat2() {
+  return MoveMerkleNodes<TileWriter>(
+      layout::kFormatVersion, [](std::string_view k) -> Result<std::optional<merkle::NodeId>> {
+        if (k.size() == layout::kTileKeySize) return std::optional<merkle::NodeId>();
+        if (k.size() != 10) {
+          return Status::Corruption("the merkle store holds a key of " + std::to_string(k.size()) +
+                                    " bytes, which format 2 does not have");
+        }
+        auto level = static_cast<uint8_t>(k[9]);
+        uint64_t last = GetBigEndian64(reinterpret_cast<const uint8_t*>(k.data() + 1));
+        merkle::NodeId id{level, last >> level};
+        if (static_cast<uint8_t>(k[0]) != layout::MerkleBand(level) || level >= 64 || id.last_leaf() != last) {
+          return Status::Corruption("the merkle store holds a format-2 key that names no node");
+        }
+        return std::optional<merkle::NodeId>(id);
+      });
 }
 
 uint64_t Ledger::Rep::ProjectionSize() const {

@@ -6,25 +6,27 @@
 namespace eldercare::layout {
 namespace {
 
+// Appends the operands, in order, to `existing` (if any).
+template <typename Operands>
+void Concatenate(const rocksdb::Slice* existing, const Operands& operands, std::string* out) {
+  size_t n = existing != nullptr ? existing->size() : 0;
+  for (const rocksdb::Slice& op : operands) n += op.size();
+  out->clear();
+  out->reserve(n);
+  if (existing != nullptr) out->append(existing->data(), existing->size());
+  for (const rocksdb::Slice& op : operands) out->append(op.data(), op.size());
+}
+
 class TileAppend : public rocksdb::MergeOperator {
  public:
   bool FullMergeV2(const MergeOperationInput& in, MergeOperationOutput* out) const override {
-    size_t n = in.existing_value != nullptr ? in.existing_value->size() : 0;
-    for (const rocksdb::Slice& op : in.operand_list) n += op.size();
-    out->new_value.clear();
-    out->new_value.reserve(n);
-    if (in.existing_value != nullptr) out->new_value.append(in.existing_value->data(), in.existing_value->size());
-    for (const rocksdb::Slice& op : in.operand_list) out->new_value.append(op.data(), op.size());
+    Concatenate(in.existing_value, in.operand_list, &out->new_value);
     return true;
   }
 
   bool PartialMergeMulti(const rocksdb::Slice& /*key*/, const std::deque<rocksdb::Slice>& operands,
                          std::string* new_value, rocksdb::Logger* /*logger*/) const override {
-    size_t n = 0;
-    for (const rocksdb::Slice& op : operands) n += op.size();
-    new_value->clear();
-    new_value->reserve(n);
-    for (const rocksdb::Slice& op : operands) new_value->append(op.data(), op.size());
+    Concatenate(nullptr, operands, new_value);
     return true;
   }
 

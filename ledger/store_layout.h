@@ -131,7 +131,7 @@ inline merkle::NodeId TileNode(TileId t, uint64_t position) {
   return merkle::NodeId{t.band * kMerkleBandLevels + rel, unit >> rel};
 }
 
-// Format 2's key of one node (read only by the upgrade, and tests).
+// Format 2's key of one node (read by the upgrade and by verify).
 inline std::string MerkleKeyFormat2(merkle::NodeId id) {
   std::string k(1, static_cast<char>(MerkleBand(id.level)));
   k += BigEndianKey(id.last_leaf());
