@@ -16,6 +16,8 @@
 #include <condition_variable>
 #include <deque>
 #include <filesystem>
+#include <functional>
+#include <future>
 #include <map>
 #include <mutex>
 #include <cstring>
@@ -304,11 +306,15 @@ struct Ledger::Rep {
   std::optional<PublicKey> operator_key;
   std::string operator_key_path;
 
-  // Committed state. size is read without the lock; the rest is touched only
-  // by the group leader, or under registry_mu for the registry snapshot.
+  // Committed state: size is read without a lock, the registry under
+  // registry_mu.
   std::atomic<uint64_t> size{0};
   // The first failed write, if any: after it the process accepts no writes.
+  mutable std::mutex failure_mu;
   std::optional<Status> write_failure;
+  // Staged state, touched only by the leader holding stage_mu: it runs ahead
+  // of the committed state by the group being written, if any.
+  uint64_t staged_size = 0;
   merkle::CompactRange frontier;
   int64_t last_recorded_at = 0;
   // Readers (Prepare) take it shared; the group leader merges its overlay
@@ -324,13 +330,28 @@ struct Ledger::Rep {
   };
   std::mutex queue_mu;
   std::deque<Writer*> queue;
+  // A group of submissions between its staging and its write (Enqueue).
+  struct StagedGroup {
+    rocksdb::WriteBatch batch;
+    std::vector<Prepared*> committed;   // recorded by this group's write
+    std::vector<Prepared*> duplicates;  // answered by a submission of this group or the one before
+    std::unordered_map<std::string, SubmissionRecord> submissions;  // by submission key
+    std::unique_ptr<OverlayStateStore> state;  // the group's projection changes
+    std::unique_ptr<KeyRegistry> keys;         // the group's key changes, over the registry
+    uint64_t end = 0;                          // the log's size once it is written
+    bool changes_keys = false;
+  };
 
   std::unique_ptr<ThreadPool> pool;
   std::mutex checkpoint_mu;
-  std::mutex commit_mu;  // held by the group leader while committing, and by a rebuild
+  // Held by the leader staging a group, and by a rebuild (which also takes
+  // write_mu, so that no write is in flight).
+  std::mutex stage_mu;
+  std::mutex write_mu;  // held by the leader writing a group
   mutable NodeCache node_cache;
   std::unique_ptr<RocksStateReader> committed_state;   // projections CF, no snapshot
-  std::unique_ptr<CachedStateReader> state_cache;       // leader-only
+  std::unique_ptr<CachedStateReader> state_cache;       // stage_mu
+  std::shared_ptr<const StagedGroup> last_staged;      // stage_mu; may still be in flight
 
   ~Rep() {
     if (db) {
@@ -339,7 +360,7 @@ struct Ledger::Rep {
       // replaying a large WAL into memory. Small memtables are left in the
       // WAL rather than written as tiny files after every `submit`.
       uint64_t in_memory = 0;
-      if (!options.read_only && !write_failure &&
+      if (!options.read_only && !WriteFailure() &&
           db->GetAggregatedIntProperty("rocksdb.cur-size-all-mem-tables", &in_memory) && in_memory > (8u << 20)) {
         auto s = db->Flush(rocksdb::FlushOptions(), handles);
         if (!s.ok()) spdlog::warn("flush at close failed (the WAL still holds everything): {}", s.ToString());
@@ -364,8 +385,11 @@ struct Ledger::Rep {
   Result<std::optional<SubmissionRecord>> FindSubmission(std::string_view writer, std::string_view id) const;
   Status StageSubmission(const Prepared& p, uint64_t index, int64_t recorded_at, KeyRegistry& keys,
                          OverlayStateStore& state) const;
-  void CommitGroup(std::span<Prepared*> items);
-  void Enqueue(std::span<Prepared*> items);
+  std::optional<Status> WriteFailure() const;
+  std::shared_ptr<StagedGroup> StageGroup(std::span<Prepared*> items);
+  void WriteGroup(StagedGroup& g);
+  // `queued` runs once the items are in the queue (under its lock).
+  void Enqueue(std::span<Prepared*> items, const std::function<void()>& queued = {});
 };
 
 namespace {
@@ -641,6 +665,7 @@ Status Ledger::Rep::LoadState() {
   if (op == nullptr || op->keys.empty()) return Status::Corruption("the operator's key record is missing");
   operator_key = op->keys.front().key;
   size.store(n);
+  staged_size = n;
   if (options.projector != nullptr) {
     std::string version;
     bool current = db->Get(ro, meta, layout::kMetaProjectionVersion, &version).ok() &&
@@ -768,6 +793,7 @@ Status Ledger::Rep::RebuildProjections() {
     ELDERCARE_RETURN_IF_ERROR(FromRocks(db->Write(wo, &clear), "clearing projections"));
   }
   state_cache.reset();
+  last_staged.reset();
   RocksStateReader committed(db.get(), projections, /*snapshot=*/false);
   CachedStateReader cached(committed);
   OverlayStateStore chunk(&cached);
@@ -951,41 +977,57 @@ Status Ledger::Rep::StageSubmission(const Prepared& p, uint64_t index, int64_t r
   return Status::Ok();
 }
 
-void Ledger::Rep::CommitGroup(std::span<Prepared*> items) {
-  if (write_failure) {
+std::optional<Status> Ledger::Rep::WriteFailure() const {
+  std::lock_guard<std::mutex> l(failure_mu);
+  return write_failure;
+}
+
+std::shared_ptr<Ledger::Rep::StagedGroup> Ledger::Rep::StageGroup(std::span<Prepared*> items) {
+  auto g = std::make_shared<StagedGroup>();
+  if (auto failed = WriteFailure()) {
     Status err = Status::IoError("not recorded: the ledger stopped accepting writes after a storage error (" +
-                                 write_failure->message() + ")");
+                                 failed->message() + ")");
     for (Prepared* p : items) {
       if (!p->outcome) p->outcome = Result<AppendResult>(err);
     }
-    return;
+    return g;
   }
-  rocksdb::WriteBatch batch;
-  uint64_t index = size.load();
+  rocksdb::WriteBatch& batch = g->batch;
+  uint64_t index = staged_size;
   merkle::CompactRange staged_frontier = frontier;
   TileWriter tiles(&batch, merkle);
-  // Only the leader mutates the registry, so it reads it without the lock;
-  // this group's key changes stay in an overlay until the write succeeds.
-  KeyRegistry group_keys(&registry);
+  // Only a leader holding stage_mu mutates the registry, so it reads it
+  // without the lock; this group's key changes stay in an overlay until the
+  // write succeeds.
+  g->keys = std::make_unique<KeyRegistry>(&registry);
+  KeyRegistry& group_keys = *g->keys;
   if (!state_cache) {
     committed_state = std::make_unique<RocksStateReader>(db.get(), projections, /*snapshot=*/false);
     state_cache = std::make_unique<CachedStateReader>(*committed_state);
   }
-  OverlayStateStore group_state(state_cache.get());
+  // The group before this one may still be on its way to the disk: its
+  // changes lie over the cache (every group before it is written).
+  std::shared_ptr<const StagedGroup> previous = std::move(last_staged);
+  const StateReader* base = state_cache.get();
+  if (previous && previous->state) base = previous->state.get();
+  g->state = std::make_unique<OverlayStateStore>(base);
+  OverlayStateStore& group_state = *g->state;
   std::set<std::string> touched_actors;
-  std::unordered_map<std::string, SubmissionRecord> in_group;
-  std::vector<Prepared*> duplicates_of_group;
   int64_t recorded_at = std::max(Now(), last_recorded_at);
-  std::vector<Prepared*> committed;
 
   for (Prepared* p : items) {
     if (p->outcome) continue;
     std::string skey = layout::SubmissionKey(p->writer, p->id);
-    // A concurrent writer may have committed the same id since Prepare.
+    // A concurrent writer may have committed the same id since Prepare, in
+    // this group, the one being written, or one already on disk.
     std::optional<SubmissionRecord> seen;
-    if (auto it = in_group.find(skey); it != in_group.end()) {
+    if (auto it = g->submissions.find(skey); it != g->submissions.end()) {
       seen = it->second;
-      duplicates_of_group.push_back(p);
+      g->duplicates.push_back(p);
+    } else if (auto pit = previous ? previous->submissions.find(skey) : decltype(previous->submissions)::const_iterator();
+               previous && pit != previous->submissions.end()) {
+      seen = pit->second;
+      g->duplicates.push_back(p);
     } else {
       auto found = FindSubmission(p->writer, p->id);
       if (!found.ok()) {
@@ -1040,30 +1082,60 @@ void Ledger::Rep::CommitGroup(std::span<Prepared*> items) {
       staged_frontier.Append(merkle::HashLeaf(AsBytes(leaf)),
                              [&](merkle::NodeId id, const Hash& hash) { tiles.Add(id, hash); });
     }
-    SubmissionRecord rec{index, count, p->header};
     batch.Put(submissions, skey, SubmissionRecordBytes(index, count, p->header));
-    in_group.emplace(skey, rec);
+    g->submissions.emplace(skey, SubmissionRecord{index, count, p->header});
     p->outcome = Result<AppendResult>(AppendResult{index, count, false});
-    committed.push_back(p);
+    g->committed.push_back(p);
     index += count;
   }
-  if (committed.empty()) return;
+  g->end = index;
+  if (g->committed.empty()) {
+    last_staged = std::move(previous);  // still the last group that may be in flight
+    g->state.reset();
+    return g;
+  }
   tiles.Finish();
   for (const std::string& id : touched_actors) {
     if (const Actor* a = group_keys.Find(id)) batch.Put(actors, id, KeyRegistry::Serialize(*a));
   }
+  g->changes_keys = !touched_actors.empty();
   if (options.projector != nullptr) {
     PutChanges(batch, projections, group_state);
     batch.Put(meta, layout::kMetaProjectionSize, BigEndianKey(index));
   }
   batch.Put(meta, layout::kMetaSize, BigEndianKey(index));
   batch.Put(meta, layout::kMetaLastRecorded, BigEndianKey(static_cast<uint64_t>(recorded_at)));
+  // The next group is staged on top of this one, before this one is written:
+  // if this write fails, so does every later one (write_failure).
+  staged_size = index;
+  frontier = std::move(staged_frontier);
+  last_recorded_at = recorded_at;
+  state_cache->Apply(group_state);
+  group_state.Rebase(state_cache.get());
+  last_staged = g;
+  return g;
+}
+
+void Ledger::Rep::WriteGroup(StagedGroup& g) {
+  if (g.committed.empty()) return;
+  auto fail = [&](const Status& err) {
+    // Nothing of this group exists: neither its new submissions nor the
+    // duplicates that were resolved against them.
+    for (Prepared* p : g.committed) p->outcome = Result<AppendResult>(err);
+    for (Prepared* p : g.duplicates) p->outcome = Result<AppendResult>(err);
+  };
+  if (auto failed = WriteFailure()) {
+    // An earlier group, staged before this one, failed to write.
+    fail(Status::IoError("not recorded: the ledger stopped accepting writes after a storage error (" +
+                         failed->message() + ")"));
+    return;
+  }
   rocksdb::WriteOptions wo;
   wo.sync = options.sync;
   // Entries and Merkle nodes arrive in key order: let the memtable remember
   // where the last insert went.
   wo.memtable_insert_hint_per_batch = true;
-  auto s = db->Write(wo, &batch);
+  auto s = db->Write(wo, &g.batch);
   if (!s.ok()) {
     Status err = FromRocks(s, "writing to the ledger").WithPrefix("not recorded: ");
     err = Status::IoError(err.message() + "; the ledger accepts no more writes until the storage is fixed and it is reopened");
@@ -1071,28 +1143,26 @@ void Ledger::Rep::CommitGroup(std::span<Prepared*> items) {
     // Whether any of the group reached the disk is unknown until a reopen
     // replays the WAL: from now on nothing more is accepted in this process
     // (a retry after reopening is answered from what is really there).
-    write_failure = err;
-    // Nothing of this group exists: neither its new submissions nor the
-    // duplicates that were resolved against them.
-    for (Prepared* p : committed) p->outcome = Result<AppendResult>(err);
-    for (Prepared* p : duplicates_of_group) p->outcome = Result<AppendResult>(err);
+    {
+      std::lock_guard<std::mutex> l(failure_mu);
+      write_failure = err;
+    }
+    fail(err);
     return;
   }
-  frontier = std::move(staged_frontier);
-  last_recorded_at = recorded_at;
-  if (state_cache) state_cache->Apply(group_state);
-  if (!touched_actors.empty()) {
+  if (g.changes_keys) {
     std::unique_lock<std::shared_mutex> l(registry_mu);
-    std::move(group_keys).MergeInto(registry);
+    std::move(*g.keys).MergeInto(registry);
   }
-  size.store(index);
+  size.store(g.end);
 }
 
-void Ledger::Rep::Enqueue(std::span<Prepared*> items) {
+void Ledger::Rep::Enqueue(std::span<Prepared*> items, const std::function<void()>& queued) {
   Writer w;
   w.items = items;
   std::unique_lock<std::mutex> lock(queue_mu);
   queue.push_back(&w);
+  if (queued) queued();
   while (!w.done && &w != queue.front()) w.cv.wait(lock);
   if (w.done) return;
   // This writer leads: gather a group from the front of the queue.
@@ -1108,17 +1178,27 @@ void Ledger::Rep::Enqueue(std::span<Prepared*> items) {
     group.insert(group.end(), m->items.begin(), m->items.end());
   }
   lock.unlock();
-  {
-    std::lock_guard<std::mutex> commit(commit_mu);
-    CommitGroup(group);
-  }
+  // Two groups overlap: while this group is written (memtable insertion and
+  // the synced WAL write, on this thread), the next leader stages its group
+  // on top of this one (the fold, the entries, the Merkle tiles). Writes stay
+  // in staging order: a leader takes write_mu before it lets the next one
+  // stage. A group that changes keys is written before the next is staged.
+  std::unique_lock<std::mutex> stage(stage_mu);
+  std::shared_ptr<StagedGroup> g = StageGroup(group);
+  std::unique_lock<std::mutex> write(write_mu);
+  if (!g->changes_keys) stage.unlock();
+  lock.lock();
+  for (size_t i = 0; i < members.size(); ++i) queue.pop_front();
+  if (!queue.empty()) queue.front()->cv.notify_one();
+  lock.unlock();
+  WriteGroup(*g);
+  write.unlock();
+  if (stage.owns_lock()) stage.unlock();
   lock.lock();
   for (Writer* m : members) {
-    queue.pop_front();
     m->done = true;
     if (m != &w) m->cv.notify_one();
   }
-  if (!queue.empty()) queue.front()->cv.notify_one();
 }
 
 Ledger::Ledger(std::unique_ptr<Rep> rep) : rep_(std::move(rep)) {}
@@ -1301,23 +1381,51 @@ std::vector<Result<AppendResult>> Ledger::AppendMany(std::span<const schema::Sub
   auto prepare = [&](std::pair<size_t, size_t> c) {
     rep_->pool->ParallelFor(c.second - c.first, [&](size_t i) { rep_->Prepare(subs[c.first + i], prepared[c.first + i]); });
   };
-  auto commit = [&](std::pair<size_t, size_t> c) {
-    std::vector<Prepared*> items;
+  // Commits one chunk on its own thread; returns once the chunk is in the
+  // commit queue, so that chunks are queued (and positioned) in order.
+  auto start_commit = [&](std::pair<size_t, size_t> c) {
+    std::promise<void> queued;
+    std::future<void> in_queue = queued.get_future();
+    std::thread t([&, c, queued = std::move(queued)]() mutable {
+      std::vector<Prepared*> items;
+      for (size_t i = c.first; i < c.second; ++i) {
+        if (!prepared[i].outcome) items.push_back(&prepared[i]);
+      }
+      if (items.empty()) {
+        queued.set_value();
+        return;
+      }
+      rep_->Enqueue(items, [&] { queued.set_value(); });
+    });
+    in_queue.wait();
+    return t;
+  };
+  auto changes_keys = [&](std::pair<size_t, size_t> c) {
     for (size_t i = c.first; i < c.second; ++i) {
-      if (!prepared[i].outcome) items.push_back(&prepared[i]);
+      if (prepared[i].has_key_events && !prepared[i].outcome) return true;
     }
-    if (!items.empty()) rep_->Enqueue(items);
+    return false;
+  };
+  // Up to two chunks are committed at once (one staged while the other is
+  // written, see Enqueue) while the next one's signatures are checked. A
+  // chunk that changes keys is committed before the next one is checked
+  // against the keys.
+  std::deque<std::thread> committers;
+  auto join_until = [&](size_t left) {
+    while (committers.size() > left) {
+      committers.front().join();
+      committers.pop_front();
+    }
   };
   if (!chunks.empty()) prepare(chunks[0]);
   for (size_t k = 0; k < chunks.size(); ++k) {
-    if (k + 1 == chunks.size()) {
-      commit(chunks[k]);
-      break;
-    }
-    std::thread committer(commit, chunks[k]);
-    prepare(chunks[k + 1]);
-    committer.join();
+    bool keys_change = changes_keys(chunks[k]);
+    committers.push_back(start_commit(chunks[k]));
+    if (keys_change) join_until(0);
+    if (k + 1 < chunks.size()) prepare(chunks[k + 1]);
+    join_until(1);
   }
+  join_until(0);
   for (auto& p : prepared) out.push_back(std::move(*p.outcome));
   return out;
 }
@@ -1441,7 +1549,8 @@ Result<ProjectionView> Ledger::Projections() const {
 
 Status Ledger::RebuildProjections() {
   if (rep_->options.read_only) return Status::FailedPrecondition("ledger is open read-only");
-  std::lock_guard<std::mutex> commit(rep_->commit_mu);
+  std::lock_guard<std::mutex> stage(rep_->stage_mu);
+  std::lock_guard<std::mutex> write(rep_->write_mu);
   return rep_->RebuildProjections();
 }
 

@@ -68,6 +68,9 @@ class OverlayStateStore : public StateStore {
   void MergeInto(StateStore& target) const;
   void Clear() { changes_.clear(); }
   size_t size() const { return changes_.size(); }
+  // Reads what this overlay does not hold from `base` from now on (which
+  // must agree with the old base on every key this overlay does not hold).
+  void Rebase(const StateReader* base) { base_ = base; }
 
  private:
   const StateReader* base_;

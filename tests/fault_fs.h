@@ -8,7 +8,9 @@
 //                      RocksDB write, at a point chosen by the test.
 //   FailingFileSystem  reports "no space left on device" once a byte budget
 //                      is spent, or fails every sync once armed: a full disk
-//                      or a dying device, with the process still alive.
+//                      or a dying device, with the process still alive. It
+//                      can also hold syncs until released: a slow device, on
+//                      which a write stays in flight while a test acts.
 #ifndef ELDERCARE_TESTS_FAULT_FS_H_
 #define ELDERCARE_TESTS_FAULT_FS_H_
 
@@ -17,7 +19,10 @@
 #include <signal.h>
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <string>
 
 namespace eldercare::testing {
@@ -98,6 +103,23 @@ class FailingFileSystem : public rocksdb::FileSystemWrapper {
     fail_syncs_ = false;
   }
   uint64_t failures() const { return failures_; }
+  // From now on every sync waits until ReleaseSyncs.
+  void HoldSyncs() {
+    std::lock_guard<std::mutex> l(hold_mu_);
+    hold_ = true;
+  }
+  void ReleaseSyncs() {
+    {
+      std::lock_guard<std::mutex> l(hold_mu_);
+      hold_ = false;
+    }
+    hold_cv_.notify_all();
+  }
+  // Waits until a sync is being held; false after `timeout`.
+  bool WaitForHeldSync(std::chrono::milliseconds timeout) {
+    std::unique_lock<std::mutex> l(hold_mu_);
+    return hold_cv_.wait_for(l, timeout, [&] { return held_ > 0; });
+  }
 
   rocksdb::IOStatus NewWritableFile(const std::string& f, const rocksdb::FileOptions& o,
                                     std::unique_ptr<rocksdb::FSWritableFile>* r, rocksdb::IODebugContext* dbg) override {
@@ -120,6 +142,15 @@ class FailingFileSystem : public rocksdb::FileSystemWrapper {
     return rocksdb::IOStatus::OK();
   }
   rocksdb::IOStatus SyncFault() {
+    {
+      std::unique_lock<std::mutex> l(hold_mu_);
+      if (hold_) {
+        ++held_;
+        hold_cv_.notify_all();
+        hold_cv_.wait(l, [&] { return !hold_; });
+        --held_;
+      }
+    }
     if (!fail_syncs_) return rocksdb::IOStatus::OK();
     ++failures_;
     return rocksdb::IOStatus::IOError("injected: sync failed (device error)");
@@ -159,6 +190,10 @@ class FailingFileSystem : public rocksdb::FileSystemWrapper {
   std::atomic<int64_t> budget_{-1};
   std::atomic<bool> fail_syncs_{false};
   std::atomic<uint64_t> failures_{0};
+  std::mutex hold_mu_;
+  std::condition_variable hold_cv_;
+  bool hold_ = false;
+  int held_ = 0;
 };
 
 }  // namespace eldercare::testing
