@@ -1,6 +1,7 @@
 #include "ledger/ledger.h"
 
 #include <rocksdb/cache.h>
+#include <rocksdb/convenience.h>
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
@@ -780,6 +781,11 @@ uint64_t Ledger::Rep::ProjectionSize() const {
   return GetBigEndian64(reinterpret_cast<const uint8_t*>(v.data()));
 }
 
+namespace {
+// Above every projection key (they begin with two ASCII letters).
+const std::string kProjectionRangeEnd(32, '\xff');
+}  // namespace
+
 Status Ledger::Rep::RebuildProjections() {
   if (options.projector == nullptr) return Status::FailedPrecondition("no projection is configured");
   auto started_at = std::chrono::steady_clock::now();
@@ -787,10 +793,23 @@ Status Ledger::Rep::RebuildProjections() {
   wo.sync = options.sync;
   {
     rocksdb::WriteBatch clear;
-    clear.DeleteRange(projections, rocksdb::Slice(""), rocksdb::Slice(std::string(32, '\xff')));
+    clear.DeleteRange(projections, rocksdb::Slice(""), rocksdb::Slice(kProjectionRangeEnd));
     clear.Delete(meta, layout::kMetaProjectionSize);
     clear.Put(meta, layout::kMetaProjectionVersion, std::string(options.projector->version()));
     ELDERCARE_RETURN_IF_ERROR(FromRocks(db->Write(wo, &clear), "clearing projections"));
+  }
+  {
+    // The old records stay readable to RocksDB under the range tombstone:
+    // every look-up of a key the fold is about to create would find the old
+    // one in its file and only then see it deleted. Files wholly under the
+    // tombstone are dropped (cheap), the rest (the memtable, level 0)
+    // compacted away, so that the fold starts from an empty family.
+    rocksdb::Slice from(""), to(kProjectionRangeEnd);
+    ELDERCARE_RETURN_IF_ERROR(
+        FromRocks(rocksdb::DeleteFilesInRange(db.get(), projections, &from, &to), "dropping old projection files"));
+    ELDERCARE_RETURN_IF_ERROR(FromRocks(db->Flush(rocksdb::FlushOptions(), projections), "flushing old projections"));
+    ELDERCARE_RETURN_IF_ERROR(
+        FromRocks(db->CompactRange(rocksdb::CompactRangeOptions(), projections, nullptr, nullptr), "compacting old projections"));
   }
   state_cache.reset();
   last_staged.reset();
