@@ -154,12 +154,17 @@ TEST(ProjectionProperty, IncrementalEqualsRebuild) {
     EXPECT_GT(accepted, 40) << "seed " << seed << ": the history is mostly rejected and proves little";
     auto before = RawProjection(f.ledger());
     auto d1 = proj::ComputeDigest(*f.Snap().snap);
+    // For some seeds the old projection lies in compacted files, which the
+    // rebuild drops whole before folding (the others: memtable and WAL).
+    if (seed % 2) ASSERT_TRUE(f.ledger().Flush(/*compact=*/true).ok());
     ASSERT_TRUE(f.ledger().RebuildProjections().ok());
     auto after = RawProjection(f.ledger());
     auto d2 = proj::ComputeDigest(*f.Snap().snap);
     EXPECT_EQ(before, after) << "seed " << seed;
     EXPECT_EQ(d1.digest, d2.digest) << "seed " << seed;
     EXPECT_GT(d1.records, 10u);
+    f.base().Reopen();
+    EXPECT_EQ(before, RawProjection(f.ledger())) << "seed " << seed << ", reopened";
   }
 }
 
