@@ -345,8 +345,9 @@ struct Ledger::Rep {
 
   std::unique_ptr<ThreadPool> pool;
   std::mutex checkpoint_mu;
-  // Held by the leader staging a group, and by a rebuild (which also takes
-  // write_mu, so that no write is in flight).
+  // Held by the leader staging a group (leaders already stage one at a time:
+  // the next is chosen only once this one has staged) and by a rebuild,
+  // which also takes write_mu so that no write is in flight.
   std::mutex stage_mu;
   std::mutex write_mu;  // held by the leader writing a group
   mutable NodeCache node_cache;
@@ -996,6 +997,13 @@ Status Ledger::Rep::StageSubmission(const Prepared& p, uint64_t index, int64_t r
   return Status::Ok();
 }
 
+namespace {
+Status NotAcceptingWrites(const Status& failure) {
+  return Status::IoError("not recorded: the ledger stopped accepting writes after a storage error (" +
+                         failure.message() + ")");
+}
+}  // namespace
+
 std::optional<Status> Ledger::Rep::WriteFailure() const {
   std::lock_guard<std::mutex> l(failure_mu);
   return write_failure;
@@ -1004,8 +1012,7 @@ std::optional<Status> Ledger::Rep::WriteFailure() const {
 std::shared_ptr<Ledger::Rep::StagedGroup> Ledger::Rep::StageGroup(std::span<Prepared*> items) {
   auto g = std::make_shared<StagedGroup>();
   if (auto failed = WriteFailure()) {
-    Status err = Status::IoError("not recorded: the ledger stopped accepting writes after a storage error (" +
-                                 failed->message() + ")");
+    Status err = NotAcceptingWrites(*failed);
     for (Prepared* p : items) {
       if (!p->outcome) p->outcome = Result<AppendResult>(err);
     }
@@ -1145,8 +1152,7 @@ void Ledger::Rep::WriteGroup(StagedGroup& g) {
   };
   if (auto failed = WriteFailure()) {
     // An earlier group, staged before this one, failed to write.
-    fail(Status::IoError("not recorded: the ledger stopped accepting writes after a storage error (" +
-                         failed->message() + ")"));
+    fail(NotAcceptingWrites(*failed));
     return;
   }
   rocksdb::WriteOptions wo;
@@ -1174,6 +1180,12 @@ void Ledger::Rep::WriteGroup(StagedGroup& g) {
     std::move(*g.keys).MergeInto(registry);
   }
   size.store(g.end);
+  // The next leader may still read this group's submission ids and
+  // projection changes; the rest is done with (the callers' items are about
+  // to go away, and a big group's batch is large).
+  g.batch = rocksdb::WriteBatch();
+  g.committed.clear();
+  g.duplicates.clear();
 }
 
 void Ledger::Rep::Enqueue(std::span<Prepared*> items, const std::function<void()>& queued) {

@@ -37,6 +37,18 @@ configure_and_build() {
   cmake --build "$dir" -j "$(nproc)" >&2
 }
 
+# build_thread_sanitizer BUILD_DIR TARGET...: clang, ThreadSanitizer, only
+# the named test binaries (the ones that run writers concurrently).
+build_thread_sanitizer() {
+  local dir=$1
+  shift
+  if [ ! -f "$dir/build.ninja" ]; then
+    CC=clang CXX=clang++ cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+      -DELDERCARE_TSAN=ON -DELDERCARE_BUILD_BENCHMARKS=OFF >&2
+  fi
+  cmake --build "$dir" -j "$(nproc)" --target "$@" >&2
+}
+
 # configure_sanitizer_build BUILD_DIR: clang, AddressSanitizer +
 # UndefinedBehaviorSanitizer on everything, the fuzz targets as libFuzzer
 # binaries; no benchmarks (sanitized timings mean nothing).

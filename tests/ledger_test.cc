@@ -311,6 +311,54 @@ TEST(Ledger, AppendManyReportsEachSubmissionOnItsOwn) {
   EXPECT_EQ(f.ledger->Size(), 5u);
 }
 
+// AppendMany commits in chunks, two in flight at once (one staged while the
+// other is written): positions still follow the order of the submissions; a
+// chunk that registers a key is committed before the next chunk's
+// signatures are checked, so a submission signed with that key a chunk
+// later is accepted; a repeat of an earlier submission gets its positions.
+TEST(Ledger, AppendManyKeepsOrderAcrossChunks) {
+  LedgerFixture f;
+  const PrivateKey& ent = f.Register("ent", schema::Role::ENTERPRISE);
+  PrivateKey late = NewKey(), stranger = NewKey();
+  constexpr int kSubs = 700;
+  constexpr int kRepeat = 100, kRegister = 300, kStranger = 400, kLate = 520;  // chunks of 256
+  auto delivery = [](int i) {
+    return R"({"type":"service_delivered","delivery_id":"d)" + std::to_string(i) +
+           R"(","elder_id":"E1","enterprise_id":"ent","worker_id":"w1","service":"bathing","programme":"home_visit",)"
+           R"("check_in":"2024-03-04T09:00:00+08:00","check_out":"2024-03-04T09:50:00+08:00","evidence":")" +
+           std::string(64, 'a') + "\"}";
+  };
+  std::vector<std::unique_ptr<SubmissionBuilder>> builders;
+  std::vector<schema::Submission::Reader> subs;
+  for (int i = 0; i < kSubs; ++i) {
+    std::string writer = i == kRegister ? "operator" : i == kLate ? "late" : "ent";
+    builders.push_back(std::make_unique<SubmissionBuilder>(writer));
+    std::istringstream in(i == kRegister ? KeyRegisteredJson("late", "enterprise", late.public_key())
+                                         : delivery(i == kRepeat ? 50 : i));
+    ASSERT_TRUE(builders.back()->AddJsonLines(in).ok());
+    const PrivateKey& key = i == kRegister ? f.op_key : i == kLate ? late : i == kStranger ? stranger : ent;
+    subs.push_back(builders.back()->Sign(key, "s" + std::to_string(i == kRepeat ? 50 : i)));
+  }
+  uint64_t start = f.ledger->Size();
+  auto results = f.ledger->AppendMany(subs);
+  ASSERT_EQ(results.size(), size_t{kSubs});
+  EXPECT_FALSE(results[kStranger].ok());
+  ASSERT_TRUE(results[kLate].ok()) << "signed with a key registered a chunk earlier: " << results[kLate].status().ToString();
+  ASSERT_TRUE(results[kRepeat].ok()) << results[kRepeat].status().ToString();
+  EXPECT_TRUE(results[kRepeat]->duplicate);
+  EXPECT_EQ(results[kRepeat]->first_index, results[50]->first_index);
+  uint64_t expect = start;
+  for (int i = 0; i < kSubs; ++i) {
+    if (i == kStranger || i == kRepeat) continue;
+    ASSERT_TRUE(results[i].ok()) << i << ": " << results[i].status().ToString();
+    EXPECT_FALSE(results[i]->duplicate) << i;
+    EXPECT_EQ(results[i]->first_index, expect++) << "submission " << i << " out of order";
+  }
+  EXPECT_EQ(f.ledger->Size(), expect);
+  auto report = VerifyLedgerDir(f.path(), {});
+  EXPECT_TRUE(report.ok) << report.error;
+}
+
 TEST(Ledger, ReadOnlyOpenRefusesWrites) {
   LedgerFixture f;
   LedgerOptions ro;
