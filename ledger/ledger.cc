@@ -387,6 +387,10 @@ struct Ledger::Rep {
   Result<std::optional<SubmissionRecord>> FindSubmission(std::string_view writer, std::string_view id) const;
   Status StageSubmission(const Prepared& p, uint64_t index, int64_t recorded_at, KeyRegistry& keys,
                          OverlayStateStore& state) const;
+  static const SubmissionRecord* FindStaged(const StagedGroup& g, const std::string& key) {
+    auto it = g.submissions.find(key);
+    return it == g.submissions.end() ? nullptr : &it->second;
+  }
   std::optional<Status> WriteFailure() const;
   std::shared_ptr<StagedGroup> StageGroup(std::span<Prepared*> items);
   void WriteGroup(StagedGroup& g);
@@ -1047,12 +1051,10 @@ std::shared_ptr<Ledger::Rep::StagedGroup> Ledger::Rep::StageGroup(std::span<Prep
     // A concurrent writer may have committed the same id since Prepare, in
     // this group, the one being written, or one already on disk.
     std::optional<SubmissionRecord> seen;
-    if (auto it = g->submissions.find(skey); it != g->submissions.end()) {
-      seen = it->second;
-      g->duplicates.push_back(p);
-    } else if (auto pit = previous ? previous->submissions.find(skey) : decltype(previous->submissions)::const_iterator();
-               previous && pit != previous->submissions.end()) {
-      seen = pit->second;
+    const SubmissionRecord* in_flight = FindStaged(*g, skey);
+    if (in_flight == nullptr && previous) in_flight = FindStaged(*previous, skey);
+    if (in_flight != nullptr) {
+      seen = *in_flight;
       g->duplicates.push_back(p);
     } else {
       auto found = FindSubmission(p->writer, p->id);

@@ -158,7 +158,7 @@ TEST_F(StorageFault, AGroupIsStagedOnTopOfTheGroupBeingWritten) {
   Faulty disk;
   auto l = Open(disk.env.get());
   ASSERT_TRUE(l);
-  auto keyed = [&](const std::string& writer, const std::string& json, const std::string& id) {
+  auto keyed = [&](const std::string& writer, const std::string& json) {
     auto b = std::make_unique<SubmissionBuilder>(writer);
     std::istringstream in(json);
     EXPECT_TRUE(b->AddJsonLines(in).ok());
@@ -168,19 +168,18 @@ TEST_F(StorageFault, AGroupIsStagedOnTopOfTheGroupBeingWritten) {
       R"({"type":"elder_registered","elder_id":"E9","household_district":"dawukou","community":"com-1","birth_date":"1930-01-01","registered_on":"2024-01-02"})";
   const std::string other =
       R"({"type":"elder_registered","elder_id":"E10","household_district":"dawukou","community":"com-1","birth_date":"1931-01-01","registered_on":"2024-01-02"})";
-  auto a = keyed("com-1", elder, "a");
+  auto a = keyed("com-1", elder);
   disk.fs->HoldSyncs();
   Result<AppendResult> first = Status::FailedPrecondition("not run");
   std::thread writer_a([&] { first = l->Append(a->Sign(f.base().keys.at("com-1"), "a")); });
   ASSERT_TRUE(disk.fs->WaitForHeldSync(std::chrono::seconds(20))) << "A's write never reached its sync";
   uint64_t size = l->Size();
 
-  auto again = keyed("com-1", elder, "a");
-  auto clash = keyed("com-1", other, "a");
+  auto again = keyed("com-1", elder);
+  auto clash = keyed("com-1", other);
   auto delivery = keyed("ent-a",
                         ProgrammeFixture::Delivery("d-e9", "E9", "w1", "bathing", "2024-03-04T09:00:00+08:00",
-                                                   "2024-03-04T09:50:00+08:00", 99),
-                        "d");
+                                                   "2024-03-04T09:50:00+08:00", 99));
   std::vector<schema::Submission::Reader> group{again->Sign(f.base().keys.at("com-1"), "a"),
                                                 clash->Sign(f.base().keys.at("com-1"), "a"),
                                                 delivery->Sign(f.base().keys.at("ent-a"), "d")};
