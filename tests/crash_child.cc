@@ -1,7 +1,7 @@
 // The crash campaign's child process (tests/crash_test.cc execs it, so that
 // it starts clean rather than as a fork of a multi-threaded parent): appends
-// programme events until it is killed, writing each acknowledgement to
-// standard output only after Append returned.
+// programme events from two threads until it is killed, writing each
+// acknowledgement to standard output only after Append returned.
 //
 // usage: crash_child LEDGER_DIR KEYS_DIR ROUND KILL_AT
 //   KILL_AT > 0: the file system SIGKILLs this process at that write
@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <sstream>
 #include <string>
+#include <thread>
 
 #include "ledger/client.h"
 #include "ledger/ledger.h"
@@ -63,33 +64,42 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "child: %s\n", l.status().ToString().c_str());
     return 4;
   }
-  for (int i = 0;; ++i) {
-    std::string prefix = "r" + std::to_string(round) + "-" + std::to_string(i);
-    std::string writer = "ent-a", lines;
-    if (i % 11 == 5) {
-      // A void of a delivery this child had acknowledged (the last day it uploaded).
-      int j = i - 1;
-      while (j % 11 == 5 || j % 13 == 7) --j;
-      lines = R"({"type":"delivery_voided","delivery_id":"r)" + std::to_string(round) + "-" + std::to_string(j) +
-              R"(-0","enterprise_id":"ent-a","reason":"entered twice","voided_on":"2024-03-30"})";
-    } else if (i % 13 == 7) {
-      writer = "insp";
-      lines = R"({"type":"follow_up_call","call_id":")" + prefix +
-              R"(","elder_id":"E1","enterprise_id":"ent-a","called_at":"2024-04-02T10:00:00+08:00","month":"2024-03","outcome":"confirmed","reported_visits":3})";
-    } else {
-      for (int e = 0; e <= i % 7; ++e) lines += Delivery(prefix + "-" + std::to_string(e), round * 7919 + i * 13 + e) + "\n";
+  // Two platforms upload at once, so that the ledger stages one group while
+  // the other is written (two groups in flight) when the kill comes. Each
+  // thread takes every other submission number.
+  auto upload = [&](int thread) {
+    for (int i = thread;; i += 2) {
+      std::string prefix = "r" + std::to_string(round) + "-" + std::to_string(i);
+      std::string writer = "ent-a", lines;
+      if (i % 11 == 5) {
+        // A void of a delivery this thread had acknowledged (the last day it uploaded).
+        int j = i - 2;
+        while (j % 11 == 5 || j % 13 == 7) j -= 2;
+        lines = R"({"type":"delivery_voided","delivery_id":"r)" + std::to_string(round) + "-" + std::to_string(j) +
+                R"(-0","enterprise_id":"ent-a","reason":"entered twice","voided_on":"2024-03-30"})";
+      } else if (i % 13 == 7) {
+        writer = "insp";
+        lines = R"({"type":"follow_up_call","call_id":")" + prefix +
+                R"(","elder_id":"E1","enterprise_id":"ent-a","called_at":"2024-04-02T10:00:00+08:00","month":"2024-03","outcome":"confirmed","reported_visits":3})";
+      } else {
+        for (int e = 0; e <= i % 7; ++e) lines += Delivery(prefix + "-" + std::to_string(e), round * 7919 + i * 13 + e) + "\n";
+      }
+      SubmissionBuilder b(writer);
+      std::istringstream in(lines);
+      if (!b.AddJsonLines(in).ok()) _exit(5);
+      std::string id = "s-" + prefix;
+      auto r = (*l)->Append(b.Sign(writer == "ent-a" ? *ent : *insp, id));
+      if (!r.ok()) {
+        std::fprintf(stderr, "child: %s\n", r.status().ToString().c_str());
+        _exit(6);
+      }
+      // One write(2) per line: the two threads' lines never interleave.
+      std::string ack = std::to_string(r->first_index) + " " + std::to_string(r->count) + " " + id + "\n";
+      if (write(1, ack.data(), ack.size()) != static_cast<ssize_t>(ack.size())) _exit(7);
+      if (i % 17 == 16 && !(*l)->Flush().ok()) _exit(8);  // SST and MANIFEST writes to be killed in, too
     }
-    SubmissionBuilder b(writer);
-    std::istringstream in(lines);
-    if (!b.AddJsonLines(in).ok()) return 5;
-    std::string id = "s-" + prefix;
-    auto r = (*l)->Append(b.Sign(writer == "ent-a" ? *ent : *insp, id));
-    if (!r.ok()) {
-      std::fprintf(stderr, "child: %s\n", r.status().ToString().c_str());
-      return 6;
-    }
-    std::string ack = std::to_string(r->first_index) + " " + std::to_string(r->count) + " " + id + "\n";
-    if (write(1, ack.data(), ack.size()) != static_cast<ssize_t>(ack.size())) return 7;
-    if (i % 17 == 16 && !(*l)->Flush().ok()) return 8;  // SST and MANIFEST writes to be killed in, too
-  }
+  };
+  std::thread first(upload, 0), second(upload, 1);
+  first.join();
+  second.join();
 }

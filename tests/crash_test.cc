@@ -1,6 +1,7 @@
-// The crash campaign. A child process appends programme events (enterprise
-// days of deliveries, voids, follow-up calls, with the projection folded in
-// the same atomic write, and now and then a flush to SST files) and is
+// The crash campaign. A child process appends programme events from two
+// threads (enterprise days of deliveries, voids, follow-up calls, with the
+// projection folded in the same atomic write, one group staged while the
+// other is written, and now and then a flush to SST files) and is
 // SIGKILLed, round after round on the same ledger:
 //   - by the parent, at a random moment (during recovery, between writes, or
 //     in the middle of one);
