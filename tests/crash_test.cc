@@ -107,8 +107,11 @@ TEST(Crash, KilledAppendsLoseNothingAcknowledgedAndLeaveNoPartialSubmission) {
     };
     int status = 0;
     auto started = std::chrono::steady_clock::now();
+    // The parent kills 5-305 ms after the exec: early enough to land in
+    // recovery now and then, late enough that a sanitized child on a slow
+    // machine (its open alone can take 100 ms) mostly gets to append.
     auto deadline = started + (self_kill ? std::chrono::seconds(20)
-                                         : std::chrono::microseconds(5000 + rng() % 150000));
+                                         : std::chrono::microseconds(5000 + rng() % 300000));
     while (waitpid(pid, &status, WNOHANG) == 0) {
       drain();
       if (std::chrono::steady_clock::now() >= deadline) {
