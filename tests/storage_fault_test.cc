@@ -57,9 +57,17 @@ class StorageFault : public ::testing::Test {
     EXPECT_TRUE(b.AddJsonLines(in).ok());
     return l.Append(b.Sign(f.base().keys.at("ent-a"), id));
   }
+  using Acked = std::vector<std::pair<std::string, AppendResult>>;
+  // Appends `jsonl` as submission `id`, which must be acknowledged, and
+  // remembers it among `acked`.
+  void AppendAcked(Ledger& l, const std::string& jsonl, const std::string& id, Acked& acked) {
+    auto r = Append(l, jsonl, id);
+    ASSERT_TRUE(r.ok()) << id << ": " << r.status().ToString();
+    acked.emplace_back(id, *r);
+  }
   // After the fault: reopened on a healthy disk, it verifies, and holds
   // every acknowledged submission.
-  void ExpectRecovered(const std::vector<std::pair<std::string, AppendResult>>& acked) {
+  void ExpectRecovered(const Acked& acked) {
     auto l = Open(nullptr);
     ASSERT_TRUE(l);
     for (const auto& [id, r] : acked) {
@@ -79,15 +87,11 @@ class StorageFault : public ::testing::Test {
 
 TEST_F(StorageFault, AFullDiskIsAClearErrorWithoutAcknowledgementAndTheLedgerRecovers) {
   Faulty disk;
-  std::vector<std::pair<std::string, AppendResult>> acked;
+  Acked acked;
   {
     auto l = Open(disk.env.get());
     ASSERT_TRUE(l);
-    for (int d = 1; d <= 5; ++d) {
-      auto r = Append(*l, Day(d, 6), "ok-" + std::to_string(d));
-      ASSERT_TRUE(r.ok()) << r.status().ToString();
-      acked.emplace_back("ok-" + std::to_string(d), *r);
-    }
+    for (int d = 1; d <= 5; ++d) ASSERT_NO_FATAL_FAILURE(AppendAcked(*l, Day(d, 6), "ok-" + std::to_string(d), acked));
     uint64_t size = l->Size();
     disk.fs->FillAfter(3000);  // room for about one more day
     int refused = 0;
@@ -120,13 +124,11 @@ TEST_F(StorageFault, AFullDiskIsAClearErrorWithoutAcknowledgementAndTheLedgerRec
 
 TEST_F(StorageFault, FailingSyncsAreAClearErrorWithoutAcknowledgementAndTheLedgerRecovers) {
   Faulty disk;
-  std::vector<std::pair<std::string, AppendResult>> acked;
+  Acked acked;
   {
     auto l = Open(disk.env.get());
     ASSERT_TRUE(l);
-    auto r = Append(*l, Day(1, 4), "ok-1");
-    ASSERT_TRUE(r.ok());
-    acked.emplace_back("ok-1", *r);
+    ASSERT_NO_FATAL_FAILURE(AppendAcked(*l, Day(1, 4), "ok-1", acked));
     uint64_t size = l->Size();
     disk.fs->FailSyncs();
     for (int d = 2; d <= 4; ++d) {
@@ -214,13 +216,11 @@ TEST_F(StorageFault, AGroupIsStagedOnTopOfTheGroupBeingWritten) {
 // of either is acknowledged, and the ledger reopens without them.
 TEST_F(StorageFault, AFailedWriteFailsTheGroupStagedOnTopOfIt) {
   Faulty disk;
-  std::vector<std::pair<std::string, AppendResult>> acked;
+  Acked acked;
   {
     auto l = Open(disk.env.get());
     ASSERT_TRUE(l);
-    auto ok = Append(*l, Day(1, 3), "ok-1");
-    ASSERT_TRUE(ok.ok()) << ok.status().ToString();
-    acked.emplace_back("ok-1", *ok);
+    ASSERT_NO_FATAL_FAILURE(AppendAcked(*l, Day(1, 3), "ok-1", acked));
     uint64_t size = l->Size();
     disk.fs->HoldSyncs();
     Result<AppendResult> first = Status::FailedPrecondition("not run"), second = Status::FailedPrecondition("not run");
