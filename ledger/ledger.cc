@@ -1396,10 +1396,9 @@ std::vector<Result<AppendResult>> Ledger::AppendMany(std::span<const schema::Sub
   }
   if (!rep_->pool) rep_->pool = std::make_unique<ThreadPool>(rep_->options.threads);
   std::vector<Prepared> prepared(subs.size());
-  // In chunks, pipelined: while one chunk is committed (one thread: the
-  // fold, the Merkle nodes, the synced write), the next one's signatures are
-  // checked on all the others. Chunks are committed in order, so positions
-  // follow the order of `subs` as before.
+  // In chunks, pipelined: while chunks are committed, the next one's
+  // signatures are checked on all cores. Chunks are committed in order, so
+  // positions follow the order of `subs` as before.
   constexpr size_t kChunkEvents = 4096, kChunkSubmissions = 256;
   std::vector<std::pair<size_t, size_t>> chunks;  // [begin, end)
   for (size_t begin = 0; begin < subs.size();) {
@@ -1416,22 +1415,19 @@ std::vector<Result<AppendResult>> Ledger::AppendMany(std::span<const schema::Sub
   };
   // Commits one chunk on its own thread; returns once the chunk is in the
   // commit queue, so that chunks are queued (and positioned) in order.
+  std::deque<std::thread> committers;
   auto start_commit = [&](std::pair<size_t, size_t> c) {
+    std::vector<Prepared*> items;
+    for (size_t i = c.first; i < c.second; ++i) {
+      if (!prepared[i].outcome) items.push_back(&prepared[i]);
+    }
+    if (items.empty()) return;
     std::promise<void> queued;
     std::future<void> in_queue = queued.get_future();
-    std::thread t([&, c, queued = std::move(queued)]() mutable {
-      std::vector<Prepared*> items;
-      for (size_t i = c.first; i < c.second; ++i) {
-        if (!prepared[i].outcome) items.push_back(&prepared[i]);
-      }
-      if (items.empty()) {
-        queued.set_value();
-        return;
-      }
+    committers.emplace_back([this, items = std::move(items), queued = std::move(queued)]() mutable {
       rep_->Enqueue(items, [&] { queued.set_value(); });
     });
     in_queue.wait();
-    return t;
   };
   auto changes_keys = [&](std::pair<size_t, size_t> c) {
     for (size_t i = c.first; i < c.second; ++i) {
@@ -1443,7 +1439,6 @@ std::vector<Result<AppendResult>> Ledger::AppendMany(std::span<const schema::Sub
   // written, see Enqueue) while the next one's signatures are checked. A
   // chunk that changes keys is committed before the next one is checked
   // against the keys.
-  std::deque<std::thread> committers;
   auto join_until = [&](size_t left) {
     while (committers.size() > left) {
       committers.front().join();
@@ -1453,7 +1448,7 @@ std::vector<Result<AppendResult>> Ledger::AppendMany(std::span<const schema::Sub
   if (!chunks.empty()) prepare(chunks[0]);
   for (size_t k = 0; k < chunks.size(); ++k) {
     bool keys_change = changes_keys(chunks[k]);
-    committers.push_back(start_commit(chunks[k]));
+    start_commit(chunks[k]);
     if (keys_change) join_until(0);
     if (k + 1 < chunks.size()) prepare(chunks[k + 1]);
     join_until(1);
