@@ -234,7 +234,8 @@ class CachedStateReader : public StateReader {
     base_.Scan(prefix, fn, start);
   }
   // After a successful write: the new values replace what was cached.
-  void Apply(const OverlayStateStore& changes) {
+  template <class Overlay>
+  void Apply(const Overlay& changes) {
     for (const auto& [k, v] : changes.changes()) {
       auto it = map_.find(k);
       if (it != map_.end()) it->second = v;
@@ -250,6 +251,63 @@ class CachedStateReader : public StateReader {
     size_t operator()(std::string_view k) const { return std::hash<std::string_view>()(k); }
   };
   mutable std::unordered_map<std::string, std::optional<std::string>, Hasher, std::equal_to<>> map_;
+};
+
+// A Bloom filter of fixed size (32 MiB) over byte strings: "absent" is
+// certain; "may be present" is wrong for a few in a hundred thousand keys
+// when it holds millions, and for about one in ten at sixty million.
+class KeyFilter {
+ public:
+  KeyFilter() : words_(kBits / 64) {}
+  void Add(std::string_view key) {
+    Probe(key, [&](uint64_t bit) {
+      words_[bit >> 6] |= uint64_t{1} << (bit & 63);
+      return true;
+    });
+  }
+  bool MayContain(std::string_view key) const {
+    return Probe(key, [&](uint64_t bit) { return (words_[bit >> 6] >> (bit & 63)) & 1; });
+  }
+
+ private:
+  static constexpr uint64_t kBits = uint64_t{1} << 28;
+  static constexpr int kProbes = 4;
+  // fn(bit) for each of the key's probes while it returns true.
+  template <class Fn>
+  static bool Probe(std::string_view key, Fn fn) {
+    uint64_t h = std::hash<std::string_view>()(key);
+    // A second, independent-enough hash by SplitMix64's finaliser; odd, so
+    // that the probes are distinct.
+    uint64_t step = h + 0x9e3779b97f4a7c15;
+    step = (step ^ (step >> 30)) * 0xbf58476d1ce4e5b9;
+    step = (step ^ (step >> 27)) * 0x94d049bb133111eb;
+    step = (step ^ (step >> 31)) | 1;
+    for (int i = 0; i < kProbes; ++i, h += step) {
+      if (!fn(h & (kBits - 1))) return false;
+    }
+    return true;
+  }
+  std::vector<uint64_t> words_;
+};
+
+// RocksDB for a rebuild: the family was emptied first, so a key no write of
+// the rebuild may have put there is known absent without asking RocksDB
+// (most of a fold's look-ups are of new ids).
+class RebuiltStateReader : public StateReader {
+ public:
+  RebuiltStateReader(const StateReader& db, const KeyFilter& written) : db_(db), written_(written) {}
+  std::optional<std::string> Get(std::string_view key) const override {
+    return written_.MayContain(key) ? db_.Get(key) : std::nullopt;
+  }
+  bool Contains(std::string_view key) const override { return written_.MayContain(key) && db_.Contains(key); }
+  void Scan(std::string_view prefix, const std::function<bool(std::string_view, std::string_view)>& fn,
+            std::string_view start) const override {
+    db_.Scan(prefix, fn, start);
+  }
+
+ private:
+  const StateReader& db_;
+  const KeyFilter& written_;
 };
 
 void PutChanges(rocksdb::WriteBatch& batch, rocksdb::ColumnFamilyHandle* cf, const OverlayStateStore& changes) {
@@ -818,39 +876,63 @@ Status Ledger::Rep::RebuildProjections() {
   }
   state_cache.reset();
   last_staged.reset();
+  // Where the fold reads: the chunk it is folding; the cache of records read
+  // again and again; the previous chunk, which another thread is writing
+  // meanwhile; and RocksDB only for keys this rebuild may have written.
+  KeyFilter written;
   RocksStateReader committed(db.get(), projections, /*snapshot=*/false);
-  CachedStateReader cached(committed);
-  OverlayStateStore chunk(&cached);
+  RebuiltStateReader rebuilt(committed, written);
+  HashOverlayStateStore in_flight(&rebuilt);
+  CachedStateReader cached(in_flight);
+  HashOverlayStateStore chunk(&cached);
   uint64_t n = size.load();
   rocksdb::ReadOptions ro;
   ro.readahead_size = 4u << 20;
   std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro, entries));
   uint64_t index = 0;
+  std::future<Status> writer;  // after what it reads, so that it ends first
+  // Waits for the chunk in flight, then sends the folded one on its way.
   auto flush = [&](uint64_t folded) -> Status {
-    rocksdb::WriteBatch batch;
-    PutChanges(batch, projections, chunk);
-    batch.Put(meta, layout::kMetaProjectionSize, BigEndianKey(folded));
-    cached.Apply(chunk);
-    chunk.Clear();
-    return FromRocks(db->Write(wo, &batch), "writing rebuilt projections");
+    if (writer.valid()) ELDERCARE_RETURN_IF_ERROR(writer.get());
+    in_flight.SwapChanges(chunk);
+    chunk.Clear();  // (freeing it on the writer thread was slower: cross-thread frees)
+    for (const auto& [k, v] : in_flight.changes()) {
+      if (v) written.Add(k);
+    }
+    cached.Apply(in_flight);
+    writer = std::async(std::launch::async, [&, folded]() -> Status {
+      // In key order: RocksDB's memtable inserts sorted keys fastest.
+      rocksdb::WriteBatch batch;
+      for (const auto* c : in_flight.SortedChanges()) {
+        if (c->second) {
+          batch.Put(projections, c->first, *c->second);
+        } else {
+          batch.Delete(projections, c->first);
+        }
+      }
+      batch.Put(meta, layout::kMetaProjectionSize, BigEndianKey(folded));
+      return FromRocks(db->Write(wo, &batch), "writing rebuilt projections");
+    });
+    return Status::Ok();
   };
   for (it->SeekToFirst(); it->Valid() && index < n; it->Next(), ++index) {
     auto parsed = ParseEntry(std::string_view(it->value().data(), it->value().size()));
     if (!parsed.ok()) return Status::Corruption("entry " + std::to_string(index) + ": " + parsed.status().message());
     auto e = parsed->Root<schema::Entry>();
     if (e.getIndex() != index) return Status::Corruption("entry " + std::to_string(index) + " is out of place");
-    std::string writer = Str(e.getWriter());
-    const Actor* actor = registry.Find(writer);
-    EventContext ctx{index, e.getRecordedAt(), writer, actor ? actor->role : schema::Role::OPERATOR};
+    std::string writer_id = Str(e.getWriter());
+    const Actor* actor = registry.Find(writer_id);
+    EventContext ctx{index, e.getRecordedAt(), writer_id, actor ? actor->role : schema::Role::OPERATOR};
     Status s = options.projector->Apply(ctx, e.getBody(), chunk);
     if (!s.ok()) {
       return Status::Corruption("entry " + std::to_string(index) + " no longer folds into the projections: " + s.message());
     }
-    if (chunk.size() >= 50000) ELDERCARE_RETURN_IF_ERROR(flush(index + 1));
+    if (chunk.size() >= options.rebuild_chunk_keys) ELDERCARE_RETURN_IF_ERROR(flush(index + 1));
   }
   ELDERCARE_RETURN_IF_ERROR(FromRocks(it->status(), "reading entries"));
   if (index != n) return Status::Corruption("the log holds " + std::to_string(index) + " of " + std::to_string(n) + " entries");
   ELDERCARE_RETURN_IF_ERROR(flush(n));
+  ELDERCARE_RETURN_IF_ERROR(writer.get());
   // The old projection lies under one range tombstone and the new one in
   // freshly flushed files that all overlap: until compaction merged them,
   // every scan wades through both generations (and the background compaction

@@ -72,6 +72,10 @@ struct LedgerOptions {
   bool read_only = false;
   // Upper bound on events committed in one group.
   size_t max_group_events = 200000;
+  // Projection changes a rebuild folds before handing them to its writer
+  // thread as one RocksDB write. Tests make it small, so that a rebuild
+  // passes through many.
+  size_t rebuild_chunk_keys = 50000;
   // Worker threads for AppendMany's signature checks; 0 = all cores.
   unsigned threads = 0;
   // RocksDB environment (fault injection in tests). Not owned. Default: the OS.

@@ -1,11 +1,43 @@
 #include "ledger/state_store.h"
 
+#include <algorithm>
 #include <vector>
 
 namespace eldercare {
 namespace {
 
 bool HasPrefix(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
+
+// fn over the base's keys with `prefix` (from `start`) merged with
+// `overlay` (the overlay's changes in that range, in key order), the overlay
+// winning; a deleted key is skipped.
+void MergeScan(const StateReader* base,
+               const std::vector<std::pair<std::string_view, const std::optional<std::string>*>>& overlay,
+               std::string_view prefix, const std::function<bool(std::string_view, std::string_view)>& fn,
+               std::string_view start) {
+  // The base's matches are gathered first; prefix scans here are over small ranges.
+  std::vector<std::pair<std::string, std::string>> base_items;
+  if (base) {
+    base->Scan(prefix, [&](std::string_view k, std::string_view v) {
+      base_items.emplace_back(k, v);
+      return true;
+    }, start);
+  }
+  size_t o = 0, b = 0;
+  for (;;) {
+    bool o_ok = o < overlay.size();
+    bool b_ok = b < base_items.size();
+    if (!o_ok && !b_ok) return;
+    if (o_ok && (!b_ok || overlay[o].first <= base_items[b].first)) {
+      if (b_ok && overlay[o].first == base_items[b].first) ++b;
+      if (*overlay[o].second && !fn(overlay[o].first, **overlay[o].second)) return;
+      ++o;
+    } else {
+      if (!fn(base_items[b].first, base_items[b].second)) return;
+      ++b;
+    }
+  }
+}
 
 }  // namespace
 
@@ -44,31 +76,12 @@ bool OverlayStateStore::Contains(std::string_view key) const {
 void OverlayStateStore::Scan(std::string_view prefix,
                              const std::function<bool(std::string_view, std::string_view)>& fn,
                              std::string_view start) const {
-  // Merge the base's keys with this overlay's, the overlay winning. The base's
-  // matches are gathered first; prefix scans here are over small ranges.
-  std::vector<std::pair<std::string, std::string>> base_items;
-  if (base_) {
-    base_->Scan(prefix, [&](std::string_view k, std::string_view v) {
-      base_items.emplace_back(k, v);
-      return true;
-    }, start);
+  std::vector<std::pair<std::string_view, const std::optional<std::string>*>> overlay;
+  for (auto it = changes_.lower_bound(start > prefix ? start : prefix);
+       it != changes_.end() && HasPrefix(it->first, prefix); ++it) {
+    overlay.emplace_back(it->first, &it->second);
   }
-  std::string_view from = start > prefix ? start : prefix;
-  auto ov = changes_.lower_bound(from);
-  size_t b = 0;
-  for (;;) {
-    bool ov_ok = ov != changes_.end() && HasPrefix(ov->first, prefix);
-    bool b_ok = b < base_items.size();
-    if (!ov_ok && !b_ok) return;
-    if (ov_ok && (!b_ok || ov->first <= base_items[b].first)) {
-      if (b_ok && ov->first == base_items[b].first) ++b;
-      if (ov->second && !fn(ov->first, *ov->second)) return;
-      ++ov;
-    } else {
-      if (!fn(base_items[b].first, base_items[b].second)) return;
-      ++b;
-    }
-  }
+  MergeScan(base_, overlay, prefix, fn, start);
 }
 
 void OverlayStateStore::Put(std::string_view key, std::string_view value) {
@@ -85,6 +98,56 @@ void OverlayStateStore::MergeInto(StateStore& target) const {
       target.Delete(k);
     }
   }
+}
+
+std::optional<std::string> HashOverlayStateStore::Get(std::string_view key) const {
+  auto it = changes_.find(key);
+  if (it != changes_.end()) return it->second;
+  return base_ ? base_->Get(key) : std::nullopt;
+}
+
+bool HashOverlayStateStore::Contains(std::string_view key) const {
+  auto it = changes_.find(key);
+  if (it != changes_.end()) return it->second.has_value();
+  return base_ && base_->Contains(key);
+}
+
+void HashOverlayStateStore::Scan(std::string_view prefix,
+                                 const std::function<bool(std::string_view, std::string_view)>& fn,
+                                 std::string_view start) const {
+  std::string_view from = start > prefix ? start : prefix;
+  std::vector<std::pair<std::string_view, const std::optional<std::string>*>> overlay;
+  for (const auto& [k, v] : changes_) {
+    if (HasPrefix(k, prefix) && std::string_view(k) >= from) overlay.emplace_back(k, &v);
+  }
+  std::sort(overlay.begin(), overlay.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  MergeScan(base_, overlay, prefix, fn, start);
+}
+
+void HashOverlayStateStore::Put(std::string_view key, std::string_view value) {
+  auto it = changes_.find(key);
+  if (it != changes_.end()) {
+    it->second = std::string(value);
+  } else {
+    changes_.emplace(std::string(key), std::string(value));
+  }
+}
+
+void HashOverlayStateStore::Delete(std::string_view key) {
+  auto it = changes_.find(key);
+  if (it != changes_.end()) {
+    it->second = std::nullopt;
+  } else {
+    changes_.emplace(std::string(key), std::nullopt);
+  }
+}
+
+std::vector<const HashOverlayStateStore::Change*> HashOverlayStateStore::SortedChanges() const {
+  std::vector<const Change*> out;
+  out.reserve(changes_.size());
+  for (const auto& c : changes_) out.push_back(&c);
+  std::sort(out.begin(), out.end(), [](const Change* a, const Change* b) { return a->first < b->first; });
+  return out;
 }
 
 }  // namespace eldercare

@@ -1,10 +1,12 @@
-// Small building blocks: text encodings, UTF-8, times, keys.
+// Small building blocks: text encodings, UTF-8, times, keys, state overlays.
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <random>
 
 #include "ledger/bytes.h"
 #include "ledger/crypto.h"
+#include "ledger/state_store.h"
 #include "ledger/time_util.h"
 
 namespace eldercare {
@@ -111,6 +113,50 @@ TEST(Sha256, MatchesKnownAnswer) {
   h.Update("a");
   h.Update("bc");
   EXPECT_EQ(HexEncode(h.Finish()), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+// The hash-table overlay (a rebuild's chunks) answers every read, scan and
+// ordered listing as the ordered one (group commits) does, over the same base.
+TEST(StateStore, HashOverlayAnswersAsTheOrderedOverlay) {
+  std::mt19937 rng(7);
+  auto key = [&] {
+    static const char* kPrefixes[] = {"a", "ab", "b", "ba\xff", ""};
+    return std::string(kPrefixes[rng() % 5]) + std::to_string(rng() % 40);
+  };
+  for (int round = 0; round < 20; ++round) {
+    MemoryStateStore base;
+    for (int i = 0; i < 60; ++i) base.Put(key(), "base" + std::to_string(i));
+    OverlayStateStore ordered(&base);
+    HashOverlayStateStore hashed(&base);
+    for (int i = 0; i < 200; ++i) {
+      std::string k = key();
+      if (rng() % 4 == 0) {
+        ordered.Delete(k);
+        hashed.Delete(k);
+      } else {
+        ordered.Put(k, "v" + std::to_string(i));
+        hashed.Put(k, "v" + std::to_string(i));
+      }
+      std::string probe = key();
+      ASSERT_EQ(ordered.Get(probe), hashed.Get(probe)) << probe;
+      ASSERT_EQ(ordered.Contains(probe), hashed.Contains(probe)) << probe;
+      std::string prefix = key().substr(0, rng() % 3), start = rng() % 2 ? key() : std::string();
+      auto scan = [&](const StateReader& s) {
+        std::vector<std::pair<std::string, std::string>> out;
+        s.Scan(prefix, [&](std::string_view k2, std::string_view v) {
+          out.emplace_back(k2, v);
+          return out.size() < 25;  // and stopping early
+        }, start);
+        return out;
+      };
+      ASSERT_EQ(scan(ordered), scan(hashed)) << "prefix '" << prefix << "' from '" << start << "'";
+    }
+    std::vector<std::pair<std::string, std::optional<std::string>>> a(ordered.changes().begin(), ordered.changes().end()),
+        b;
+    for (const auto* c : hashed.SortedChanges()) b.emplace_back(c->first, c->second);
+    EXPECT_EQ(a, b);
+    EXPECT_EQ(ordered.size(), hashed.size());
+  }
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #ifndef ELDERCARE_TESTS_PROGRAMME_UTIL_H_
 #define ELDERCARE_TESTS_PROGRAMME_UTIL_H_
 
+#include <functional>
 #include <string>
 
 #include "ledger/crypto.h"
@@ -20,7 +21,9 @@ inline std::string DefaultPolicyPath() { return std::string(ELDERCARE_SOURCE_DIR
 
 class ProgrammeFixture {
  public:
-  explicit ProgrammeFixture(bool publish_policy = true) : fixture_(Options()) {
+  // `tune` may change the ledger's options (the projector is set).
+  explicit ProgrammeFixture(bool publish_policy = true, const std::function<void(LedgerOptions&)>& tune = {})
+      : fixture_(Options(tune)) {
     for (auto [actor, role] : std::vector<std::pair<std::string, schema::Role>>{
              {"bureau", schema::Role::BUREAU}, {"com-1", schema::Role::COMMUNITY}, {"com-2", schema::Role::COMMUNITY},
              {"sub-1", schema::Role::SUBDISTRICT}, {"assessor", schema::Role::ASSESSOR},
@@ -149,10 +152,11 @@ class ProgrammeFixture {
   }
 
  private:
-  static LedgerOptions Options() {
+  static LedgerOptions Options(const std::function<void(LedgerOptions&)>& tune) {
     static proj::ProgrammeProjector projector;
     LedgerOptions o;
     o.projector = &projector;
+    if (tune) tune(o);
     return o;
   }
   LedgerFixture fixture_;
