@@ -39,6 +39,20 @@ void MergeScan(const StateReader* base,
   }
 }
 
+// A read through an overlay's changes (nullopt = deleted) to its base.
+template <class Changes>
+std::optional<std::string> LayeredGet(const Changes& changes, const StateReader* base, std::string_view key) {
+  auto it = changes.find(key);
+  if (it != changes.end()) return it->second;
+  return base ? base->Get(key) : std::nullopt;
+}
+template <class Changes>
+bool LayeredContains(const Changes& changes, const StateReader* base, std::string_view key) {
+  auto it = changes.find(key);
+  if (it != changes.end()) return it->second.has_value();
+  return base && base->Contains(key);
+}
+
 }  // namespace
 
 std::optional<std::string> MemoryStateStore::Get(std::string_view key) const {
@@ -62,16 +76,10 @@ void MemoryStateStore::Delete(std::string_view key) {
 }
 
 std::optional<std::string> OverlayStateStore::Get(std::string_view key) const {
-  auto it = changes_.find(key);
-  if (it != changes_.end()) return it->second;
-  return base_ ? base_->Get(key) : std::nullopt;
+  return LayeredGet(changes_, base_, key);
 }
 
-bool OverlayStateStore::Contains(std::string_view key) const {
-  auto it = changes_.find(key);
-  if (it != changes_.end()) return it->second.has_value();
-  return base_ && base_->Contains(key);
-}
+bool OverlayStateStore::Contains(std::string_view key) const { return LayeredContains(changes_, base_, key); }
 
 void OverlayStateStore::Scan(std::string_view prefix,
                              const std::function<bool(std::string_view, std::string_view)>& fn,
@@ -101,16 +109,10 @@ void OverlayStateStore::MergeInto(StateStore& target) const {
 }
 
 std::optional<std::string> HashOverlayStateStore::Get(std::string_view key) const {
-  auto it = changes_.find(key);
-  if (it != changes_.end()) return it->second;
-  return base_ ? base_->Get(key) : std::nullopt;
+  return LayeredGet(changes_, base_, key);
 }
 
-bool HashOverlayStateStore::Contains(std::string_view key) const {
-  auto it = changes_.find(key);
-  if (it != changes_.end()) return it->second.has_value();
-  return base_ && base_->Contains(key);
-}
+bool HashOverlayStateStore::Contains(std::string_view key) const { return LayeredContains(changes_, base_, key); }
 
 void HashOverlayStateStore::Scan(std::string_view prefix,
                                  const std::function<bool(std::string_view, std::string_view)>& fn,
