@@ -54,10 +54,12 @@ class MemoryStateStore : public StateStore {
 };
 
 // Changes kept on top of a base reader until merged or dropped. Reads see the
-// changes first. Used to stage a group commit, and each submission inside it.
-class OverlayStateStore : public StateStore {
+// changes first. `Changes` maps a key to its new value (nullopt = deleted):
+// ordered (OverlayStateStore) or hashed (HashOverlayStateStore).
+template <class Changes>
+class BasicOverlayStateStore : public StateStore {
  public:
-  explicit OverlayStateStore(const StateReader* base) : base_(base) {}
+  explicit BasicOverlayStateStore(const StateReader* base) : base_(base) {}
 
   std::optional<std::string> Get(std::string_view key) const override;
   bool Contains(std::string_view key) const override;
@@ -66,54 +68,45 @@ class OverlayStateStore : public StateStore {
   void Put(std::string_view key, std::string_view value) override;
   void Delete(std::string_view key) override;
 
-  // nullopt = deleted.
-  const std::map<std::string, std::optional<std::string>, std::less<>>& changes() const { return changes_; }
-  void MergeInto(StateStore& target) const;
+  const Changes& changes() const { return changes_; }
   void Clear() { changes_.clear(); }
   size_t size() const { return changes_.size(); }
+
+ protected:
+  const StateReader* base_;
+  Changes changes_;
+};
+
+using OrderedStateChanges = std::map<std::string, std::optional<std::string>, std::less<>>;
+
+// In key order. Used to stage a group commit, and each submission inside it.
+class OverlayStateStore : public BasicOverlayStateStore<OrderedStateChanges> {
+ public:
+  using BasicOverlayStateStore::BasicOverlayStateStore;
+  void MergeInto(StateStore& target) const;
   // Reads what this overlay does not hold from `base` from now on (which
   // must agree with the old base on every key this overlay does not hold).
   void Rebase(const StateReader* base) { base_ = base; }
-
- private:
-  const StateReader* base_;
-  std::map<std::string, std::optional<std::string>, std::less<>> changes_;
 };
 
-// The same, with its changes in a hash table: cheaper reads and writes of
-// single keys when it holds many (a rebuild's chunk of tens of thousands),
-// at the price of sorting them for a scan or for writing them out.
-class HashOverlayStateStore : public StateStore {
+struct StateKeyHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view k) const { return std::hash<std::string_view>()(k); }
+};
+
+using HashedStateChanges = std::unordered_map<std::string, std::optional<std::string>, StateKeyHash, std::equal_to<>>;
+
+// In a hash table: cheaper reads and writes of single keys when it holds
+// many (a rebuild's chunk of tens of thousands), at the price of sorting them
+// for a scan or for writing them out.
+class HashOverlayStateStore : public BasicOverlayStateStore<HashedStateChanges> {
  public:
   using Change = std::pair<const std::string, std::optional<std::string>>;
-
-  explicit HashOverlayStateStore(const StateReader* base) : base_(base) {}
-
-  std::optional<std::string> Get(std::string_view key) const override;
-  bool Contains(std::string_view key) const override;
-  void Scan(std::string_view prefix, const std::function<bool(std::string_view, std::string_view)>& fn,
-            std::string_view start = {}) const override;
-  void Put(std::string_view key, std::string_view value) override;
-  void Delete(std::string_view key) override;
-
-  struct Hasher {
-    using is_transparent = void;
-    size_t operator()(std::string_view k) const { return std::hash<std::string_view>()(k); }
-  };
-  using Changes = std::unordered_map<std::string, std::optional<std::string>, Hasher, std::equal_to<>>;
-
-  // nullopt = deleted; in no particular order.
-  const Changes& changes() const { return changes_; }
+  using BasicOverlayStateStore::BasicOverlayStateStore;
   // The changes in key order.
   std::vector<const Change*> SortedChanges() const;
   // Exchanges changes (not bases) with `other`.
   void SwapChanges(HashOverlayStateStore& other) { changes_.swap(other.changes_); }
-  void Clear() { changes_.clear(); }
-  size_t size() const { return changes_.size(); }
-
- private:
-  const StateReader* base_;
-  Changes changes_;
 };
 
 }  // namespace eldercare
