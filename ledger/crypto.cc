@@ -1,16 +1,16 @@
 #include "ledger/crypto.h"
 
-#include <fcntl.h>
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <sstream>
+
+#include "ledger/file_io.h"
 
 namespace eldercare {
 namespace {
@@ -141,15 +141,7 @@ std::string PrivateKey::ToPem() const {
   return out;
 }
 
-Status PrivateKey::SavePemFile(const std::string& path) const {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
-  if (fd < 0) return Status::IoError("cannot create " + path + ": " + std::strerror(errno));
-  std::string pem = ToPem();
-  bool ok = ::write(fd, pem.data(), pem.size()) == static_cast<ssize_t>(pem.size()) && ::fsync(fd) == 0;
-  ::close(fd);
-  if (!ok) return Status::IoError("cannot write " + path + ": " + std::strerror(errno));
-  return Status::Ok();
-}
+Status PrivateKey::SavePemFile(const std::string& path) const { return WriteNewFile(path, ToPem(), 0600); }
 
 Signature PrivateKey::Sign(ByteSpan message) const {
   Signature sig{};

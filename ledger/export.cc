@@ -7,6 +7,7 @@
 
 #include "ledger/entry.h"
 #include "ledger/event_json.h"
+#include "ledger/file_io.h"
 #include "ledger/merkle.h"
 #include "ledger/note.h"
 
@@ -45,17 +46,19 @@ Result<ExportSummary> WriteExport(const Ledger& ledger, const std::string& out_d
   if (!root.ok()) return root.status();
   sum.root = *root;
 
-  std::ofstream bin(fs::path(out_dir) / "entries.bin", std::ios::binary);
-  std::ofstream jsonl(fs::path(out_dir) / "entries.jsonl", std::ios::binary);
+  // Written behind themselves (ledger/file_io.h): a large export must not
+  // evict the ledger's own hot blocks from the page cache.
+  const fs::path dir(out_dir);
+  ELDERCARE_ASSIGN_OR_RETURN(FileWriter bin, FileWriter::Create((dir / "entries.bin").string()));
+  ELDERCARE_ASSIGN_OR_RETURN(FileWriter jsonl, FileWriter::Create((dir / "entries.jsonl").string()));
   Sha256Hasher bin_hash;
   Status failure;
   Status scan = ledger.ScanEntries(0, sum.size, [&](uint64_t index, std::string_view leaf) {
     char header[8];
     PutLE32(0, header);  // segment count - 1
     PutLE32(static_cast<uint32_t>(leaf.size() / 8), header + 4);
-    bin.write(header, 8);
-    bin.write(leaf.data(), static_cast<std::streamsize>(leaf.size()));
-    bin_hash.Update(std::string_view(header, 8));
+    const std::string_view head(header, 8);
+    bin_hash.Update(head);
     bin_hash.Update(leaf);
     sum.entry_bytes += 8 + leaf.size();
     auto parsed = ParseEntry(leaf);
@@ -63,15 +66,18 @@ Result<ExportSummary> WriteExport(const Ledger& ledger, const std::string& out_d
       failure = Status::Corruption("entry " + std::to_string(index) + ": " + parsed.status().message());
       return false;
     }
-    jsonl << events::EntryToJson(parsed->Root<schema::Entry>(), HexEncode(merkle::HashLeaf(AsBytes(leaf)))).dump()
-          << '\n';
-    return true;
+    std::string line =
+        events::EntryToJson(parsed->Root<schema::Entry>(), HexEncode(merkle::HashLeaf(AsBytes(leaf)))).dump();
+    line += '\n';
+    failure = bin.Append(head);
+    if (failure.ok()) failure = bin.Append(leaf);
+    if (failure.ok()) failure = jsonl.Append(line);
+    return failure.ok();
   });
   ELDERCARE_RETURN_IF_ERROR(scan);
   ELDERCARE_RETURN_IF_ERROR(failure);
-  bin.flush();
-  jsonl.flush();
-  if (!bin || !jsonl) return Status::IoError("cannot write the export's entries");
+  ELDERCARE_RETURN_IF_ERROR(bin.Finish());
+  ELDERCARE_RETURN_IF_ERROR(jsonl.Finish());
 
   auto notes = ledger.Checkpoints();
   if (!notes.ok()) return notes.status();
@@ -82,9 +88,7 @@ Result<ExportSummary> WriteExport(const Ledger& ledger, const std::string& out_d
     auto body = checkpoint::ParseBody(parsed->text);
     if (!body.ok()) return body.status().WithPrefix("stored checkpoint: ");
     if (body->size > sum.size) continue;
-    std::ofstream f(fs::path(out_dir) / "checkpoints" / CheckpointFileName(body->size), std::ios::binary);
-    f << n;
-    if (!f) return Status::IoError("cannot write a checkpoint file");
+    ELDERCARE_RETURN_IF_ERROR(WriteNewFile((dir / "checkpoints" / CheckpointFileName(body->size)).string(), n));
     sizes.push_back(body->size);
     ++sum.checkpoints;
   }
@@ -100,9 +104,11 @@ Result<ExportSummary> WriteExport(const Ledger& ledger, const std::string& out_d
       {"checkpoint_sizes", sizes},
       {"files", {{"entries.bin", {{"bytes", sum.entry_bytes}, {"sha256", HexEncode(bin_hash.Finish())}}}}},
   };
-  std::ofstream mf(fs::path(out_dir) / "manifest.json");
-  mf << manifest.dump(2) << '\n';
-  if (!mf) return Status::IoError("cannot write manifest.json");
+  // The manifest last, and the directories synced: an export that has a
+  // manifest is complete and on disk.
+  ELDERCARE_RETURN_IF_ERROR(SyncDirectory((dir / "checkpoints").string()));
+  ELDERCARE_RETURN_IF_ERROR(WriteNewFile((dir / "manifest.json").string(), manifest.dump(2) + "\n"));
+  ELDERCARE_RETURN_IF_ERROR(SyncDirectory(out_dir));
   return sum;
 }
 

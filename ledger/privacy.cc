@@ -1,15 +1,15 @@
 #include "ledger/privacy.h"
 
-#include <fcntl.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/kdf.h>
 #include <openssl/rand.h>
 #include <rocksdb/db.h>
-#include <unistd.h>
 
 #include <cstring>
 #include <filesystem>
+
+#include "ledger/file_io.h"
 
 namespace eldercare {
 namespace {
@@ -167,12 +167,7 @@ Result<SymmetricKey> LoadMasterKey(const std::string& path) {
 }
 
 Status WriteMasterKeyFile(const std::string& path, const SymmetricKey& key) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
-  if (fd < 0) return Status::IoError("cannot create " + path + ": " + std::strerror(errno));
-  std::string text = Base64Encode(key) + "\n";
-  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
-  ::close(fd);
-  return ok ? Status::Ok() : Status::IoError("cannot write " + path);
+  return WriteNewFile(path, Base64Encode(key) + "\n", 0600);
 }
 
 Result<std::string> NormaliseIdNumber(std::string_view id) {
