@@ -1183,7 +1183,7 @@ std::shared_ptr<Ledger::Rep::StagedGroup> Ledger::Rep::StageGroup(std::span<Prep
       }
     }
     std::move(submission_keys).MergeInto(group_keys);
-    submission_state.MergeInto(group_state);
+    std::move(submission_state).MoveInto(group_state);
     auto count = static_cast<uint32_t>(evs.size());
     for (uint32_t i = 0; i < count; ++i) {
       std::string& leaf = p->entries[i];

@@ -128,6 +128,13 @@ void OverlayStateStore::MergeInto(StateStore& target) const {
   }
 }
 
+void OverlayStateStore::MoveInto(OverlayStateStore& target) && {
+  target.changes_.merge(changes_);  // every key `target` does not hold yet
+  // What is left are keys both hold: this overlay's value is the newer.
+  for (auto& [k, v] : changes_) target.changes_.find(k)->second = std::move(v);
+  changes_.clear();
+}
+
 std::vector<const HashOverlayStateStore::Change*> HashOverlayStateStore::SortedChanges() const {
   std::vector<const Change*> out;
   out.reserve(changes_.size());

@@ -84,6 +84,9 @@ class OverlayStateStore : public BasicOverlayStateStore<OrderedStateChanges> {
  public:
   using BasicOverlayStateStore::BasicOverlayStateStore;
   void MergeInto(StateStore& target) const;
+  // The same into another overlay, moving the changes instead of copying
+  // them (map nodes are spliced across; this overlay is left empty).
+  void MoveInto(OverlayStateStore& target) &&;
   // Reads what this overlay does not hold from `base` from now on (which
   // must agree with the old base on every key this overlay does not hold).
   void Rebase(const StateReader* base) { base_ = base; }

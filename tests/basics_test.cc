@@ -187,6 +187,47 @@ TEST(Sha256, MatchesKnownAnswer) {
 
 // The hash-table overlay (a rebuild's chunks) answers every read, scan and
 // ordered listing as the ordered one (group commits) does, over the same base.
+TEST(StateStore, MovingAnOverlayEqualsCopyingIt) {
+  std::mt19937 rng(11);
+  auto key = [&] { return "k" + std::to_string(rng() % 50); };
+  for (int round = 0; round < 20; ++round) {
+    MemoryStateStore base;
+    for (int i = 0; i < 30; ++i) base.Put(key(), "base");
+    // A group over the base, and a submission over the group: keys put or
+    // deleted in both, in one, or in neither.
+    OverlayStateStore copied(&base), moved(&base);
+    for (int i = 0; i < 40; ++i) {
+      std::string k = key();
+      if (rng() % 3 == 0) {
+        copied.Delete(k);
+        moved.Delete(k);
+      } else {
+        copied.Put(k, "group" + std::to_string(i));
+        moved.Put(k, "group" + std::to_string(i));
+      }
+    }
+    OverlayStateStore sub_copied(&copied), sub_moved(&moved);
+    for (int i = 0; i < 40; ++i) {
+      std::string k = key();
+      if (rng() % 3 == 0) {
+        sub_copied.Delete(k);
+        sub_moved.Delete(k);
+      } else {
+        sub_copied.Put(k, "sub" + std::to_string(i));
+        sub_moved.Put(k, "sub" + std::to_string(i));
+      }
+    }
+    sub_copied.MergeInto(copied);
+    std::move(sub_moved).MoveInto(moved);
+    EXPECT_EQ(sub_moved.size(), 0u);
+    ASSERT_EQ(moved.changes(), copied.changes()) << "round " << round;
+    for (int i = 0; i < 50; ++i) {
+      std::string k = "k" + std::to_string(i);
+      EXPECT_EQ(moved.Get(k), copied.Get(k)) << k;
+    }
+  }
+}
+
 TEST(StateStore, HashOverlayAnswersAsTheOrderedOverlay) {
   std::mt19937 rng(7);
   auto key = [&] {
