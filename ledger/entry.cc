@@ -7,10 +7,22 @@
 namespace eldercare {
 
 struct CanonicalMessage::Impl {
-  kj::Array<capnp::word> words;
+  kj::Array<capnp::word> words;  // a copy, or
+  std::string adopted;           // the caller's bytes, word-aligned
   kj::ArrayPtr<const capnp::word> segments[1];
   std::optional<capnp::SegmentArrayMessageReader> reader;
 };
+
+namespace {
+
+Status CheckWholeWords(size_t size) {
+  if (size == 0 || size % sizeof(capnp::word) != 0) {
+    return Status::InvalidArgument("message of " + std::to_string(size) + " bytes is not a whole number of 8-byte words");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
 
 std::string BuildEntryBytes(const EntryHeader& h, schema::EventBody::Reader body) {
   capnp::MallocMessageBuilder msg(256);
@@ -43,16 +55,31 @@ void PlaceEntry(std::string& t, uint64_t index, int64_t recorded_at) {
 
 Result<CanonicalMessage> CanonicalMessage::Parse(std::string_view bytes, bool require_canonical,
                                                  uint64_t traversal_factor) {
-  if (bytes.empty() || bytes.size() % sizeof(capnp::word) != 0) {
-    return Status::InvalidArgument("message of " + std::to_string(bytes.size()) +
-                                   " bytes is not a whole number of 8-byte words");
-  }
+  ELDERCARE_RETURN_IF_ERROR(CheckWholeWords(bytes.size()));
   auto impl = std::make_shared<Impl>();
   impl->words = kj::heapArray<capnp::word>(bytes.size() / sizeof(capnp::word));
   std::memcpy(impl->words.begin(), bytes.data(), bytes.size());
   impl->segments[0] = impl->words.asPtr();
+  return Read(std::move(impl), require_canonical, traversal_factor);
+}
+
+Result<CanonicalMessage> CanonicalMessage::Parse(std::string&& bytes, bool require_canonical,
+                                                 uint64_t traversal_factor) {
+  ELDERCARE_RETURN_IF_ERROR(CheckWholeWords(bytes.size()));
+  auto impl = std::make_shared<Impl>();
+  impl->adopted = std::move(bytes);  // (a short string's bytes move with it: check where they are now)
+  if (reinterpret_cast<uintptr_t>(impl->adopted.data()) % alignof(capnp::word) != 0) {
+    return Parse(std::string_view(impl->adopted), require_canonical, traversal_factor);
+  }
+  impl->segments[0] = kj::arrayPtr(reinterpret_cast<const capnp::word*>(impl->adopted.data()),
+                                   impl->adopted.size() / sizeof(capnp::word));
+  return Read(std::move(impl), require_canonical, traversal_factor);
+}
+
+Result<CanonicalMessage> CanonicalMessage::Read(std::shared_ptr<Impl> impl, bool require_canonical,
+                                                uint64_t traversal_factor) {
   capnp::ReaderOptions opts;
-  opts.traversalLimitInWords = traversal_factor * impl->words.size() + 1024;
+  opts.traversalLimitInWords = traversal_factor * impl->segments[0].size() + 1024;
   opts.nestingLimit = 16;
   try {
     impl->reader.emplace(kj::arrayPtr(impl->segments, 1), opts);
@@ -68,8 +95,9 @@ Result<CanonicalMessage> CanonicalMessage::Parse(std::string_view bytes, bool re
   return m;
 }
 
-Result<CanonicalMessage> ParseEntry(std::string_view leaf_bytes) {
-  auto m = CanonicalMessage::Parse(leaf_bytes);
+namespace {
+
+Result<CanonicalMessage> CheckEntry(Result<CanonicalMessage> m) {
   if (!m.ok()) return m.status();
   try {
     auto e = m->Root<schema::Entry>();
@@ -81,6 +109,13 @@ Result<CanonicalMessage> ParseEntry(std::string_view leaf_bytes) {
     return Status::InvalidArgument(std::string("malformed entry: ") + ex.getDescription().cStr());
   }
   return m;
+}
+
+}  // namespace
+
+Result<CanonicalMessage> ParseEntry(std::string_view leaf_bytes) { return CheckEntry(CanonicalMessage::Parse(leaf_bytes)); }
+Result<CanonicalMessage> ParseEntry(std::string&& leaf_bytes) {
+  return CheckEntry(CanonicalMessage::Parse(std::move(leaf_bytes)));
 }
 
 }  // namespace eldercare

@@ -49,6 +49,10 @@ class CanonicalMessage {
   // for untrusted input read a few times, large for records read often.
   static Result<CanonicalMessage> Parse(std::string_view bytes, bool require_canonical = true,
                                         uint64_t traversal_factor = 16);
+  // The same, keeping `bytes` instead of copying them when they lie on
+  // 8-byte words (as a heap-allocated string's do).
+  static Result<CanonicalMessage> Parse(std::string&& bytes, bool require_canonical = true,
+                                        uint64_t traversal_factor = 16);
 
   template <typename T>
   typename T::Reader Root() const {
@@ -57,6 +61,7 @@ class CanonicalMessage {
 
  private:
   struct Impl;
+  static Result<CanonicalMessage> Read(std::shared_ptr<Impl> impl, bool require_canonical, uint64_t traversal_factor);
   std::shared_ptr<Impl> impl_;         // owns the bytes and the reader
   capnp::MessageReader* reader_ = nullptr;
 };
@@ -64,6 +69,7 @@ class CanonicalMessage {
 // Parses leaf bytes as an Entry, checking canonical form; the message names
 // the index it was expected at.
 Result<CanonicalMessage> ParseEntry(std::string_view leaf_bytes);
+Result<CanonicalMessage> ParseEntry(std::string&& leaf_bytes);
 
 }  // namespace eldercare
 

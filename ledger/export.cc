@@ -178,7 +178,7 @@ VerifyReport VerifyExportDir(const std::string& dir, const VerifyOptions& option
       v.FailSource(more.status());
       break;
     }
-    if (!*more || !v.Add(leaf)) break;
+    if (!*more || !v.Add(std::move(leaf))) break;
   }
   return v.Finish();
 }

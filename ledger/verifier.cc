@@ -83,7 +83,7 @@ struct LogVerifier::Impl {
   // hash) on all cores, a batch at a time; the in-order checks then run on
   // this thread while the workers prepare the next batch.
   struct Prepared {
-    Result<CanonicalMessage> parsed = Status::FailedPrecondition("not prepared");
+    Result<CanonicalMessage> parsed = Status::FailedPrecondition({});  // set by Prepare
     Status valid;
     Hash leaf_hash{};
   };
@@ -318,11 +318,12 @@ struct LogVerifier::Impl {
     }
   }
 
-  static void Prepare(std::string_view leaf, Prepared& p) {
-    p.parsed = ParseEntry(leaf);
+  // The parsed entry keeps the leaf's bytes (the batch's copy is given up).
+  static void Prepare(std::string& leaf, Prepared& p) {
+    p.leaf_hash = merkle::HashLeaf(AsBytes(leaf));
+    p.parsed = ParseEntry(std::move(leaf));
     if (!p.parsed.ok()) return;
     p.valid = events::ValidateBody(p.parsed->Root<schema::Entry>().getBody());
-    p.leaf_hash = merkle::HashLeaf(AsBytes(leaf));
   }
 
   // Hands the filled batch to the workers and checks the one before it in
@@ -487,10 +488,12 @@ LogVerifier::~LogVerifier() {
   if (impl_) impl_->WaitForWorkers();
 }
 
-bool LogVerifier::Add(std::string_view leaf) {
+bool LogVerifier::Add(std::string_view leaf) { return Add(std::string(leaf)); }
+
+bool LogVerifier::Add(std::string&& leaf) {
   Impl& m = *impl_;
   if (m.Failed()) return false;
-  m.filling->leaves.emplace_back(leaf);
+  m.filling->leaves.push_back(std::move(leaf));
   if (m.filling->leaves.size() >= kEntriesPerJob) m.Rotate();
   return !m.Failed();
 }

@@ -77,6 +77,7 @@ class LogVerifier {
   // Feeds the next entry's leaf data. Returns false once an error is known;
   // feeding more is then pointless.
   bool Add(std::string_view leaf);
+  bool Add(std::string&& leaf);  // the same, without a copy
   // Reports a failure of the source itself (truncated file, I/O error) at
   // the index that was about to be read.
   void FailSource(const Status& status);

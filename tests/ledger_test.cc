@@ -25,6 +25,40 @@ struct Snapshot {
 };
 Snapshot Snap(const Ledger& l) { return {l.Size(), *l.RootAt(l.Size())}; }
 
+// Parsing an owned leaf keeps its bytes instead of copying them (verify's
+// path): it must accept and refuse exactly what parsing a view does, and the
+// parsed entry must not depend on the caller's string afterwards.
+TEST(Ledger, ParsingAnOwnedLeafAgreesWithParsingAView) {
+  LedgerFixture f;
+  std::string leaf = *f.ledger->EntryBytes(0);
+  std::string owned = leaf;
+  const char* bytes = owned.data();
+  auto adopted = ParseEntry(std::move(owned));
+  ASSERT_TRUE(adopted.ok()) << adopted.status().ToString();
+  owned.assign(leaf.size(), '\xff');  // whatever the caller does with its string now
+  auto viewed = ParseEntry(std::string_view(leaf));
+  ASSERT_TRUE(viewed.ok());
+  auto a = adopted->Root<schema::Entry>(), v = viewed->Root<schema::Entry>();
+  EXPECT_EQ(a.getBody().getGenesis().getOrigin(), v.getBody().getGenesis().getOrigin());
+  EXPECT_EQ(a.getIndex(), v.getIndex());
+  EXPECT_EQ(a.getSignature(), v.getSignature());
+  EXPECT_EQ(reinterpret_cast<const char*>(capnp::AnyStruct::Reader(a).getDataSection().begin()), bytes + 8)
+      << "the owned leaf's bytes were copied";
+  // Answered alike: bytes that are not whole words, and a null root pointer.
+  for (std::string bad : {leaf.substr(0, leaf.size() - 3), std::string(8, '\0') + leaf.substr(8)}) {
+    auto from_view = ParseEntry(std::string_view(bad));
+    auto from_owned = ParseEntry(std::string(bad));
+    EXPECT_EQ(from_view.ok(), from_owned.ok());
+    if (!from_view.ok() && !from_owned.ok()) EXPECT_EQ(from_view.status().message(), from_owned.status().message());
+  }
+  // Refused both ways: a non-canonical encoding of the same entry.
+  std::string padded = leaf;
+  padded[0] = 4;  // root struct pointer offset 1: one word of padding...
+  padded.insert(8, 8, '\0');  // ...inserted before the struct
+  EXPECT_FALSE(ParseEntry(std::string(padded)).ok());
+  EXPECT_FALSE(ParseEntry(std::string_view(padded)).ok());
+}
+
 TEST(Ledger, CreateWritesGenesisAndAFirstCheckpoint) {
   LedgerFixture f;
   EXPECT_EQ(f.ledger->Size(), 1u);
