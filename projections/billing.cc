@@ -6,6 +6,7 @@
 #include <memory>
 #include <mutex>
 #include <set>
+#include <tuple>
 
 #include "ledger/event_schema.h"
 #include "ledger/thread_pool.h"
@@ -19,14 +20,17 @@ namespace {
 namespace S = schema;
 using R = S::Refusal;
 
+// One delivery's verdict. The claim's text fields are read from the record
+// it keeps (shared, not copied): a statement holds a line per delivery of
+// every elder it judges.
 struct Line {
-  std::string key;         // dl key
-  std::string enterprise;
-  std::string delivery_id;
-  std::string elder;
-  std::string service;
-  std::string programme;
-  std::string worker;
+  explicit Line(const Record<S::DeliveryRecord>& r)
+      : rec(r), claim(rec.get().getClaim()), elder(View(claim.getElderId())), delivery_id(View(claim.getDeliveryId())) {}
+
+  Record<S::DeliveryRecord> rec;
+  S::ServiceDelivered::Reader claim;  // readers and views into `rec`
+  std::string_view elder, delivery_id;
+  bool own = false;  // by the statement's enterprise
   uint64_t index = 0;
   int64_t check_in = 0;
   int32_t date = 0;
@@ -54,18 +58,33 @@ std::optional<S::StatusKind> StatusOn(S::EnterpriseRecord::Reader e, int32_t day
 
 }  // namespace
 
-R ContractOn(S::EnterpriseRecord::Reader e, const std::string& community, const std::string& programme, int32_t day) {
-  bool covers = false;
+namespace {
+
+// The enterprise's contracts that cover the community for the programme.
+std::vector<S::ContractFact::Reader> Covering(S::EnterpriseRecord::Reader e, std::string_view community,
+                                              std::string_view programme) {
+  std::vector<S::ContractFact::Reader> out;
   for (auto c : e.getContracts()) {
     bool community_ok = false, programme_ok = false;
     for (auto x : c.getCommunities()) community_ok |= View(x) == community;
     for (auto x : c.getProgrammes()) programme_ok |= View(x) == programme;
-    if (!community_ok || !programme_ok) continue;
-    covers = true;
+    if (community_ok && programme_ok) out.push_back(c);
+  }
+  return out;
+}
+
+R ContractOnDay(const std::vector<S::ContractFact::Reader>& covering, int32_t day) {
+  for (auto c : covering) {
     bool ended = c.hasEnded() && c.getEnded().getEndedOn() <= day;
     if (c.getValidFrom() <= day && day <= c.getValidUntil() && !ended) return R::NONE;
   }
-  return covers ? R::OUTSIDE_CONTRACT_PERIOD : R::NO_CONTRACT;
+  return covering.empty() ? R::NO_CONTRACT : R::OUTSIDE_CONTRACT_PERIOD;
+}
+
+}  // namespace
+
+R ContractOn(S::EnterpriseRecord::Reader e, std::string_view community, std::string_view programme, int32_t day) {
+  return ContractOnDay(Covering(e, community, programme), day);
 }
 
 namespace {
@@ -73,15 +92,16 @@ namespace {
 // Each worker's overlapping visits in the month, shared by the Billers that
 // judge parts of a statement in parallel, so that a worker's visits are read
 // once however many parts meet them.
+using Marked = std::set<std::string, std::less<>>;  // dl keys
 struct SharedOverlaps {
   std::mutex mu;
-  std::map<std::string, std::shared_ptr<const std::set<std::string>>> by_worker;
+  std::map<std::string, std::shared_ptr<const Marked>, std::less<>> by_worker;
 };
 
 class Biller {
  public:
-  Biller(const Snapshot& snap, std::string month, SharedOverlaps& shared)
-      : snap_(snap), month_(std::move(month)), policies_(LoadPolicies(snap)), shared_(shared) {
+  Biller(const Snapshot& snap, std::string_view enterprise, std::string month, SharedOverlaps& shared)
+      : snap_(snap), enterprise_(enterprise), month_(std::move(month)), policies_(LoadPolicies(snap)), shared_(shared) {
     int32_t m = *ParseMonth(month_);
     month_start_ = FirstDayOfMonth(m);
     month_end_ = FirstDayOfMonth(m + 1);
@@ -92,35 +112,60 @@ class Biller {
   void Elder(const std::string& elder_id, std::vector<Line>& out) {
     auto facts = LoadElder(snap_, elder_id);
     if (!facts) return;
-    std::vector<Line> lines;
-    std::vector<std::pair<int64_t, std::string>> earlier;  // (check-out, service) of earlier claims
-    std::map<std::string, int64_t> spent;                  // by programme
-    // The elder's eligibility by (programme, day): meals come daily, and
-    // every delivery of a day has the same answer.
-    std::map<std::pair<std::string, int32_t>, Eligibility> eligible;
+    // Views into the lines' records, which `out` keeps alive.
+    std::vector<std::pair<int64_t, std::string_view>> earlier;  // (check-out, service) of earlier claims
+    std::map<std::string_view, int64_t> spent;                  // by programme
+    Eligibilities eligible{EligibilityChanges(*facts, month_start_, month_end_), {}, {}};
+    // The contracts covering the elder's community, by (enterprise, programme).
+    std::map<std::pair<std::string_view, std::string_view>, std::vector<S::ContractFact::Reader>> covering;
     snap_.Scan<S::DeliveryRecord>(keys::Prefix({"dl", elder_id, month_}),
                                   [&](std::string_view key, const Record<S::DeliveryRecord>& rec) {
-                                    lines.push_back(Judge(*facts, std::string(key), rec.get(), earlier, spent, eligible));
+                                    out.emplace_back(rec);
+                                    Judge(*facts, key, out.back(), earlier, spent, eligible, covering);
                                     return true;
                                   });
-    for (auto& l : lines) out.push_back(std::move(l));
   }
 
   std::set<std::string> versions;
 
  private:
-  Line Judge(const ElderFacts& facts, std::string key, S::DeliveryRecord::Reader rec,
-             std::vector<std::pair<int64_t, std::string>>& earlier, std::map<std::string, int64_t>& spent,
-             std::map<std::pair<std::string, int32_t>, Eligibility>& eligible) {
-    auto c = rec.getClaim();
-    Line l;
-    l.key = std::move(key);
-    l.enterprise = Str(c.getEnterpriseId());
-    l.delivery_id = Str(c.getDeliveryId());
-    l.elder = Str(c.getElderId());
-    l.service = Str(c.getService());
-    l.programme = Str(c.getProgramme());
-    l.worker = Str(c.getWorkerId());
+  // One elder's eligibility in the month. Evaluated once per run of days on
+  // which it cannot change (EligibilityChanges) when eligible; an
+  // ineligible answer is kept by day, as its reasons may name the day.
+  struct Eligibilities {
+    std::vector<int32_t> changes;
+    std::map<std::pair<std::string_view, int32_t>, Eligibility> by_day;  // (programme, day)
+    std::map<std::tuple<std::string_view, const void*, size_t>, const Eligibility*> by_run;  // (programme, policy, run)
+  };
+
+  const Eligibility& EligibilityOn(const ElderFacts& facts, Eligibilities& cache, const Record<S::PolicyRecord>* policy_rec,
+                                   const S::PolicyPublished::Reader* policy, std::string_view programme, int32_t day) {
+    const bool in_month = day >= month_start_ && day < month_end_;
+    auto run = std::make_tuple(
+        programme, static_cast<const void*>(policy_rec),
+        static_cast<size_t>(std::upper_bound(cache.changes.begin(), cache.changes.end(), day) - cache.changes.begin()));
+    if (in_month) {
+      auto it = cache.by_run.find(run);
+      if (it != cache.by_run.end()) return *it->second;
+    }
+    auto known = cache.by_day.find({programme, day});
+    if (known == cache.by_day.end()) {
+      known = cache.by_day.emplace(std::make_pair(programme, day), Evaluate(facts, policy, std::string(programme), day)).first;
+    }
+    if (in_month && known->second.eligible) cache.by_run.emplace(run, &known->second);
+    return known->second;
+  }
+
+  void Judge(const ElderFacts& facts, std::string_view key, Line& l,
+             std::vector<std::pair<int64_t, std::string_view>>& earlier, std::map<std::string_view, int64_t>& spent,
+             Eligibilities& eligible,
+             std::map<std::pair<std::string_view, std::string_view>, std::vector<S::ContractFact::Reader>>& covering) {
+    auto rec = l.rec.get();
+    auto c = l.claim;
+    const std::string_view enterprise = View(c.getEnterpriseId());
+    l.own = enterprise == enterprise_;
+    const std::string_view service_code = View(c.getService());
+    const std::string_view programme = View(c.getProgramme());
     l.index = rec.getIndex();
     l.check_in = c.getCheckIn();
     l.date = DateOfTimestamp(c.getCheckIn(), kChinaOffsetMinutes);
@@ -133,7 +178,7 @@ class Biller {
     if (policy_rec) {
       policy = policy_rec->get().getPolicy();
       if (used_policies_.insert(policy_rec).second) versions.insert(Str(policy.getVersion()));
-      service = Service(policy_rec, l.service);
+      service = Service(policy_rec, service_code);
     }
     if (service) l.claimed = service->getUnitPriceFen() * units;
     auto add = [&](R r) { l.reasons.push_back(r); };
@@ -148,55 +193,56 @@ class Biller {
     if (spot) add(R::DENIED_BY_SPOT_CHECK);
     if (call) add(R::DENIED_BY_FOLLOW_UP);
     bool dup = false;
-    for (const auto& [out, svc] : earlier) dup |= svc == l.service && out > c.getCheckIn();
-    if (!rec.hasVoided()) earlier.emplace_back(c.getCheckOut(), l.service);
+    for (const auto& [out, svc] : earlier) dup |= svc == service_code && out > c.getCheckIn();
+    if (!rec.hasVoided()) earlier.emplace_back(c.getCheckOut(), service_code);
     if (dup || rec.getReusesEvidence()) add(R::DUPLICATE);
     if (HasCircumstance(facts.elder.get(), S::Circumstance::DECEASED, l.date)) add(R::ELDER_DECEASED);
-    auto known = eligible.find({l.programme, l.date});
-    if (known == eligible.end()) {
-      known = eligible.emplace(std::make_pair(l.programme, l.date),
-                               Evaluate(facts, policy_rec ? &policy : nullptr, l.programme, l.date)).first;
-    }
-    const Eligibility& e = known->second;
+    const Eligibility& e = EligibilityOn(facts, eligible, policy_rec, policy_rec ? &policy : nullptr, programme, l.date);
     if (!e.eligible) {
       add(R::INELIGIBLE);
       for (const auto& r : e.reasons) l.detail += (l.detail.empty() ? "" : "; ") + r.code + ": " + r.detail;
     }
-    if (auto ent = Enterprise(l.enterprise)) {
+    if (auto ent = Enterprise(enterprise)) {
       auto st = StatusOn(ent->get(), l.date);
       if (st == S::StatusKind::EXITED) add(R::ENTERPRISE_EXITED);
       if (st == S::StatusKind::SUSPENDED) add(R::ENTERPRISE_SUSPENDED);
-      R contract = ContractOn(ent->get(), Str(facts.elder.get().getProfile().getCommunity()), l.programme, l.date);
+      auto cov = covering.find({enterprise, programme});
+      if (cov == covering.end()) {
+        cov = covering
+                  .emplace(std::make_pair(enterprise, programme),
+                           Covering(ent->get(), View(facts.elder.get().getProfile().getCommunity()), programme))
+                  .first;
+      }
+      R contract = ContractOnDay(cov->second, l.date);
       if (contract != R::NONE) add(contract);
     } else {
       add(R::NO_CONTRACT);
     }
-    if (!service || Str(service->getProgramme()) != l.programme) {
+    if (!service || View(service->getProgramme()) != programme) {
       add(R::UNKNOWN_SERVICE);
     } else {
       if (l.minutes < service->getMinMinutes()) add(R::BELOW_MIN_DURATION);
       if (service->getUnit() == S::Unit::PER_HOUR && units * 60 > l.minutes + 5) add(R::UNITS_EXCEED_DURATION);
     }
-    if (Overlapping(l.enterprise, l.worker)->count(l.key)) add(R::WORKER_OVERLAP);
+    if (Overlapping(enterprise, View(c.getWorkerId())).count(key)) add(R::WORKER_OVERLAP);
     if (l.reasons.empty()) {
       int64_t cap = e.monthly_entitlement_fen;
-      int64_t remaining = cap > 0 ? cap - spent[l.programme] : l.claimed;
+      int64_t remaining = cap > 0 ? cap - spent[programme] : l.claimed;
       if (remaining <= 0) {
         add(R::OVER_MONTHLY_CAP);
       } else {
         l.billed = std::min(l.claimed, remaining);
         l.capped = l.billed < l.claimed;
-        spent[l.programme] += l.billed;
+        spent[programme] += l.billed;
         uint32_t city = policy_rec ? policy.getFunding().getCityPermille() : 500;
         l.city = l.billed * city / 1000;
       }
     }
-    return l;
   }
 
   // The catalogue entry for `code` in a policy (the last one with that code).
-  std::optional<S::ServiceRule::Reader> Service(const Record<S::PolicyRecord>* policy, const std::string& code) {
-    auto key = std::make_pair(policy, code);
+  std::optional<S::ServiceRule::Reader> Service(const Record<S::PolicyRecord>* policy, std::string_view code) {
+    auto key = std::make_pair(policy, std::string(code));
     auto it = services_.find(key);
     if (it != services_.end()) return it->second;
     std::optional<S::ServiceRule::Reader> found;
@@ -206,15 +252,28 @@ class Biller {
     return services_.emplace(std::move(key), found).first->second;
   }
 
-  const Record<S::EnterpriseRecord>* Enterprise(const std::string& id) {
+  const Record<S::EnterpriseRecord>* Enterprise(std::string_view id) {
     auto it = enterprises_.find(id);
-    if (it == enterprises_.end()) it = enterprises_.emplace(id, snap_.Load<S::EnterpriseRecord>(keys::Join({"en", id}))).first;
+    if (it == enterprises_.end()) {
+      it = enterprises_.emplace(std::string(id), snap_.Load<S::EnterpriseRecord>(keys::Join({"en", id}))).first;
+    }
     return it->second ? &*it->second : nullptr;
   }
 
   // Keys of the worker's deliveries that overlap another of theirs in time.
-  const std::shared_ptr<const std::set<std::string>>& Overlapping(const std::string& ent, const std::string& worker) {
-    std::string id = ent + '\0' + worker;
+  const Marked& Overlapping(std::string_view ent, std::string_view worker) {
+    // The same worker usually serves an elder all month.
+    if (last_overlap_ && last_ent_ == ent && last_worker_ == worker) return *last_overlap_;
+    last_ent_.assign(ent);
+    last_worker_.assign(worker);
+    last_overlap_ = &*FindOverlapping(ent, worker);
+    return *last_overlap_;
+  }
+
+  const std::shared_ptr<const Marked>& FindOverlapping(std::string_view ent, std::string_view worker) {
+    std::string id;
+    id.reserve(ent.size() + 1 + worker.size());
+    id.append(ent).append(1, '\0').append(worker);
     auto it = overlaps_.find(id);
     if (it != overlaps_.end()) return it->second;
     {
@@ -236,31 +295,30 @@ class Biller {
         return true;
       }, prefix + keys::BE64(static_cast<uint64_t>(std::max<int64_t>(0, from))));
     };
-    struct Visit {
-      int64_t in, out;
-      std::string key;
-    };
-    std::vector<Visit> visits;  // in check-in order
-    scan("dw", [&](int64_t at, std::string_view target) {
-      if (target.size() < 8) return;
-      auto out = static_cast<int64_t>(GetBigEndian64(reinterpret_cast<const uint8_t*>(target.data())));
-      visits.push_back({at, out, std::string(target.substr(8))});
-    });
     std::set<std::string, std::less<>> voided;
     scan("dx", [&](int64_t, std::string_view target) { voided.emplace(target); });
-    // A voided visit overlaps nothing; any other overlaps the longest-running
-    // visit before it if it starts before that one ends.
-    std::set<std::string> marked;
-    const Visit* longest = nullptr;
-    for (const Visit& v : visits) {
-      if (voided.count(v.key)) continue;
-      if (longest && v.in < longest->out) {
-        marked.insert(v.key);
-        marked.insert(longest->key);
+    // In check-in order: a voided visit overlaps nothing; any other overlaps
+    // the longest-running visit before it if it starts before that one ends.
+    Marked marked;
+    bool any = false;
+    int64_t longest_out = 0;
+    std::string longest;  // its key
+    scan("dw", [&](int64_t in, std::string_view target) {
+      if (target.size() < 8) return;
+      auto out = static_cast<int64_t>(GetBigEndian64(reinterpret_cast<const uint8_t*>(target.data())));
+      std::string_view key = target.substr(8);
+      if (voided.count(key)) return;
+      if (any && in < longest_out) {
+        marked.emplace(key);
+        marked.insert(longest);
       }
-      if (!longest || v.out > longest->out) longest = &v;
-    }
-    auto found = std::make_shared<const std::set<std::string>>(std::move(marked));
+      if (!any || out > longest_out) {
+        any = true;
+        longest_out = out;
+        longest.assign(key);
+      }
+    });
+    auto found = std::make_shared<const Marked>(std::move(marked));
     {
       std::lock_guard<std::mutex> lock(shared_.mu);
       found = shared_.by_worker.emplace(id, found).first->second;  // the first computed, if two parts raced
@@ -269,26 +327,30 @@ class Biller {
   }
 
   const Snapshot& snap_;
+  std::string_view enterprise_;
   std::string month_;
   int32_t month_start_ = 0, month_end_ = 0;
   std::vector<Record<S::PolicyRecord>> policies_;
-  std::map<std::string, std::optional<Record<S::EnterpriseRecord>>> enterprises_;
+  std::map<std::string, std::optional<Record<S::EnterpriseRecord>>, std::less<>> enterprises_;
   std::set<const Record<S::PolicyRecord>*> used_policies_;
   std::map<std::pair<const Record<S::PolicyRecord>*, std::string>, std::optional<S::ServiceRule::Reader>> services_;
   SharedOverlaps& shared_;
   // This Biller's own view of `shared_`: every delivery asks, so the
   // answer is read without taking the shared lock once it is known.
-  std::map<std::string, std::shared_ptr<const std::set<std::string>>> overlaps_;
+  std::map<std::string, std::shared_ptr<const Marked>, std::less<>> overlaps_;
+  std::string last_ent_, last_worker_;
+  const Marked* last_overlap_ = nullptr;
 };
 
 void Fill(S::StatementLine::Builder out, const Line& l) {
-  out.setDeliveryId(l.delivery_id);
+  auto c = l.claim;
+  out.setDeliveryId(c.getDeliveryId());
   out.setIndex(l.index);
-  out.setElderId(l.elder);
+  out.setElderId(c.getElderId());
   out.setDate(l.date);
-  out.setService(l.service);
-  out.setProgramme(l.programme);
-  out.setWorkerId(l.worker);
+  out.setService(c.getService());
+  out.setProgramme(c.getProgramme());
+  out.setWorkerId(c.getWorkerId());
   out.setMinutes(l.minutes);
   out.setClaimedFen(l.claimed);
   out.setBilledFen(l.billed);
@@ -369,8 +431,8 @@ uint64_t LatestInput(const Snapshot& snap, const std::string& ent, const std::st
 }  // namespace
 
 void Statement::Seal() {
-  canonical_ = CanonicalBytes(root_.asReader());
-  digest_ = Sha256(AsBytes(canonical_));
+  canonical_ = capnp::canonicalize(root_.asReader());
+  digest_ = Sha256(AsBytes(canonical()));
 }
 
 Result<std::unique_ptr<Statement>> ComputeStatement(const Snapshot& snap, const std::string& enterprise,
@@ -442,7 +504,7 @@ Result<std::unique_ptr<Statement>> Statement::Bill(const Snapshot& snap, const s
   std::vector<std::set<std::string>> part_versions(parts);
   SharedOverlaps overlaps;
   auto judge = [&](size_t part) {
-    Biller biller(snap, month, overlaps);
+    Biller biller(snap, enterprise, month, overlaps);
     for (size_t i = part * elders.size() / parts; i < (part + 1) * elders.size() / parts; ++i) {
       biller.Elder(elders[i].substr(prefix.size()), judged[part]);
     }
@@ -458,14 +520,15 @@ Result<std::unique_ptr<Statement>> Statement::Bill(const Snapshot& snap, const s
   for (size_t part = 0; part < parts; ++part) {
     versions_used.insert(part_versions[part].begin(), part_versions[part].end());
     for (const auto& l : judged[part]) {
-      if (l.enterprise == enterprise) lines.push_back(&l);
+      if (l.own) lines.push_back(&l);
     }
   }
   std::sort(lines.begin(), lines.end(), [](const Line* a, const Line* b) {
-    return std::tie(a->check_in, a->elder, a->delivery_id) < std::tie(b->check_in, b->elder, b->delivery_id);
+    if (a->check_in != b->check_in) return a->check_in < b->check_in;
+    return std::tie(a->elder, a->delivery_id) < std::tie(b->elder, b->delivery_id);
   });
 
-  auto st = std::make_unique<Statement>();
+  auto st = std::make_unique<Statement>(static_cast<unsigned>(1024 + 24 * lines.size()));
   auto r = st->root_;
   r.setEnterpriseId(enterprise);
   r.setMonth(month);
@@ -486,8 +549,9 @@ Result<std::unique_ptr<Statement>> Statement::Bill(const Snapshot& snap, const s
       ++billable;
       billed += l.billed;
       city += l.city;
-      programmes[l.programme].first++;
-      programmes[l.programme].second += l.billed;
+      auto& p = programmes[Str(l.claim.getProgramme())];
+      p.first++;
+      p.second += l.billed;
     } else {
       refusals[l.reasons.front()].first++;
       refusals[l.reasons.front()].second += l.claimed;

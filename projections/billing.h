@@ -30,6 +30,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "ledger/crypto.h"
 #include "ledger/status.h"
@@ -40,8 +41,16 @@ namespace eldercare::proj {
 
 class Statement {
  public:
+  // `first_segment_words`: room for the whole statement, so that it is
+  // built in one allocation (see Bill).
+  explicit Statement(unsigned first_segment_words = capnp::SUGGESTED_FIRST_SEGMENT_WORDS)
+      : msg_(first_segment_words) {}
   schema::Statement::Reader get() const { return root_.asReader(); }
-  const std::string& canonical() const { return canonical_; }
+  // The statement's canonical bytes (valid while it is).
+  std::string_view canonical() const {
+    auto bytes = canonical_.asBytes();
+    return std::string_view(reinterpret_cast<const char*>(bytes.begin()), bytes.size());
+  }
   const Hash& digest() const { return digest_; }
 
  private:
@@ -54,7 +63,7 @@ class Statement {
   void Seal();
   capnp::MallocMessageBuilder msg_;
   schema::Statement::Builder root_ = msg_.initRoot<schema::Statement>();
-  std::string canonical_;
+  kj::Array<capnp::word> canonical_;
   Hash digest_{};
 };
 
@@ -72,8 +81,8 @@ std::string RefusalName(schema::Refusal r);
 
 // none, no_contract (no contract of the enterprise covers the community for
 // the programme) or outside_contract_period (one does, not on `day`).
-schema::Refusal ContractOn(schema::EnterpriseRecord::Reader enterprise, const std::string& community,
-                           const std::string& programme, int32_t day);
+schema::Refusal ContractOn(schema::EnterpriseRecord::Reader enterprise, std::string_view community,
+                           std::string_view programme, int32_t day);
 
 }  // namespace eldercare::proj
 

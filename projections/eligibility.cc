@@ -268,6 +268,31 @@ Eligibility Evaluate(const ElderFacts& facts, const S::PolicyPublished::Reader* 
   return e;
 }
 
+std::vector<int32_t> EligibilityChanges(const ElderFacts& facts, int32_t from, int32_t to) {
+  std::vector<int32_t> days;
+  auto at = [&](int64_t day) {
+    if (day > from && day < to) days.push_back(static_cast<int32_t>(day));
+  };
+  auto elder = facts.elder.get();
+  int32_t birth = elder.getProfile().getBirthDate();
+  for (int32_t d = from + 1; d < to; ++d) {
+    if (YearsBetween(birth, d) != YearsBetween(birth, d - 1)) at(d);
+  }
+  for (auto c : elder.getCircumstances()) at(c.getEffectiveOn());
+  for (auto a : elder.getAssessments()) {
+    at(a.getAssessedOn());
+    at(int64_t{a.getValidUntil()} + 1);
+  }
+  for (auto x : elder.getEntitlementEnds()) at(x.getEndedOn());
+  for (const auto& app : facts.applications) {
+    auto d = app.get().getDecision();
+    if (d.getIndex() != 0) at(d.getEffectiveFrom());
+  }
+  std::sort(days.begin(), days.end());
+  days.erase(std::unique(days.begin(), days.end()), days.end());
+  return days;
+}
+
 Eligibility QueryEligibility(const Snapshot& snap, const std::vector<Record<S::PolicyRecord>>& policies,
                              const std::string& elder_id, const std::string& programme, int32_t day) {
   auto facts = LoadElder(snap, elder_id);

@@ -69,6 +69,16 @@ std::string CircumstanceName(schema::Circumstance c);
 Eligibility Evaluate(const ElderFacts& facts, const schema::PolicyPublished::Reader* policy,
                      const std::string& programme, int32_t day);
 
+// The days in (from, to) on which Evaluate's answer for the elder under one
+// policy may differ from the day before's: birthdays, and the days the
+// elder's facts take or lose effect (circumstances, assessments, decisions,
+// ends of entitlement), ascending. Between two of them every answer is the
+// same but for `day` and the date some reasons' details name: the monthly
+// statement evaluates an elder once per run of such days, not once per day.
+// Evaluate reads nothing else that depends on the day; a new input must be
+// added here too (EligibilityChanges test).
+std::vector<int32_t> EligibilityChanges(const ElderFacts& facts, int32_t from, int32_t to);
+
 // Convenience: load, pick the policy, evaluate. An unknown elder is an
 // answer (not_registered), not an error.
 Eligibility QueryEligibility(const Snapshot& snap, const std::vector<Record<schema::PolicyRecord>>& policies,

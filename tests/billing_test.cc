@@ -122,6 +122,33 @@ TEST_F(Billing, SuspensionExitAndDeath) {
   EXPECT_EQ(after.at("back").getRefusal(), R::ELDER_DECEASED);
 }
 
+// Eligibility that starts and ends within the month: each delivery is
+// judged on its own day (a statement evaluates once per run of days on which
+// nothing can change, so this would catch a run that spans a change).
+TEST_F(Billing, EligibilityThatChangesWithinTheMonthIsJudgedByDay) {
+  f.Elder("E4", "1954-03-15");  // 70, and so under condition c4, from 2024-03-15
+  f.Circumstance("E4", "lives_alone", "2020-01-01");
+  f.Expect("assessor", R"({"type":"assessment_recorded","elder_id":"E4","assessment_id":"a4","assessed_on":"2024-01-05",)"
+                       R"("valid_until":"2024-03-22","self_care":32,"mobility":15,"mental":23,"perception":0,"dementia":false,"level":"mild"})");
+  f.Approve("E4", "home_visit", "app4");
+  std::string batch;
+  for (const char* day : {"10", "14", "15", "16", "22", "23", "28"}) {
+    batch += (batch.empty() ? "" : "\n") + D(std::string("e4-") + day, std::string("2024-03-") + day, "09:00", "10:00",
+                                              "bathing", 0, "w4", "E4");
+  }
+  f.Expect("ent-a", batch);
+  auto st = f.Bill("ent-a", "2024-03");
+  ASSERT_NE(st, nullptr);
+  auto lines = Lines(*st);
+  for (const char* id : {"e4-10", "e4-14", "e4-23", "e4-28"}) EXPECT_EQ(lines.at(id).getRefusal(), R::INELIGIBLE) << id;
+  for (const char* id : {"e4-15", "e4-16", "e4-22"}) EXPECT_EQ(lines.at(id).getRefusal(), R::NONE) << id;
+  EXPECT_NE(std::string(lines.at("e4-14").getDetail().cStr()).find("no_condition"), std::string::npos);
+  EXPECT_NE(std::string(lines.at("e4-23").getDetail().cStr()).find("no ability assessment valid on 2024-03-23"),
+            std::string::npos)
+      << lines.at("e4-23").getDetail().cStr();
+  EXPECT_NE(std::string(lines.at("e4-28").getDetail().cStr()).find("valid on 2024-03-28"), std::string::npos);
+}
+
 TEST_F(Billing, CapsAnEldersMonthAcrossEnterprises) {
   f.EnterpriseAndContract("ent-b", "com-1");
   // 400 yuan entitlement: 3 x 60 by ent-a, then 4 hours of personal care

@@ -167,5 +167,70 @@ TEST_F(Eligibility, ANewerPolicyAppliesFromItsEffectiveDate) {
   EXPECT_EQ(after.policy_version, "default-2025.1");
 }
 
+// A statement evaluates an elder once per run of days EligibilityChanges
+// leaves unbroken, so outside those days no answer may change: every day of
+// two months, for elders whose age, circumstances, assessments, approval and
+// entitlement change within them, under every programme.
+TEST_F(Eligibility, AnswersChangeOnlyOnTheDaysEligibilityChangesNames) {
+  f.Elder("E1", "1954-03-15");  // 70 on 2024-03-15
+  f.Circumstance("E1", "lives_alone", "2024-03-10");
+  f.Circumstance("E1", "lives_alone", "2024-04-02", "ends");
+  f.Expect("assessor", R"({"type":"assessment_recorded","elder_id":"E1","assessment_id":"a1","assessed_on":"2024-02-20",)"
+                       R"("valid_until":"2024-03-12","self_care":32,"mobility":15,"mental":23,"perception":0,"dementia":false,"level":"mild"})");
+  f.Assess("E1", "a2", 60, "moderate", "2024-03-18");
+  f.Approve("E1", "home_visit", "app1", "2024-03-05");
+  f.Approve("E1", "meal_aid", "app2", "2024-03-21");
+  f.Expect("bureau", R"({"type":"entitlement_ended","elder_id":"E1","programme":"home_visit","ended_on":"2024-04-09","reason":"moved_away"})");
+  f.Elder("E2", "1944-04-20");  // 80 on 2024-04-20
+  f.Circumstance("E2", "dibao", "2024-03-03");
+  f.Assess("E2", "a3", 50, "severe", "2024-03-01", /*dementia=*/true);
+  f.Approve("E2", "high_age_allowance", "app3", "2024-03-01");
+  f.Approve("E2", "home_visit", "app4");
+  f.Circumstance("E2", "deceased", "2024-04-25");
+
+  auto v = f.Snap();
+  auto policies = proj::LoadPolicies(*v.snap);
+  const int32_t from = *ParseDate("2024-03-01"), to = *ParseDate("2024-05-01");
+  auto without_day = [](const proj::Eligibility& e) {
+    std::string out = std::to_string(e.eligible) + "|" + std::to_string(e.age) + "|" + e.policy_version + "|" +
+                      e.condition + "|" + std::to_string(e.assessed) + "|" + std::to_string(static_cast<int>(e.ability)) +
+                      "|" + std::to_string(e.dementia) + "|" + std::to_string(static_cast<int>(e.care_level)) + "|" +
+                      std::to_string(e.monthly_entitlement_fen) + "|" + e.assessment_id + "|" + e.application_id;
+    for (const auto& c : e.conditions_met) out += "|met " + c;
+    // Reasons by code: their details may name the day (a statement keeps
+    // ineligible answers by day for that reason).
+    for (const auto& r : e.reasons) out += "|" + r.code;
+    return out;
+  };
+  size_t changed = 0;
+  for (const char* elder : {"E1", "E2"}) {
+    auto facts = proj::LoadElder(*v.snap, elder);
+    ASSERT_TRUE(facts);
+    auto changes = proj::EligibilityChanges(*facts, from, to);
+    EXPECT_TRUE(std::is_sorted(changes.begin(), changes.end()));
+    for (const char* programme : {"home_visit", "meal_aid", "care_subsidy", "high_age_allowance"}) {
+      auto on = [&](int32_t day) {
+        auto policy = proj::PolicyOn(policies, day)->get().getPolicy();
+        return without_day(proj::Evaluate(*facts, &policy, programme, day));
+      };
+      std::string before = on(from);
+      for (int32_t day = from + 1; day < to; ++day) {
+        std::string now = on(day);
+        bool named = std::binary_search(changes.begin(), changes.end(), day);
+        if (now != before) {
+          ++changed;
+          EXPECT_TRUE(named) << elder << " " << programme << " changed on " << FormatDate(day)
+                             << ", a day EligibilityChanges does not name:\n  " << before << "\n  " << now;
+        }
+        before = now;
+      }
+    }
+  }
+  // The facts above change some answer on at least these days: E1's 10th,
+  // 12th (expiry), 15th, 18th, 21st of March and 2nd, 9th of April; E2's
+  // 3rd of March and 20th, 25th of April.
+  EXPECT_GE(changed, 10u);
+}
+
 }  // namespace
 }  // namespace eldercare
