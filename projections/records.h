@@ -44,8 +44,12 @@ class Record {
 template <typename T>
 class Draft {
  public:
-  Draft() : root_(msg_.initRoot<T>()) {}
-  explicit Draft(typename T::Reader from) : root_(CopyInto(msg_, from)) {}
+  // The first segment holds the record (and, for a copy, room to grow it):
+  // capnp's default is 8 KiB, zeroed, for records of a few hundred bytes
+  // folded once per event.
+  Draft() : msg_(kNewRecordWords), root_(msg_.initRoot<T>()) {}
+  explicit Draft(typename T::Reader from)
+      : msg_(static_cast<unsigned>(from.totalSize().wordCount) + kGrowWords), root_(CopyInto(msg_, from)) {}
   typename T::Builder root() { return root_; }
   std::string Encode() const { return CanonicalBytes(root_.asReader()); }
   void Save(StateStore& s, std::string_view key) const { s.Put(key, Encode()); }
@@ -55,6 +59,7 @@ class Draft {
     m.setRoot(from);
     return m.getRoot<T>();
   }
+  static constexpr unsigned kNewRecordWords = 128, kGrowWords = 64;
   capnp::MallocMessageBuilder msg_;
   typename T::Builder root_;
 };
