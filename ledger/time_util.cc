@@ -154,9 +154,17 @@ Result<int32_t> ParseMonth(std::string_view text) {
 std::string FormatMonth(int32_t month) {
   int32_t y = static_cast<int32_t>(FloorDiv(month, 12)) + 1970;
   int32_t m = month - (y - 1970) * 12 + 1;
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%04d-%02d", y, m);
-  return buf;
+  if (y < 0 || y > 9999) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%04d-%02d", y, m);
+    return buf;
+  }
+  // Every delivery folded names its month: without printf's machinery.
+  std::string out = "0000-00";
+  for (int i = 3; i >= 0; --i, y /= 10) out[static_cast<size_t>(i)] = static_cast<char>('0' + y % 10);
+  out[5] = static_cast<char>('0' + m / 10);
+  out[6] = static_cast<char>('0' + m % 10);
+  return out;
 }
 
 int32_t MonthOfDate(int32_t days) {

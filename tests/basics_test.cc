@@ -75,6 +75,10 @@ TEST(Time, DatesMonthsAndAges) {
   EXPECT_EQ(YearsBetween(*ParseDate("1944-03-01"), *ParseDate("2024-02-29")), 79);
   EXPECT_EQ(YearsBetween(*ParseDate("1944-03-01"), *ParseDate("2024-03-01")), 80);
   EXPECT_EQ(FormatMonth(*ParseMonth("2024-12")), "2024-12");
+  EXPECT_EQ(FormatMonth(*ParseMonth("0001-01")), "0001-01");
+  EXPECT_EQ(FormatMonth(*ParseMonth("9999-10")), "9999-10");
+  EXPECT_EQ(FormatMonth(0), "1970-01");
+  EXPECT_EQ(FormatMonth(-1), "1969-12");
   EXPECT_EQ(MonthOfDate(*ParseDate("2024-12-31")), *ParseMonth("2024-12"));
   EXPECT_EQ(FirstDayOfMonth(*ParseMonth("2024-03")), *ParseDate("2024-03-01"));
   // 23:30 UTC on 29 Feb is 1 March in China.
