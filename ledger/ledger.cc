@@ -442,8 +442,8 @@ struct Ledger::Rep {
   template <typename Writer, typename Parse>
   Status MoveMerkleNodes(std::string_view to_format, Parse parse);
   Status RebuildProjections();
-  // With -v: where the process's memory is (RocksDB's block cache,
-  // memtables and table readers, and the resident set), for `what`.
+  // With -v: where the process's memory is (the resident set, RocksDB's
+  // block cache, memtables and table readers, glibc's heap), for `what`.
   void LogMemory(const std::string& what) const;
   uint64_t ProjectionSize() const;
   void Prepare(schema::Submission::Reader sub, Prepared& p) const;
@@ -893,27 +893,29 @@ const std::string kProjectionRangeEnd(32, '\xff');
 
 void Ledger::Rep::LogMemory(const std::string& what) const {
   if (!spdlog::should_log(spdlog::level::debug)) return;
-  auto prop = [&](const char* name) {
+  // Of every column family (the block cache is shared), or of the projections'.
+  auto all = [&](const char* name) {
     uint64_t v = 0;
     db->GetAggregatedIntProperty(name, &v);
-    return v >> 20;
+    return v;
   };
-  uint64_t cache = 0, pinned = 0;
-  db->GetIntProperty(projections, "rocksdb.block-cache-usage", &cache);
-  db->GetIntProperty(projections, "rocksdb.block-cache-pinned-usage", &pinned);
+  auto of_projections = [&](const char* name) {
+    uint64_t v = 0;
+    db->GetIntProperty(projections, name, &v);
+    return v;
+  };
   std::string rss = "?";
   std::ifstream status("/proc/self/status");
   for (std::string line; std::getline(status, line);) {
     if (line.rfind("VmRSS:", 0) == 0) rss = line.substr(6);
   }
-  uint64_t l0 = 0;
-  db->GetIntProperty(projections, "rocksdb.num-files-at-level0", &l0);
   struct mallinfo2 heap = mallinfo2();
   spdlog::debug("{}: resident{}; block cache {} MiB ({} MiB pinned), memtables {} MiB, table readers {} MiB, "
                 "projection files at level 0: {}; heap {} MiB in use, {} MiB free, {} MiB mapped",
-                what, rss, cache >> 20, pinned >> 20, prop("rocksdb.cur-size-all-mem-tables"),
-                prop("rocksdb.estimate-table-readers-mem"), l0, (heap.uordblks) >> 20, heap.fordblks >> 20,
-                heap.hblkhd >> 20);
+                what, rss, of_projections("rocksdb.block-cache-usage") >> 20,
+                of_projections("rocksdb.block-cache-pinned-usage") >> 20, all("rocksdb.cur-size-all-mem-tables") >> 20,
+                all("rocksdb.estimate-table-readers-mem") >> 20, of_projections("rocksdb.num-files-at-level0"),
+                heap.uordblks >> 20, heap.fordblks >> 20, heap.hblkhd >> 20);
 }
 
 Status Ledger::Rep::RebuildProjections() {

@@ -43,8 +43,7 @@ class Statement {
  public:
   // `first_segment_words`: room for the whole statement, so that it is
   // built in one allocation (see Bill).
-  explicit Statement(unsigned first_segment_words = capnp::SUGGESTED_FIRST_SEGMENT_WORDS)
-      : msg_(first_segment_words) {}
+  explicit Statement(unsigned first_segment_words) : msg_(first_segment_words) {}
   schema::Statement::Reader get() const { return root_.asReader(); }
   // The statement's canonical bytes (valid while it is).
   std::string_view canonical() const {
