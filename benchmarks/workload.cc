@@ -25,7 +25,7 @@ std::string KeyJson(const std::string& actor, const char* role, const PrivateKey
 }  // namespace
 
 Workload::Workload(size_t enterprises, size_t elders, uint32_t seed, uint64_t per_day)
-    : rng_(seed), per_day_(std::max<uint64_t>(1, per_day)) {
+    : rng_(seed), bureau_(*PrivateKey::Generate()), per_day_(std::max<uint64_t>(1, per_day)) {
   for (size_t i = 0; i < enterprises; ++i) {
     enterprises_.push_back("ent-" + std::to_string(i));
     enterprise_keys_.push_back(*PrivateKey::Generate());
@@ -35,7 +35,8 @@ Workload::Workload(size_t enterprises, size_t elders, uint32_t seed, uint64_t pe
 }
 
 Status Workload::Setup(Ledger& l, const PrivateKey& op) {
-  PrivateKey bureau = *PrivateKey::Generate(), community = *PrivateKey::Generate(),
+  const PrivateKey& bureau = bureau_;
+  PrivateKey community = *PrivateKey::Generate(),
              subdistrict = *PrivateKey::Generate(), assessor = *PrivateKey::Generate();
   std::string keys = KeyJson("bureau", "bureau", bureau) + KeyJson("com", "community", community) +
                      KeyJson("sub", "subdistrict", subdistrict) + KeyJson("assessor", "assessor", assessor);
@@ -125,7 +126,31 @@ std::vector<std::unique_ptr<SubmissionBuilder>> Workload::Singles(size_t events)
   return out;
 }
 
+Result<std::unique_ptr<SubmissionBuilder>> Workload::Closes(uint64_t at_size) {
+  if (deliveries_ == 0) return std::unique_ptr<SubmissionBuilder>();
+  // Months before the one the next delivery falls in are complete.
+  const int32_t first_day = *ParseDate("2024-01-11");
+  const int32_t first = MonthOfDate(first_day);
+  const int32_t open = MonthOfDate(first_day + static_cast<int32_t>(deliveries_ / per_day_));
+  int32_t from = last_closed_.empty() ? first : *ParseMonth(last_closed_) + 1;
+  if (from >= open) return std::unique_ptr<SubmissionBuilder>();
+  std::string jsonl;
+  for (int32_t m = from; m < open; ++m) {
+    last_closed_ = FormatMonth(m);
+    for (const auto& e : enterprises_) {
+      jsonl += R"({"type":"billing_period_closed","enterprise_id":")" + e + R"(","month":")" + last_closed_ +
+               R"(","at_size":)" + std::to_string(at_size) + R"(,"statement_digest":")" + std::string(64, '0') +
+               R"(","closed_on":")" + FormatDate(FirstDayOfMonth(m + 1)) + "\"}\n";
+    }
+  }
+  auto b = std::make_unique<SubmissionBuilder>("bureau");
+  std::istringstream in(jsonl);
+  ELDERCARE_RETURN_IF_ERROR(b->AddJsonLines(in));
+  return b;
+}
+
 schema::Submission::Reader Workload::Signed(SubmissionBuilder& b) {
+  if (b.writer() == "bureau") return b.Sign(bureau_, submission_prefix_ + std::to_string(submissions_++));
   size_t ent = 0;
   for (size_t i = 0; i < enterprises_.size(); ++i) {
     if (enterprises_[i] == b.writer()) ent = i;

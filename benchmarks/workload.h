@@ -31,6 +31,13 @@ class Workload {
   std::unique_ptr<SubmissionBuilder> Batch(size_t events);
   std::vector<std::unique_ptr<SubmissionBuilder>> Singles(size_t events);
   schema::Submission::Reader Signed(SubmissionBuilder& b);
+  // The bureau's closes of every month whose deliveries have all been
+  // built (each enterprise's month, at log size `at_size`), or null when no
+  // month has ended since the last call. The statement digest each close
+  // carries is a placeholder: the fold does not recompute it.
+  Result<std::unique_ptr<SubmissionBuilder>> Closes(uint64_t at_size);
+  // The latest month closed by Closes ("" before any).
+  const std::string& last_closed() const { return last_closed_; }
 
   const std::vector<std::string>& elders() const { return elders_; }
   const std::vector<std::string>& enterprises() const { return enterprises_; }
@@ -41,6 +48,8 @@ class Workload {
   std::mt19937_64 rng_;
   std::vector<std::string> enterprises_;
   std::vector<PrivateKey> enterprise_keys_;
+  PrivateKey bureau_;
+  std::string last_closed_;
   std::vector<std::string> elders_;
   size_t next_enterprise_ = 0;
   uint64_t per_day_;

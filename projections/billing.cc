@@ -371,61 +371,63 @@ std::string RefusalName(S::Refusal r) {
 
 namespace {
 
-// The highest log index among everything a month's statement for `ent`
-// reads (as of the snapshot): if it is below a size, the statement at that
-// size and now are the same. Facts that only take effect after the month
-// (a later assessment, death, application, contract end, suspension or
-// policy) cannot change it: billing evaluates each delivery on its own date
-// with the facts effective on or before that date, so they are left out.
-// Without this every statement would recompute every earlier month, and the
-// cost of a close would grow with the age of the programme.
-uint64_t LatestInput(const Snapshot& snap, const std::string& ent, const std::string& month) {
-  uint64_t latest = 0;
-  auto fact = [&](uint64_t i) { latest = std::max(latest, i); };
-  const int32_t last_day = FirstDayOfMonth(*ParseMonth(month) + 1) - 1;
-  auto by = [&](int32_t effective, uint64_t i) {
-    if (effective <= last_day) fact(i);
-  };
-  std::set<std::string> enterprises = {ent};
-  std::string prefix = keys::Prefix({"de", ent, month});
-  for (const std::string& k : snap.Keys(prefix)) {
-    std::string elder = k.substr(prefix.size());
-    snap.Scan<S::DeliveryRecord>(keys::Prefix({"dl", elder, month}), [&](std::string_view, const Record<S::DeliveryRecord>& r) {
-      fact(r.get().getIndex());
-      if (r.get().hasVoided()) fact(r.get().getVoided().getIndex());
-      for (auto c : r.get().getChecks()) fact(c.getIndex());
-      enterprises.insert(Str(r.get().getClaim().getEnterpriseId()));
+// The closed months of `ent` (before the statement's month) that something
+// recorded at or after `accounted` could have changed, as of the snapshot;
+// the others cannot have changed since they were accounted for, and are not
+// recomputed. A month is rechecked when
+//   - any of its deliveries (by any enterprise) was recorded, voided, called
+//     about or spot-checked at or after `accounted` ("lw"), or
+//   - a fact recorded since then takes effect on or before its last day
+//     ("lf"): a fact about an elder only if `ent` served that elder in the
+//     month; a policy, contract or enterprise status in any case.
+// Facts that take effect after a month cannot change it: billing judges each
+// delivery on its own date with the facts effective by then. Rechecking a
+// month nothing changed gives no adjustment, so this may name too many
+// months but never too few; what it reads is the few keys of the months and
+// the facts recorded since the latest close, not the closed months' records,
+// so a statement does not grow slower with the age of the programme.
+std::set<std::string> Recheck(const Snapshot& snap, const std::string& ent, const std::set<std::string>& closed,
+                              uint64_t accounted) {
+  std::set<std::string> recheck;
+  if (closed.empty()) return recheck;
+  const std::string& last = *closed.rbegin();
+  std::string lw = keys::Prefix({"lw"});
+  snap.state().Scan(lw, [&](std::string_view k, std::string_view v) {
+    std::string_view month = k.substr(lw.size());
+    if (month > last) return false;
+    if (v.size() == 8 && GetBigEndian64(reinterpret_cast<const uint8_t*>(v.data())) >= accounted && closed.count(std::string(month))) {
+      recheck.emplace(month);
+    }
+    return true;
+  }, lw + *closed.begin());
+  std::string lf = keys::Prefix({"lf"});
+  snap.state().Scan(lf, [&](std::string_view k, std::string_view v) {
+    if (k.size() != lf.size() + 8) return true;
+    if (GetBigEndian64(reinterpret_cast<const uint8_t*>(k.data() + lf.size())) >= snap.size()) return false;
+    auto fact = keys::DecodeDatedFact(v);
+    if (!fact) return true;
+    std::string from = FormatMonth(MonthOfDate(fact->effective));
+    if (from > last) return true;
+    if (fact->scope == 'a') {
+      recheck.insert(closed.lower_bound(from), closed.end());
       return true;
-    });
-    if (auto facts = LoadElder(snap, elder)) {
-      auto e = facts->elder.get();
-      fact(e.getIndex());
-      for (auto c : e.getCircumstances()) by(c.getEffectiveOn(), c.getIndex());
-      for (auto a : e.getAssessments()) by(a.getAssessedOn(), a.getIndex());
-      for (auto x : e.getEntitlementEnds()) by(x.getEndedOn(), x.getIndex());
-      for (const auto& app : facts->applications) {
-        auto a = app.get();
-        // An application matters once a decision takes effect within the
-        // month; until then only its filing (and reviews) could, conservatively.
-        if (a.getDecision().getIndex() != 0) {
-          by(a.getDecision().getEffectiveFrom(), a.getDecision().getIndex());
-        }
-        by(a.getFiledOn(), std::max({a.getIndex(), a.getCommunityReview().getIndex(), a.getSubdistrictReview().getIndex()}));
-      }
     }
-  }
-  for (const auto& e : enterprises) {
-    if (auto rec = snap.Load<S::EnterpriseRecord>(keys::Join({"en", e}))) {
-      fact(rec->get().getIndex());
-      for (auto c : rec->get().getContracts()) {
-        by(c.getValidFrom(), c.getIndex());
-        if (c.hasEnded()) by(c.getEnded().getEndedOn(), c.getEnded().getIndex());
-      }
-      for (auto st : rec->get().getStatus()) by(st.getEffectiveFrom(), st.getIndex());
-    }
-  }
-  for (const auto& p : LoadPolicies(snap)) by(p.get().getPolicy().getEffectiveFrom(), p.get().getIndex());
-  return latest;
+    // The months from `from` in which `ent` delivered to the elder.
+    std::string dl = keys::Prefix({"dl", fact->elder});
+    snap.state().Scan(dl, [&](std::string_view key, std::string_view) {
+      // dl elder month BE64(checkIn) enterprise id
+      std::string_view rest = key.substr(dl.size());
+      if (rest.size() < 7 + 1 + 8 + 1) return true;
+      std::string_view month = rest.substr(0, 7);
+      if (month > last) return false;
+      std::string_view by = rest.substr(7 + 1 + 8 + 1);
+      by = by.substr(0, by.find('\0'));
+      if (by == ent && closed.count(std::string(month))) recheck.emplace(month);
+      return true;
+    }, dl + from);
+    return true;
+  }, lf + keys::BE64(accounted));
+  return recheck;
 }
 
 }  // namespace
@@ -435,32 +437,56 @@ void Statement::Seal() {
   digest_ = Sha256(AsBytes(canonical()));
 }
 
-Result<std::unique_ptr<Statement>> ComputeStatement(const Snapshot& snap, const std::string& enterprise,
-                                                    const std::string& month) {
-  ELDERCARE_ASSIGN_OR_RETURN(auto st, Statement::Bill(snap, enterprise, month));
-  // Corrections to closed earlier months: the change since each was last
-  // accounted for (its close, or the close of a later month whose statement
-  // carried an adjustment for it).
-  struct Close {
-    std::string month;
-    uint64_t at_size;
-  };
+namespace {
+
+// The enterprise's closes of months before `month`, in month order.
+struct Close {
+  std::string month;
+  uint64_t at_size;
+};
+std::vector<Close> ClosesBefore(const Snapshot& snap, const std::string& enterprise, const std::string& month) {
   std::vector<Close> closes;
   snap.Scan<S::CloseRecord>(keys::Prefix({"bc", enterprise}), [&](std::string_view, const Record<S::CloseRecord>& r) {
     std::string m = Str(r.get().getClose().getMonth());
     if (m < month) closes.push_back({m, r.get().getClose().getAtSize()});
     return true;
   });
+  return closes;
+}
+
+// The latest close before the month accounted for everything earlier: its
+// statement carried the corrections until then.
+uint64_t Accounted(const std::vector<Close>& closes) { return closes.empty() ? 0 : closes.back().at_size; }
+
+std::set<std::string> Months(const std::vector<Close>& closes) {
+  std::set<std::string> out;
+  for (const auto& c : closes) out.insert(c.month);
+  return out;
+}
+
+}  // namespace
+
+std::set<std::string> MonthsToRecheck(const Snapshot& snap, const std::string& enterprise, const std::string& month) {
+  auto closes = ClosesBefore(snap, enterprise, month);
+  return Recheck(snap, enterprise, Months(closes), Accounted(closes));
+}
+
+Result<std::unique_ptr<Statement>> ComputeStatement(const Snapshot& snap, const std::string& enterprise,
+                                                    const std::string& month) {
+  ELDERCARE_ASSIGN_OR_RETURN(auto st, Statement::Bill(snap, enterprise, month));
+  // Corrections to closed earlier months: the change since each was last
+  // accounted for, where something could have changed it.
+  const std::vector<Close> closes = ClosesBefore(snap, enterprise, month);
+  const uint64_t accounted = Accounted(closes);
+  const std::set<std::string> recheck = Recheck(snap, enterprise, Months(closes), accounted);
   std::vector<std::tuple<std::string, int64_t, int64_t>> adjustments;
-  for (size_t j = 0; j < closes.size(); ++j) {
-    uint64_t accounted = closes.back().at_size;  // the latest close before this month accounted for everything earlier
-    if (j + 1 == closes.size()) accounted = closes[j].at_size;
-    if (LatestInput(snap, enterprise, closes[j].month) < accounted) continue;
-    ELDERCARE_ASSIGN_OR_RETURN(auto now, Statement::Bill(snap, enterprise, closes[j].month));
+  for (const auto& c : closes) {
+    if (!recheck.count(c.month)) continue;
+    ELDERCARE_ASSIGN_OR_RETURN(auto now, Statement::Bill(snap, enterprise, c.month));
     Snapshot then_snap(snap.state(), snap.state_size(), accounted);
-    ELDERCARE_ASSIGN_OR_RETURN(auto then, Statement::Bill(then_snap, enterprise, closes[j].month));
+    ELDERCARE_ASSIGN_OR_RETURN(auto then, Statement::Bill(then_snap, enterprise, c.month));
     int64_t a = then->get().getBilledFen(), b = now->get().getBilledFen();
-    if (a != b) adjustments.emplace_back(closes[j].month, a, b);
+    if (a != b) adjustments.emplace_back(c.month, a, b);
   }
   auto r = st->root_;
   int64_t total = 0;

@@ -29,6 +29,7 @@
 #include <capnp/message.h>
 
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -72,6 +73,10 @@ class Statement {
 // difference (never an edit of the closed month); payable = billed + them.
 Result<std::unique_ptr<Statement>> ComputeStatement(const Snapshot& snap, const std::string& enterprise,
                                                     const std::string& month);
+// The closed months before `month` whose billing a statement of
+// `enterprise` recomputes for its adjustments: those that something recorded
+// since the latest close could have changed (billing.cc says what counts).
+std::set<std::string> MonthsToRecheck(const Snapshot& snap, const std::string& enterprise, const std::string& month);
 // The month's own billing only, without adjustments.
 Result<std::unique_ptr<Statement>> ComputeBilled(const Snapshot& snap, const std::string& enterprise,
                                                  const std::string& month);

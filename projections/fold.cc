@@ -24,6 +24,15 @@ struct Fold {
   void PutIndex(const std::string& key, std::string_view target = {}) {
     state.Put(key, keys::EncodeLookup(ctx.index, target));
   }
+  // What a statement reads before it recomputes a closed month instead of
+  // re-reading the month (billing.cc, MonthsToRecheck): the latest change to
+  // any delivery of a month, and every dated fact that could change a
+  // statement, under the position it was recorded at. Folding is in log
+  // order, so the last write to "lw" is the latest change.
+  void DeliveryChanged(std::string_view month) { state.Put(keys::Join({"lw", month}), keys::BE64(ctx.index)); }
+  void DatedFact(char scope, int32_t effective, std::string_view elder = {}) {
+    state.Put(keys::Join({"lf", keys::BE64(ctx.index)}), keys::EncodeDatedFact(scope, effective, elder));
+  }
   std::optional<std::string> IndexTarget(const std::string& key) const {
     auto v = state.Get(key);
     if (!v) return std::nullopt;
@@ -126,6 +135,7 @@ Status OnPolicy(Fold& f, S::PolicyPublished::Reader p) {
   for (const auto& code : services) {
     if (!f.Exists(keys::Join({"sv", code}))) f.PutIndex(keys::Join({"sv", code}));
   }
+  f.DatedFact('a', p.getEffectiveFrom());
   return Status::Ok();
 }
 
@@ -167,6 +177,7 @@ Status OnContractSigned(Fold& f, S::ContractSigned::Reader c) {
   fact.setValidUntil(c.getValidUntil());
   d.Save(f.state, keys::Join({"en", ent}));
   f.PutIndex(keys::Join({"ct", id}), ent);
+  f.DatedFact('a', c.getValidFrom());
   return Status::Ok();
 }
 
@@ -184,6 +195,7 @@ Status OnContractEnded(Fold& f, S::ContractEnded::Reader c) {
     fact.getEnded().setEndedOn(c.getEndedOn());
   }
   d.Save(f.state, keys::Join({"en", *ent}));
+  f.DatedFact('a', c.getEndedOn());
   return Status::Ok();
 }
 
@@ -224,6 +236,7 @@ Status OnCircumstance(Fold& f, S::CircumstanceRecorded::Reader c) {
   fact.setChange(c.getChange());
   fact.setEffectiveOn(c.getEffectiveOn());
   d->Save(f.state, keys::Join({"el", id}));
+  f.DatedFact('e', c.getEffectiveOn(), id);
   return Status::Ok();
 }
 
@@ -255,6 +268,7 @@ Status OnAssessment(Fold& f, S::AssessmentRecorded::Reader a) {
   fact.setDementia(a.getDementia());
   fact.setTotal(static_cast<uint8_t>(s.total()));
   d->Save(f.state, keys::Join({"el", id}));
+  f.DatedFact('e', a.getAssessedOn(), id);
   return Status::Ok();
 }
 
@@ -284,6 +298,7 @@ Status OnApplication(Fold& f, S::ApplicationSubmitted::Reader a) {
   r.root().setWriter(std::string(f.ctx.writer));
   r.root().setClaimed(a.getClaimed());
   r.Save(f.state, keys::Join({"ap", id}));
+  f.DatedFact('e', a.getFiledOn(), elder);
   return Status::Ok();
 }
 
@@ -331,6 +346,9 @@ Status OnStage(Fold& f, Stage stage, capnp::Text::Reader app_id, S::Decision dec
   fact.setEffectiveFrom(effective_from);
   fact.setWriter(std::string(f.ctx.writer));
   d.Save(f.state, keys::Join({"ap", id}));
+  // A statement reads an application from its filing day, and its
+  // approval from the day that takes effect.
+  f.DatedFact('e', stage == Stage::kDecision ? effective_from : r.getFiledOn(), Str(r.getElderId()));
   return Status::Ok();
 }
 
@@ -344,6 +362,7 @@ Status OnEntitlementEnded(Fold& f, S::EntitlementEnded::Reader e) {
   fact.setEndedOn(e.getEndedOn());
   fact.setReason(e.getReason());
   d->Save(f.state, keys::Join({"el", id}));
+  f.DatedFact('e', e.getEndedOn(), id);
   return Status::Ok();
 }
 
@@ -420,6 +439,7 @@ Status OnDelivered(Fold& f, S::ServiceDelivered::Reader d) {
   f.PutIndex(keys::Join({"dw", ent, worker, keys::BE64(static_cast<uint64_t>(d.getCheckIn())), id}),
              keys::BE64(static_cast<uint64_t>(d.getCheckOut())) + primary);
   if (!reused) f.PutIndex(ev, primary);
+  f.DeliveryChanged(month);
   return Status::Ok();
 }
 
@@ -451,6 +471,7 @@ Status OnVoided(Fold& f, S::DeliveryVoided::Reader v) {
   // statement learns which are voided from this range, not by reading records.
   f.PutIndex(keys::Join({"dx", ent, Str(claim.getWorkerId()), keys::BE64(static_cast<uint64_t>(claim.getCheckIn())), id}), key);
   d.Save(f.state, key);
+  f.DeliveryChanged(month);
   return Status::Ok();
 }
 
@@ -465,6 +486,7 @@ Status AddCheck(Fold& f, const std::string& key, capnp::Text::Reader ref, bool s
   fact.setFollowUp(call);
   fact.setSpotCheck(outcome);
   d.Save(f.state, key);
+  f.DeliveryChanged(DeliveryMonth(d.root().getClaim().getCheckIn()));
   return Status::Ok();
 }
 
@@ -601,6 +623,7 @@ Status OnStatus(Fold& f, S::StatusKind kind, S::EnterpriseStatusChanged::Reader 
   fact.setReason(s.getReason());
   fact.setEvidence(s.getEvidence());
   d.Save(f.state, keys::Join({"en", ent}));
+  f.DatedFact('a', s.getEffectiveFrom());
   return Status::Ok();
 }
 

@@ -28,6 +28,9 @@
 //   fi fai fpi  callId / allocationId / paymentId            uniqueness
 //   pv pg sv    policy version / programme id / service code   known in some policy
 //   hm      idNumberHmac(32 bytes)                          -> elderId
+// What a statement consults before recomputing a closed month (billing.cc):
+//   lw      month                                           BE64(index of the latest change to a delivery in it)
+//   lf      BE64(index)                                     a dated fact: EncodeDatedFact
 // Months are "YYYY-MM". Ids never contain 0x00 (events::ValidateId).
 #ifndef ELDERCARE_PROJECTIONS_KEYS_H_
 #define ELDERCARE_PROJECTIONS_KEYS_H_
@@ -79,6 +82,27 @@ struct Lookup {
 inline std::optional<Lookup> DecodeLookup(std::string_view v) {
   if (v.size() < 8) return std::nullopt;
   return Lookup{GetBigEndian64(reinterpret_cast<const uint8_t*>(v.data())), v.substr(8)};
+}
+
+// A fact that takes effect on a day: about one elder ('e', the elder's id
+// follows), or about every statement ('a': a policy, a contract, an
+// enterprise's status).
+struct DatedFact {
+  char scope = 'a';
+  int32_t effective = 0;  // days since 1970-01-01
+  std::string_view elder;
+};
+inline std::string EncodeDatedFact(char scope, int32_t effective, std::string_view elder = {}) {
+  std::string v(1, scope);
+  v.append(SortableDate(effective));
+  v.append(elder);
+  return v;
+}
+inline std::optional<DatedFact> DecodeDatedFact(std::string_view v) {
+  if (v.size() < 5 || (v[0] != 'e' && v[0] != 'a')) return std::nullopt;
+  uint32_t u = 0;
+  for (int i = 1; i <= 4; ++i) u = (u << 8) | static_cast<uint8_t>(v[i]);
+  return DatedFact{v[0], static_cast<int32_t>(u ^ 0x80000000u), v.substr(5)};
 }
 
 // Primary record prefixes: what a projection digest covers.
