@@ -147,6 +147,8 @@ Status EligibilitySummary(Context& ctx, const proj::Snapshot& snap, int32_t day,
   return Status::Ok();
 }
 
+}  // namespace
+
 void PrintStatement(std::ostream& out, const proj::Statement& st, bool lines) {
   auto r = st.get();
   out << "statement " << r.getEnterpriseId().cStr() << " " << r.getMonth().cStr() << " at log size " << r.getAtSize()
@@ -161,6 +163,15 @@ void PrintStatement(std::ostream& out, const proj::Statement& st, bool lines) {
     out << "  refused " << proj::RefusalName(rc.getRefusal()) << ": " << rc.getCount() << " ("
         << Yuan(rc.getClaimedFen()) << " yuan claimed)\n";
   }
+  // Corrections to closed earlier months, and what is owed this month.
+  for (auto a : r.getAdjustments()) {
+    out << "  adjustment for " << a.getMonth().cStr() << ": accounted " << Yuan(a.getAccountedFen()) << ", now "
+        << Yuan(a.getNowFen()) << " yuan (" << (a.getNowFen() >= a.getAccountedFen() ? "+" : "")
+        << Yuan(a.getNowFen() - a.getAccountedFen()) << ")\n";
+  }
+  out << "  payable " << Yuan(r.getPayableFen()) << " yuan";
+  if (r.getAdjustments().size() > 0) out << " (billed " << Yuan(r.getBilledFen()) << ", adjustments " << Yuan(r.getAdjustmentsFen()) << ")";
+  out << "\n";
   if (!lines) return;
   for (auto l : r.getLines()) {
     out << "    #" << l.getIndex() << " " << FormatDate(l.getDate()) << " " << l.getDeliveryId().cStr() << " "
@@ -172,6 +183,8 @@ void PrintStatement(std::ostream& out, const proj::Statement& st, bool lines) {
     out << "\n";
   }
 }
+
+namespace {
 
 std::string CsvField(const std::string& s) {
   if (s.find_first_of(",\"\n") == std::string::npos) return s;

@@ -15,6 +15,10 @@
 #include "ledger/ledger.h"
 #include "ledger/status.h"
 
+namespace eldercare::proj {
+class Statement;
+}  // namespace eldercare::proj
+
 namespace eldercare::cli {
 
 struct Context {
@@ -42,6 +46,10 @@ void AddSuperviseCommands(CLI::App& app, Context& ctx);
 Result<std::unique_ptr<Ledger>> OpenLedger(const Context& ctx, const std::string& dir, bool writable);
 // "1234.50" from fen.
 std::string Yuan(int64_t fen);
+// A statement as `audit-cli billing` prints it: totals, refusals, the
+// adjustments to closed earlier months and what is payable; with `lines`,
+// every delivery's verdict.
+void PrintStatement(std::ostream& out, const proj::Statement& st, bool lines);
 // Columns a terminal gives UTF-8 text (East Asian wide characters take two).
 size_t DisplayWidth(std::string_view utf8);
 // The text padded with spaces to `width` display columns (never cut).

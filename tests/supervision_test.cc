@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <set>
+#include <sstream>
 
+#include "audit-cli/context.h"
 #include "ledger/export.h"
 #include "ledger/note.h"
 #include "ledger/verifier.h"
@@ -203,6 +205,12 @@ TEST_F(Supervision, ClosesFreezeAndCorrectionsBecomeAdjustments) {
   EXPECT_EQ(april->get().getPayableFen(), 6000 - 6000);
   // March itself is not edited: as of its close it is what it was.
   EXPECT_EQ(f.Bill("ent-a", "2024-03", static_cast<int64_t>(closed_at))->get().getBilledFen(), 12000);
+  // As finance reads it in `audit-cli billing`.
+  std::ostringstream text;
+  cli::PrintStatement(text, *april, false);
+  EXPECT_NE(text.str().find("  adjustment for 2024-03: accounted 120.00, now 60.00 yuan (-60.00)\n"), std::string::npos)
+      << text.str();
+  EXPECT_NE(text.str().find("  payable 0.00 yuan (billed 60.00, adjustments -60.00)\n"), std::string::npos) << text.str();
   // Once April is closed, May carries nothing more for March.
   uint64_t april_at = f.ledger().Size();
   f.Expect("bureau", R"({"type":"billing_period_closed","enterprise_id":"ent-a","month":"2024-04","at_size":)" +

@@ -135,6 +135,7 @@ class District {
   Status Day(int32_t day);
   Status CallsAndSpotChecks(int32_t month, bool tail);
   Status Close(int32_t month);
+  Status SpotResults(int32_t month);
   Status Money(int32_t month, bool pay);
   Status ExitMechanism(int32_t month);
   Status WriteOutputs();
@@ -188,6 +189,7 @@ class District {
   std::set<std::string> id_numbers_;
   std::vector<uint64_t> spot_failed_, spot_total_;  // per enterprise, rolling
   std::vector<std::vector<uint64_t>> spot_evidence_;
+  std::vector<json> spot_results_;  // drawn on the 2nd, recorded on the 6th
   std::map<int32_t, std::vector<std::pair<size_t, int64_t>>> closed_totals_;  // month -> (enterprise, billed)
 };
 
@@ -844,16 +846,11 @@ Status District::CallsAndSpotChecks(int32_t month, bool tail) {
     }
   }
   ELDERCARE_RETURN_IF_ERROR(Submit("bureau-dawukou", plans));
-  At(day + 3, 16 * 60);
-  uint64_t first = ledger_->Size();
-  ELDERCARE_RETURN_IF_ERROR(SubmitBatches("inspector-1", results));
-  for (size_t k = 0; k < results.size(); ++k) {
-    if (results[k]["outcome"] == "not_delivered") {
-      for (size_t ent = 0; ent < enterprises_.size(); ++ent) {
-        if (results[k]["enterprise_id"] == enterprises_[ent].id) spot_evidence_[ent].push_back(first + k);
-      }
-    }
-  }
+  // The visits take the inspectors until the 5th; their results are
+  // recorded on the 6th (SpotResults), after the month is closed, so a
+  // visit found not delivered is taken back as an adjustment in the next
+  // statement, not refused in the closed one.
+  spot_results_ = std::move(results);
   // Complaints of the month, handled within days.
   std::vector<json> complaints;
   for (size_t ent = 0; ent < enterprises_.size(); ++ent) {
@@ -871,6 +868,22 @@ Status District::CallsAndSpotChecks(int32_t month, bool tail) {
     }
   }
   return Submit("inspector-2", complaints);
+}
+
+// On the 6th: the spot-check results of the month closed the day before.
+Status District::SpotResults(int32_t month) {
+  At(FirstDayOfMonth(month + 1) + 5, 9 * 60);
+  uint64_t first = ledger_->Size();
+  ELDERCARE_RETURN_IF_ERROR(SubmitBatches("inspector-1", spot_results_));
+  for (size_t k = 0; k < spot_results_.size(); ++k) {
+    if (spot_results_[k]["outcome"] == "not_delivered") {
+      for (size_t ent = 0; ent < enterprises_.size(); ++ent) {
+        if (spot_results_[k]["enterprise_id"] == enterprises_[ent].id) spot_evidence_[ent].push_back(first + k);
+      }
+    }
+  }
+  spot_results_.clear();
+  return Status::Ok();
 }
 
 // On the 5th: the bureau closes each enterprise's month at the log size the
@@ -1083,6 +1096,7 @@ Result<DistrictReport> District::Run(const std::string& ledger_dir) {
       if (m == 0) continue;
       if (dom == 2) ELDERCARE_RETURN_IF_ERROR(CallsAndSpotChecks(month - 1, !delivering));
       if (dom == 5) ELDERCARE_RETURN_IF_ERROR(Close(month - 1));
+      if (dom == 6) ELDERCARE_RETURN_IF_ERROR(SpotResults(month - 1));
       if (dom == 7) ELDERCARE_RETURN_IF_ERROR(ExitMechanism(month - 1));
       if (dom == 10) ELDERCARE_RETURN_IF_ERROR(Money(month - 1, false));
       if (dom == 15) ELDERCARE_RETURN_IF_ERROR(Money(month - 1, true));
