@@ -48,8 +48,7 @@ class Statement {
   schema::Statement::Reader get() const { return root_.asReader(); }
   // The statement's canonical bytes (valid while it is).
   std::string_view canonical() const {
-    auto bytes = canonical_.asBytes();
-    return std::string_view(reinterpret_cast<const char*>(bytes.begin()), bytes.size());
+    return std::string_view(reinterpret_cast<const char*>(canonical_.begin()), canonical_words_ * sizeof(capnp::word));
   }
   const Hash& digest() const { return digest_; }
 
@@ -63,7 +62,8 @@ class Statement {
   void Seal();
   capnp::MallocMessageBuilder msg_;
   schema::Statement::Builder root_ = msg_.initRoot<schema::Statement>();
-  kj::Array<capnp::word> canonical_;
+  kj::Array<capnp::word> canonical_;  // the first canonical_words_ of it
+  size_t canonical_words_ = 0;
   Hash digest_{};
 };
 

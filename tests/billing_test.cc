@@ -189,6 +189,13 @@ TEST_F(Billing, AStatementReproducesExactlyAtItsLogSize) {
   ASSERT_TRUE(f.ledger().RebuildProjections().ok());
   EXPECT_EQ(f.Bill("ent-a", "2024-03")->digest(), now->digest());
   EXPECT_EQ(f.Bill("ent-a", "2024-03", static_cast<int64_t>(size))->digest(), frozen->digest());
+  // The digest covers capnp's canonical form of the statement, exactly.
+  for (const auto* st : {frozen.get(), now.get()}) {
+    kj::Array<capnp::word> canon = capnp::canonicalize(st->get());
+    auto bytes = canon.asBytes();
+    EXPECT_EQ(st->canonical(), std::string_view(reinterpret_cast<const char*>(bytes.begin()), bytes.size()));
+    EXPECT_EQ(st->digest(), Sha256(ByteSpan(bytes.begin(), bytes.size())));
+  }
 }
 
 TEST_F(Billing, AVoidedVisitOverlapsNothingFromTheVoidOn) {
