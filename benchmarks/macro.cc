@@ -220,7 +220,17 @@ std::vector<Chunk> IngestBatches(Ledger& l, Workload& w, const Args& a, double* 
     // work, a handful of events a month), so that a statement late in the
     // history has every earlier month closed behind it, as in a real
     // district, and checks them for corrections.
-    auto closes = w.Closes(l.Size());
+    // Each close freezes the statement the bureau computed at that size.
+    // A ledger opened without projections (the core-only runs) has none to
+    // freeze: zeros.
+    const uint64_t at = l.Size();
+    auto closes = w.Closes(at, [&](const std::string& ent, const std::string& month) -> Result<std::string> {
+      auto view = l.Projections();
+      if (!view.ok()) return std::string(64, '0');
+      proj::Snapshot snap(*view->state, view->size, at);
+      ELDERCARE_ASSIGN_OR_RETURN(auto st, proj::ComputeStatement(snap, ent, month));
+      return HexEncode(st->digest());
+    });
     Die(closes.status(), "closes");
     if (*closes) Die(l.Append(w.Signed(**closes)).status(), "closing months");
   }

@@ -126,7 +126,8 @@ std::vector<std::unique_ptr<SubmissionBuilder>> Workload::Singles(size_t events)
   return out;
 }
 
-Result<std::unique_ptr<SubmissionBuilder>> Workload::Closes(uint64_t at_size) {
+Result<std::unique_ptr<SubmissionBuilder>> Workload::Closes(
+    uint64_t at_size, const std::function<Result<std::string>(const std::string&, const std::string&)>& digest) {
   if (deliveries_ == 0) return std::unique_ptr<SubmissionBuilder>();
   // Months before the one the next delivery falls in are complete.
   const int32_t first_day = *ParseDate("2024-01-11");
@@ -138,8 +139,9 @@ Result<std::unique_ptr<SubmissionBuilder>> Workload::Closes(uint64_t at_size) {
   for (int32_t m = from; m < open; ++m) {
     last_closed_ = FormatMonth(m);
     for (const auto& e : enterprises_) {
+      ELDERCARE_ASSIGN_OR_RETURN(std::string hex, digest(e, last_closed_));
       jsonl += R"({"type":"billing_period_closed","enterprise_id":")" + e + R"(","month":")" + last_closed_ +
-               R"(","at_size":)" + std::to_string(at_size) + R"(,"statement_digest":")" + std::string(64, '0') +
+               R"(","at_size":)" + std::to_string(at_size) + R"(,"statement_digest":")" + hex +
                R"(","closed_on":")" + FormatDate(FirstDayOfMonth(m + 1)) + "\"}\n";
     }
   }

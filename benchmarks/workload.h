@@ -5,6 +5,7 @@
 #ifndef ELDERCARE_BENCHMARKS_WORKLOAD_H_
 #define ELDERCARE_BENCHMARKS_WORKLOAD_H_
 
+#include <functional>
 #include <memory>
 #include <random>
 #include <string>
@@ -33,9 +34,10 @@ class Workload {
   schema::Submission::Reader Signed(SubmissionBuilder& b);
   // The bureau's closes of every month whose deliveries have all been
   // built (each enterprise's month, at log size `at_size`), or null when no
-  // month has ended since the last call. The statement digest each close
-  // carries is a placeholder: the fold does not recompute it.
-  Result<std::unique_ptr<SubmissionBuilder>> Closes(uint64_t at_size);
+  // month has ended since the last call. `digest(enterprise, month)` gives
+  // the hex digest of the statement each close freezes.
+  Result<std::unique_ptr<SubmissionBuilder>> Closes(
+      uint64_t at_size, const std::function<Result<std::string>(const std::string&, const std::string&)>& digest);
   // The latest month closed by Closes ("" before any).
   const std::string& last_closed() const { return last_closed_; }
 
