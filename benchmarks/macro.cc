@@ -219,13 +219,12 @@ std::vector<Chunk> IngestBatches(Ledger& l, Workload& w, const Args& a, double* 
     // The bureau closes each month that has ended (not timed: the bureau's
     // work, a handful of events a month), so that a statement late in the
     // history has every earlier month closed behind it, as in a real
-    // district, and checks them for corrections.
-    // Each close freezes the statement the bureau computed at that size.
-    // A ledger opened without projections (the core-only runs) has none to
-    // freeze: zeros.
+    // district, and checks them for corrections. Each close freezes the
+    // statement computed at its size; a ledger opened without projections
+    // (the core-only runs) has none to freeze: zeros.
     const uint64_t at = l.Size();
+    auto view = l.Projections();
     auto closes = w.Closes(at, [&](const std::string& ent, const std::string& month) -> Result<std::string> {
-      auto view = l.Projections();
       if (!view.ok()) return std::string(64, '0');
       proj::Snapshot snap(*view->state, view->size, at);
       ELDERCARE_ASSIGN_OR_RETURN(auto st, proj::ComputeStatement(snap, ent, month));

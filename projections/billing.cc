@@ -418,14 +418,10 @@ std::set<std::string> Recheck(const Snapshot& snap, const std::string& ent, cons
     // The months from `from` in which `ent` delivered to the elder.
     std::string dl = keys::Prefix({"dl", fact->elder});
     snap.state().Scan(dl, [&](std::string_view key, std::string_view) {
-      // dl elder month BE64(checkIn) enterprise id
-      std::string_view rest = key.substr(dl.size());
-      if (rest.size() < 7 + 1 + 8 + 1) return true;
-      std::string_view month = rest.substr(0, 7);
-      if (month > last) return false;
-      std::string_view by = rest.substr(7 + 1 + 8 + 1);
-      by = by.substr(0, by.find('\0'));
-      if (by == ent && closed.count(std::string(month))) recheck.emplace(month);
+      auto parts = keys::ParseDeliveryKey(key.substr(dl.size()));
+      if (!parts) return true;
+      if (parts->month > last) return false;
+      if (parts->enterprise == ent && closed.count(std::string(parts->month))) recheck.emplace(parts->month);
       return true;
     }, dl + from);
     return true;

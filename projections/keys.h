@@ -84,6 +84,18 @@ inline std::optional<Lookup> DecodeLookup(std::string_view v) {
   return Lookup{GetBigEndian64(reinterpret_cast<const uint8_t*>(v.data())), v.substr(8)};
 }
 
+// The month and enterprise of a delivery record's key, given the key
+// without its "dl elderId" prefix (month BE64(checkIn) enterpriseId id).
+struct DeliveryKeyParts {
+  std::string_view month, enterprise;
+};
+inline std::optional<DeliveryKeyParts> ParseDeliveryKey(std::string_view rest) {
+  constexpr size_t kEnterpriseAt = 7 + 1 + 8 + 1;  // "YYYY-MM" 0x00 BE64 0x00
+  if (rest.size() < kEnterpriseAt) return std::nullopt;
+  std::string_view enterprise = rest.substr(kEnterpriseAt);
+  return DeliveryKeyParts{rest.substr(0, 7), enterprise.substr(0, enterprise.find('\0'))};
+}
+
 // A fact that takes effect on a day: about one elder ('e', the elder's id
 // follows), or about every statement ('a': a policy, a contract, an
 // enterprise's status).
