@@ -1,6 +1,5 @@
 #include "ledger/ledger.h"
 
-#include <malloc.h>
 #include <rocksdb/cache.h>
 #include <rocksdb/convenience.h>
 #include <rocksdb/db.h>
@@ -30,6 +29,7 @@
 #include <shared_mutex>
 #include <unordered_map>
 
+#include "ledger/allocator.h"
 #include "ledger/entry.h"
 #include "ledger/event_schema.h"
 #include "ledger/merkle.h"
@@ -469,19 +469,15 @@ namespace {
 // Without this a 10M-event rebuild's heap held ~150 MiB free beside ~220 MiB
 // in use while folding (resident 313 -> 430 MiB, rising with the log), and
 // ~220 MiB free while compacting (peak 462-557 MiB against 325 MiB at 1M).
+// (Measured under glibc; under jemalloc, the default, this purges its
+// arenas' dirty pages, which it would otherwise return after ten seconds.)
 class HeapTrimmer {
  public:
   HeapTrimmer()
       : thread_([this] {
-          // Buffers of 256 KiB and more (write batches, hash-table buckets,
-          // memtable arena blocks) are mapped on their own and unmapped when
-          // freed, instead of leaving holes in the heap. Set explicitly, the
-          // threshold stays where it is (glibc otherwise raises it to the
-          // largest buffer freed so far).
-          static std::once_flag once;
-          std::call_once(once, [] { mallopt(M_MMAP_THRESHOLD, 256 << 10); });
+          allocator::PrepareForLongJob();
           std::unique_lock<std::mutex> l(mu_);
-          while (!cv_.wait_for(l, std::chrono::seconds(5), [this] { return done_; })) malloc_trim(0);
+          while (!cv_.wait_for(l, std::chrono::seconds(5), [this] { return done_; })) allocator::ReleaseFreeMemory();
         }) {}
   ~HeapTrimmer() {
     {
@@ -909,13 +905,13 @@ void Ledger::Rep::LogMemory(const std::string& what) const {
   for (std::string line; std::getline(status, line);) {
     if (line.rfind("VmRSS:", 0) == 0) rss = line.substr(6);
   }
-  struct mallinfo2 heap = mallinfo2();
+  allocator::HeapStats heap = allocator::Stats();
   spdlog::debug("{}: resident{}; block cache {} MiB ({} MiB pinned), memtables {} MiB, table readers {} MiB, "
-                "projection files at level 0: {}; heap {} MiB in use, {} MiB free, {} MiB mapped",
+                "projection files at level 0: {}; heap ({}) {} MiB in use, {} MiB free, {} MiB resident",
                 what, rss, of_projections("rocksdb.block-cache-usage") >> 20,
                 of_projections("rocksdb.block-cache-pinned-usage") >> 20, all("rocksdb.cur-size-all-mem-tables") >> 20,
                 all("rocksdb.estimate-table-readers-mem") >> 20, of_projections("rocksdb.num-files-at-level0"),
-                heap.uordblks >> 20, heap.fordblks >> 20, heap.hblkhd >> 20);
+                allocator::Name(), heap.in_use >> 20, heap.free_held >> 20, heap.resident >> 20);
 }
 
 Status Ledger::Rep::RebuildProjections() {

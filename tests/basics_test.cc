@@ -1,12 +1,15 @@
-// Small building blocks: text encodings, UTF-8, times, keys, file writing, state overlays.
+// Small building blocks: the heap allocator, text encodings, UTF-8, times, keys, file writing, state overlays.
 #include <gtest/gtest.h>
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <random>
 
+#include "ledger/allocator.h"
 #include "ledger/bytes.h"
 #include "ledger/crypto.h"
 #include "ledger/file_io.h"
@@ -15,6 +18,33 @@
 
 namespace eldercare {
 namespace {
+
+// The allocator the ledger reports on is the one the program's malloc and
+// new use: a build that links jemalloc but whose malloc is still glibc's (the
+// library dropped at link time, or glibc's symbols found first) would show no
+// change in jemalloc's statistics here.
+TEST(Allocator, ReportsTheHeapTheProgramAllocatesFrom) {
+#ifdef ELDERCARE_JEMALLOC
+  EXPECT_EQ(allocator::Name(), "jemalloc");
+#else
+  EXPECT_NE(allocator::Name(), "jemalloc");
+#endif
+  constexpr size_t kSize = 16u << 20;
+  allocator::HeapStats before = allocator::Stats();
+  char* p = static_cast<char*>(std::malloc(kSize));
+  ASSERT_NE(p, nullptr);
+  std::memset(p, 1, kSize);
+  asm volatile("" : : "r"(p) : "memory");  // the allocation is not optimised away
+  allocator::HeapStats during = allocator::Stats();
+  EXPECT_GE(during.in_use, before.in_use + kSize);
+  std::free(p);
+  allocator::ReleaseFreeMemory();
+  allocator::HeapStats after = allocator::Stats();
+  EXPECT_LE(after.in_use + kSize, during.in_use);
+  if (allocator::Name() == "jemalloc") {
+    EXPECT_GE(during.resident, kSize);
+  }
+}
 
 TEST(Base64, DecodesOnlyCanonicalStandardBase64) {
   EXPECT_EQ(*Base64Decode("aGk="), Bytes({'h', 'i'}));

@@ -49,7 +49,9 @@ TEST(Ledger, ParsingAnOwnedLeafAgreesWithParsingAView) {
     auto from_view = ParseEntry(std::string_view(bad));
     auto from_owned = ParseEntry(std::string(bad));
     EXPECT_EQ(from_view.ok(), from_owned.ok());
-    if (!from_view.ok() && !from_owned.ok()) EXPECT_EQ(from_view.status().message(), from_owned.status().message());
+    if (!from_view.ok() && !from_owned.ok()) {
+      EXPECT_EQ(from_view.status().message(), from_owned.status().message());
+    }
   }
   // Refused both ways: a non-canonical encoding of the same entry.
   std::string padded = leaf;
