@@ -39,8 +39,9 @@ HeapStats Stats() {
   HeapStats s;
   s.in_use = Read("stats.allocated");
   s.resident = Read("stats.resident");
-  uint64_t active = Read("stats.active");
-  s.free_held = active > s.in_use ? active - s.in_use : 0;
+  // Resident beyond what is allocated: freed pages not yet purged, partly
+  // used pages, and jemalloc's own metadata.
+  s.free_held = s.resident > s.in_use ? s.resident - s.in_use : 0;
   return s;
 }
 
