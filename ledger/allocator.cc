@@ -1,7 +1,5 @@
 #include "ledger/allocator.h"
 
-#include <malloc.h>
-
 #include <mutex>
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
@@ -16,6 +14,8 @@
 #include <jemalloc/jemalloc.h>
 #elif defined(ELDERCARE_SANITIZER_HEAP)
 #include <sanitizer/allocator_interface.h>
+#else
+#include <malloc.h>
 #endif
 
 namespace eldercare::allocator {
