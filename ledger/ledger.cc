@@ -102,13 +102,40 @@ Result<SubmissionRecord> ParseSubmissionRecord(std::string_view bytes) {
 }  // namespace
 
 namespace {
+// The two families that hold the projection state (store_layout.h,
+// InDeliveriesFamily). `deliveries` is null only in a read-only open of a
+// ledger made before it existed (its projections are out of date anyway).
+struct ProjectionFamilies {
+  rocksdb::ColumnFamilyHandle* records = nullptr;
+  rocksdb::ColumnFamilyHandle* deliveries = nullptr;
+
+  // The family of a key, or of every key starting with `prefix` when it is
+  // at least three bytes long (they share the part InDeliveriesFamily reads).
+  rocksdb::ColumnFamilyHandle* For(std::string_view key) const {
+    return deliveries != nullptr && layout::InDeliveriesFamily(key) ? deliveries : records;
+  }
+  std::vector<rocksdb::ColumnFamilyHandle*> All() const {
+    std::vector<rocksdb::ColumnFamilyHandle*> v{records};
+    if (deliveries != nullptr) v.push_back(deliveries);
+    return v;
+  }
+};
+
+// Smallest key greater than every key with this prefix ("" if none is).
+std::string PrefixEnd(std::string_view prefix) {
+  std::string upper(prefix);
+  while (!upper.empty() && static_cast<uint8_t>(upper.back()) == 0xff) upper.pop_back();
+  if (!upper.empty()) upper.back() = static_cast<char>(static_cast<uint8_t>(upper.back()) + 1);
+  return upper;
+}
+
 // Projection state read from RocksDB, optionally under a snapshot.
 class RocksStateReader : public StateReader {
  public:
-  RocksStateReader(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, bool snapshot)
-      : db_(db), cf_(cf), snapshot_(snapshot ? db->GetSnapshot() : nullptr) {}
+  RocksStateReader(rocksdb::DB* db, ProjectionFamilies cfs, bool snapshot)
+      : db_(db), cfs_(cfs), snapshot_(snapshot ? db->GetSnapshot() : nullptr) {}
   ~RocksStateReader() override {
-    pool_.clear();  // iterators before the snapshot they read
+    for (auto& pool : pool_) pool.clear();  // iterators before the snapshot they read
     if (snapshot_) db_->ReleaseSnapshot(snapshot_);
   }
   const rocksdb::Snapshot* snapshot() const { return snapshot_; }
@@ -126,25 +153,36 @@ class RocksStateReader : public StateReader {
 
   void Scan(std::string_view prefix, const std::function<bool(std::string_view, std::string_view)>& fn,
             std::string_view start) const override {
-    std::string upper(prefix);
-    // Smallest key greater than every key with this prefix.
-    while (!upper.empty() && static_cast<uint8_t>(upper.back()) == 0xff) upper.pop_back();
-    if (!upper.empty()) upper.back() = static_cast<char>(static_cast<uint8_t>(upper.back()) + 1);
-    std::unique_ptr<Cursor> cursor = TakeCursor(upper.empty());
-    cursor->upper = std::move(upper);
-    cursor->upper_slice = rocksdb::Slice(cursor->upper);
-    rocksdb::Iterator* it = cursor->it.get();
     std::string_view from = start > prefix ? start : prefix;
-    for (it->Seek(rocksdb::Slice(from.data(), from.size())); it->Valid(); it->Next()) {
+    std::string upper = PrefixEnd(prefix);
+    // A prefix of three bytes or more lies in one family; a shorter one (a
+    // scan of everything) may span both, merged in key order.
+    std::vector<std::unique_ptr<Cursor>> cursors;
+    if (prefix.size() >= 3 || cfs_.deliveries == nullptr) {
+      cursors.push_back(TakeCursor(Slot(cfs_.For(prefix)), upper));
+    } else {
+      cursors.push_back(TakeCursor(0, upper));
+      cursors.push_back(TakeCursor(1, upper));
+    }
+    for (auto& c : cursors) c->it->Seek(rocksdb::Slice(from.data(), from.size()));
+    for (;;) {
+      rocksdb::Iterator* it = nullptr;
+      for (auto& c : cursors) {
+        if (c->it->Valid() && (it == nullptr || c->it->key().compare(it->key()) < 0)) it = c->it.get();
+      }
+      if (it == nullptr) break;
       std::string_view k(it->key().data(), it->key().size());
       if (k.substr(0, prefix.size()) != prefix) break;
       if (!fn(k, std::string_view(it->value().data(), it->value().size()))) break;
+      it->Next();
     }
-    if (!it->status().ok()) {
-      spdlog::critical("projection scan failed: {}", it->status().ToString());
-      std::abort();
+    for (auto& c : cursors) {
+      if (!c->it->status().ok()) {
+        spdlog::critical("projection scan failed: {}", c->it->status().ToString());
+        std::abort();
+      }
     }
-    GiveBack(std::move(cursor));
+    for (auto& c : cursors) GiveBack(std::move(c));
   }
 
  private:
@@ -154,17 +192,20 @@ class RocksStateReader : public StateReader {
   // take one from a pool instead of building one per scan (a statement scans
   // per elder; building an iterator touches every file of the LSM tree).
   struct Cursor {
+    int slot = 0;  // 0: records, 1: deliveries
     std::string upper;
     rocksdb::Slice upper_slice;
     bool bounded = true;
     std::unique_ptr<rocksdb::Iterator> it;
   };
 
+  int Slot(rocksdb::ColumnFamilyHandle* cf) const { return cf == cfs_.records ? 0 : 1; }
+
   // False when the key is absent.
   bool Read(std::string_view key, rocksdb::PinnableSlice* v) const {
     rocksdb::ReadOptions ro;
     ro.snapshot = snapshot_;
-    auto s = db_->Get(ro, cf_, rocksdb::Slice(key.data(), key.size()), v);
+    auto s = db_->Get(ro, cfs_.For(key), rocksdb::Slice(key.data(), key.size()), v);
     if (s.IsNotFound()) return false;
     if (!s.ok()) {
       // Projection reads happen inside pure folds that cannot fail by
@@ -175,34 +216,41 @@ class RocksStateReader : public StateReader {
     return true;
   }
 
-  std::unique_ptr<Cursor> TakeCursor(bool unbounded) const {
+  // A cursor over family `slot` bounded above by `upper` ("": unbounded).
+  std::unique_ptr<Cursor> TakeCursor(int slot, std::string upper) const {
+    const bool unbounded = upper.empty();
+    std::unique_ptr<Cursor> c;
     if (snapshot_ != nullptr && !unbounded) {
       std::lock_guard<std::mutex> lock(pool_mu_);
-      if (!pool_.empty()) {
-        auto c = std::move(pool_.back());
-        pool_.pop_back();
-        return c;
+      if (!pool_[slot].empty()) {
+        c = std::move(pool_[slot].back());
+        pool_[slot].pop_back();
       }
     }
-    auto c = std::make_unique<Cursor>();
-    rocksdb::ReadOptions ro;
-    ro.snapshot = snapshot_;
-    c->bounded = !unbounded;
-    if (c->bounded) ro.iterate_upper_bound = &c->upper_slice;
-    c->it.reset(db_->NewIterator(ro, cf_));
+    if (c == nullptr) {
+      c = std::make_unique<Cursor>();
+      c->slot = slot;
+      c->bounded = !unbounded;
+      rocksdb::ReadOptions ro;
+      ro.snapshot = snapshot_;
+      if (c->bounded) ro.iterate_upper_bound = &c->upper_slice;
+      c->it.reset(db_->NewIterator(ro, slot == 0 ? cfs_.records : cfs_.deliveries));
+    }
+    c->upper = std::move(upper);
+    c->upper_slice = rocksdb::Slice(c->upper);
     return c;
   }
   void GiveBack(std::unique_ptr<Cursor> c) const {
     if (snapshot_ == nullptr || !c->bounded) return;  // without a snapshot a new scan must see new writes
     std::lock_guard<std::mutex> lock(pool_mu_);
-    pool_.push_back(std::move(c));
+    pool_[c->slot].push_back(std::move(c));
   }
 
   rocksdb::DB* db_;
-  rocksdb::ColumnFamilyHandle* cf_;
+  ProjectionFamilies cfs_;
   const rocksdb::Snapshot* snapshot_;
   mutable std::mutex pool_mu_;
-  mutable std::vector<std::unique_ptr<Cursor>> pool_;
+  mutable std::vector<std::unique_ptr<Cursor>> pool_[2];
 };
 
 // Committed projection records the group leader (or a rebuild) read
@@ -312,13 +360,12 @@ class RebuiltStateReader : public StateReader {
   const KeyFilter& written_;
 };
 
-void PutChanges(rocksdb::WriteBatch& batch, rocksdb::ColumnFamilyHandle* cf, const OverlayStateStore& changes) {
-  for (const auto& [k, v] : changes.changes()) {
-    if (v) {
-      batch.Put(cf, k, *v);
-    } else {
-      batch.Delete(cf, k);
-    }
+void PutChange(rocksdb::WriteBatch& batch, const ProjectionFamilies& cfs, std::string_view k,
+               const std::optional<std::string>& v) {
+  if (v) {
+    batch.Put(cfs.For(k), k, *v);
+  } else {
+    batch.Delete(cfs.For(k), k);
   }
 }
 }  // namespace
@@ -361,6 +408,8 @@ struct Ledger::Rep {
   rocksdb::ColumnFamilyHandle* actors = nullptr;
   rocksdb::ColumnFamilyHandle* checkpoints = nullptr;
   rocksdb::ColumnFamilyHandle* projections = nullptr;
+  rocksdb::ColumnFamilyHandle* deliveries = nullptr;  // see ProjectionFamilies
+  ProjectionFamilies projection_families() const { return {projections, deliveries}; }
 
   std::string origin;
   std::string operator_id;
@@ -637,7 +686,9 @@ Status Ledger::Rep::OpenDb(bool create) {
   rocksdb::DBOptions db_opts;
   db_opts.create_if_missing = create;
   db_opts.error_if_exists = create;
-  db_opts.create_missing_column_families = create;
+  // A ledger opened for writing gains the families added since it was made
+  // (the deliveries family: its projections are rebuilt into it).
+  db_opts.create_missing_column_families = !options.read_only;
   db_opts.paranoid_checks = true;
   db_opts.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
   db_opts.keep_log_file_num = 4;
@@ -696,9 +747,18 @@ Status Ledger::Rep::OpenDb(bool create) {
       {rocksdb::kDefaultColumnFamilyName, cf_opts}, {layout::kEntriesCf, cf_opts},
       {layout::kMerkleCf, merkle_opts},             {layout::kSubmissionsCf, cf_opts},
       {layout::kActorsCf, cf_opts},                 {layout::kCheckpointsCf, cf_opts},
-      {layout::kProjectionsCf, projection_opts},
+      {layout::kProjectionsCf, projection_opts},    {layout::kDeliveriesCf, projection_opts},
   };
   std::string path = (fs::path(dir) / "log").string();
+  if (options.read_only) {
+    // A read-only open cannot add a family: one made before the deliveries
+    // family opens without it (its projections are out of date, LoadState).
+    std::vector<std::string> present;
+    if (rocksdb::DB::ListColumnFamilies(db_opts, path, &present).ok() &&
+        std::find(present.begin(), present.end(), layout::kDeliveriesCf) == present.end()) {
+      cfs.pop_back();
+    }
+  }
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s;
   if (options.read_only) {
@@ -723,6 +783,7 @@ Status Ledger::Rep::OpenDb(bool create) {
   actors = handles[4];
   checkpoints = handles[5];
   projections = handles[6];
+  deliveries = handles.size() > 7 ? handles[7] : nullptr;
   return Status::Ok();
 }
 
@@ -941,7 +1002,9 @@ Status Ledger::Rep::RebuildProjections() {
   wo.sync = options.sync;
   {
     rocksdb::WriteBatch clear;
-    clear.DeleteRange(projections, rocksdb::Slice(""), rocksdb::Slice(kProjectionRangeEnd));
+    for (auto* cf : projection_families().All()) {
+      clear.DeleteRange(cf, rocksdb::Slice(""), rocksdb::Slice(kProjectionRangeEnd));
+    }
     clear.Delete(meta, layout::kMetaProjectionSize);
     clear.Put(meta, layout::kMetaProjectionVersion, std::string(options.projector->version()));
     ELDERCARE_RETURN_IF_ERROR(FromRocks(db->Write(wo, &clear), "clearing projections"));
@@ -953,11 +1016,13 @@ Status Ledger::Rep::RebuildProjections() {
     // tombstone are dropped (cheap), the rest (the memtable, level 0)
     // compacted away, so that the fold starts from an empty family.
     rocksdb::Slice from(""), to(kProjectionRangeEnd);
-    ELDERCARE_RETURN_IF_ERROR(
-        FromRocks(rocksdb::DeleteFilesInRange(db.get(), projections, &from, &to), "dropping old projection files"));
-    ELDERCARE_RETURN_IF_ERROR(FromRocks(db->Flush(rocksdb::FlushOptions(), projections), "flushing old projections"));
-    ELDERCARE_RETURN_IF_ERROR(
-        FromRocks(db->CompactRange(rocksdb::CompactRangeOptions(), projections, nullptr, nullptr), "compacting old projections"));
+    for (auto* cf : projection_families().All()) {
+      ELDERCARE_RETURN_IF_ERROR(
+          FromRocks(rocksdb::DeleteFilesInRange(db.get(), cf, &from, &to), "dropping old projection files"));
+      ELDERCARE_RETURN_IF_ERROR(FromRocks(db->Flush(rocksdb::FlushOptions(), cf), "flushing old projections"));
+      ELDERCARE_RETURN_IF_ERROR(
+          FromRocks(db->CompactRange(rocksdb::CompactRangeOptions(), cf, nullptr, nullptr), "compacting old projections"));
+    }
   }
   state_cache.reset();
   last_staged.reset();
@@ -965,7 +1030,7 @@ Status Ledger::Rep::RebuildProjections() {
   // again and again; the previous chunk, which another thread is writing
   // meanwhile; and RocksDB only for keys this rebuild may have written.
   KeyFilter written;
-  RocksStateReader committed(db.get(), projections, /*snapshot=*/false);
+  RocksStateReader committed(db.get(), projection_families(), /*snapshot=*/false);
   RebuiltStateReader rebuilt(committed, written);
   HashOverlayStateStore in_flight(&rebuilt);
   CachedStateReader cached(in_flight);
@@ -991,11 +1056,7 @@ Status Ledger::Rep::RebuildProjections() {
       // In key order: RocksDB's memtable inserts sorted keys fastest.
       rocksdb::WriteBatch batch;
       for (const auto* c : in_flight.SortedChanges()) {
-        if (c->second) {
-          batch.Put(projections, c->first, *c->second);
-        } else {
-          batch.Delete(projections, c->first);
-        }
+        PutChange(batch, projection_families(), c->first, c->second);
       }
       batch.Put(meta, layout::kMetaProjectionSize, BigEndianKey(folded));
       return FromRocks(db->Write(wo, &batch), "writing rebuilt projections");
@@ -1029,7 +1090,10 @@ Status Ledger::Rep::RebuildProjections() {
   LogMemory("rebuild folded");
   rocksdb::CompactRangeOptions compact;
   compact.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForceOptimized;
-  Status s = FromRocks(db->CompactRange(compact, projections, nullptr, nullptr), "compacting rebuilt projections");
+  Status s;
+  for (auto* cf : projection_families().All()) {
+    if (s.ok()) s = FromRocks(db->CompactRange(compact, cf, nullptr, nullptr), "compacting rebuilt projections");
+  }
   LogMemory("rebuild compacted");
   auto seconds = [](auto from, auto to) { return std::chrono::duration<double>(to - from).count(); };
   spdlog::info("rebuild: {} entries folded in {:.1f} s, projections compacted in {:.1f} s", n,
@@ -1203,7 +1267,7 @@ std::shared_ptr<Ledger::Rep::StagedGroup> Ledger::Rep::StageGroup(std::span<Prep
   g->keys = std::make_unique<KeyRegistry>(&registry);
   KeyRegistry& group_keys = *g->keys;
   if (!state_cache) {
-    committed_state = std::make_unique<RocksStateReader>(db.get(), projections, /*snapshot=*/false);
+    committed_state = std::make_unique<RocksStateReader>(db.get(), projection_families(), /*snapshot=*/false);
     state_cache = std::make_unique<CachedStateReader>(*committed_state);
   }
   // The group before this one may still be on its way to the disk: its
@@ -1299,7 +1363,7 @@ std::shared_ptr<Ledger::Rep::StagedGroup> Ledger::Rep::StageGroup(std::span<Prep
   }
   g->changes_keys = !touched_actors.empty();
   if (options.projector != nullptr) {
-    PutChanges(batch, projections, group_state);
+    for (const auto& [k, v] : group_state.changes()) PutChange(batch, projection_families(), k, v);
     batch.Put(meta, layout::kMetaProjectionSize, BigEndianKey(index));
   }
   batch.Put(meta, layout::kMetaSize, BigEndianKey(index));
@@ -1711,6 +1775,30 @@ class RocksCursor : public KvCursor {
  private:
   std::unique_ptr<rocksdb::Iterator> it_;
 };
+
+// Two cursors over disjoint keys as one, in key order (the projection state's
+// two families).
+class MergedCursor : public KvCursor {
+ public:
+  MergedCursor(std::unique_ptr<KvCursor> a, std::unique_ptr<KvCursor> b) : a_(std::move(a)), b_(std::move(b)) { Pick(); }
+  bool Valid() const override { return at_ != nullptr; }
+  std::string_view key() const override { return at_->key(); }
+  std::string_view value() const override { return at_->value(); }
+  void Next() override {
+    at_->Next();
+    Pick();
+  }
+  Status status() const override { return a_->status().ok() ? b_->status() : a_->status(); }
+
+ private:
+  void Pick() {
+    at_ = nullptr;
+    if (a_->Valid()) at_ = a_.get();
+    if (b_->Valid() && (at_ == nullptr || b_->key() < at_->key())) at_ = b_.get();
+  }
+  std::unique_ptr<KvCursor> a_, b_;
+  KvCursor* at_ = nullptr;
+};
 }  // namespace
 
 std::unique_ptr<KvCursor> Ledger::NewCursor(Family family, std::string_view from) const {
@@ -1727,14 +1815,18 @@ std::unique_ptr<KvCursor> Ledger::NewCursor(Family family, std::string_view from
   rocksdb::ReadOptions ro;
   ro.readahead_size = 4u << 20;
   ro.verify_checksums = true;
-  rocksdb::Iterator* it = rep_->db->NewIterator(ro, cf);
-  it->Seek(rocksdb::Slice(from.data(), from.size()));
-  return std::make_unique<RocksCursor>(it);
+  auto open = [&](rocksdb::ColumnFamilyHandle* h) {
+    rocksdb::Iterator* it = rep_->db->NewIterator(ro, h);
+    it->Seek(rocksdb::Slice(from.data(), from.size()));
+    return std::make_unique<RocksCursor>(it);
+  };
+  if (family != Family::kProjections || rep_->deliveries == nullptr) return open(cf);
+  return std::make_unique<MergedCursor>(open(rep_->projections), open(rep_->deliveries));
 }
 
 Result<ProjectionView> Ledger::Projections() const {
   if (rep_->options.projector == nullptr) return Status::FailedPrecondition("no projection is configured");
-  auto reader = std::make_unique<RocksStateReader>(rep_->db.get(), rep_->projections, /*snapshot=*/true);
+  auto reader = std::make_unique<RocksStateReader>(rep_->db.get(), rep_->projection_families(), /*snapshot=*/true);
   rocksdb::ReadOptions ro;
   ro.snapshot = reader->snapshot();
   std::string v;
@@ -1769,13 +1861,13 @@ std::string Printable(std::string_view key) {
   return out;
 }
 
-// Compares a column family with what it should hold, in key order.
-Status CompareFamily(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, const std::string& name,
+// Compares a store (a cursor from its first key) with what it should hold,
+// in key order.
+Status CompareFamily(std::unique_ptr<KvCursor> it, const std::string& name,
                      const std::map<std::string, std::string, std::less<>>& expected) {
-  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), cf));
   auto want = expected.begin();
-  for (it->SeekToFirst(); it->Valid(); it->Next(), ++want) {
-    std::string_view key(it->key().data(), it->key().size());
+  for (; it->Valid(); it->Next(), ++want) {
+    std::string_view key = it->key();
     if (want == expected.end() || want->first > key) {
       return Status::Corruption("derived store '" + name + "' holds key '" + Printable(key) +
                                 "' that the log does not produce");
@@ -1783,11 +1875,11 @@ Status CompareFamily(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, const std
     if (want->first < key) {
       return Status::Corruption("derived store '" + name + "' lacks key '" + Printable(want->first) + "' that the log produces");
     }
-    if (std::string_view(it->value().data(), it->value().size()) != want->second) {
+    if (it->value() != want->second) {
       return Status::Corruption("derived store '" + name + "' differs from the log at key '" + Printable(key) + "'");
     }
   }
-  ELDERCARE_RETURN_IF_ERROR(FromRocks(it->status(), "reading " + name));
+  ELDERCARE_RETURN_IF_ERROR(it->status());
   if (want != expected.end()) {
     return Status::Corruption("derived store '" + name + "' lacks key '" + Printable(want->first) + "' that the log produces");
   }
@@ -1833,8 +1925,8 @@ Status Ledger::CheckDerivedStores(const Projector* projector) const {
   }
   ELDERCARE_RETURN_IF_ERROR(FromRocks(it->status(), "reading entries"));
   for (const auto& [id, actor] : keys.actors()) actors[id] = KeyRegistry::Serialize(actor);
-  ELDERCARE_RETURN_IF_ERROR(CompareFamily(r.db.get(), r.submissions, "submissions", submissions));
-  ELDERCARE_RETURN_IF_ERROR(CompareFamily(r.db.get(), r.actors, "actors", actors));
+  ELDERCARE_RETURN_IF_ERROR(CompareFamily(NewCursor(Family::kSubmissions), "submissions", submissions));
+  ELDERCARE_RETURN_IF_ERROR(CompareFamily(NewCursor(Family::kActors), "actors", actors));
   // The metadata the log determines (the key path is a convenience, not derived).
   auto meta_is = [&](const char* key, const std::string& want) -> Status {
     std::string v;
@@ -1850,9 +1942,37 @@ Status Ledger::CheckDerivedStores(const Projector* projector) const {
   if (projector != nullptr) {
     ELDERCARE_RETURN_IF_ERROR(meta_is(layout::kMetaProjectionVersion, std::string(projector->version())));
     ELDERCARE_RETURN_IF_ERROR(meta_is(layout::kMetaProjectionSize, BigEndianKey(index)));
-    ELDERCARE_RETURN_IF_ERROR(CompareFamily(r.db.get(), r.projections, "projections", state.data()));
+    ELDERCARE_RETURN_IF_ERROR(CompareFamily(NewCursor(Family::kProjections), "projections", state.data()));
   }
   return Status::Ok();
+}
+
+std::vector<FamilyStorageStats> Ledger::StorageStats() const {
+  std::vector<FamilyStorageStats> out;
+  for (rocksdb::ColumnFamilyHandle* cf : rep_->handles) {
+    std::map<std::string, std::string> m;
+    if (!rep_->db->GetMapProperty(cf, rocksdb::DB::Properties::kCFStats, &m)) continue;
+    auto num = [&](const std::string& key) {
+      auto it = m.find(key);
+      return it == m.end() ? 0.0 : std::strtod(it->second.c_str(), nullptr);
+    };
+    constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
+    FamilyStorageStats f;
+    f.name = cf->GetName();
+    // Level 0 is written by flushes (and by nothing else here: no intra-L0
+    // compaction under leveled compaction with these options).
+    double l0 = num("compaction.L0.WriteGB"), sum = num("compaction.Sum.WriteGB");
+    f.flushed_bytes = static_cast<uint64_t>(l0 * kGiB);
+    f.compacted_bytes = static_cast<uint64_t>(std::max(0.0, sum - l0) * kGiB);
+    f.moved_bytes = static_cast<uint64_t>(num("compaction.Sum.MovedGB") * kGiB);
+    f.live_bytes = static_cast<uint64_t>(num("compaction.Sum.SizeBytes"));
+    f.compaction_seconds = num("compaction.Sum.CompSec") - num("compaction.L0.CompSec");
+    for (int level = 0; level < 7; ++level) {
+      if (num("compaction.L" + std::to_string(level) + ".NumFiles") > 0) f.levels = level + 1;
+    }
+    out.push_back(std::move(f));
+  }
+  return out;
 }
 
 Status Ledger::Flush(bool compact) {

@@ -109,6 +109,19 @@ class KvCursor {
 
 enum class Family { kMeta, kEntries, kMerkle, kSubmissions, kActors, kCheckpoints, kProjections };
 
+// What RocksDB has done to one column family since this process opened the
+// ledger (its compaction statistics): how much the log's storage costs beyond
+// writing each byte once.
+struct FamilyStorageStats {
+  std::string name;
+  uint64_t live_bytes = 0;       // SST files now
+  uint64_t flushed_bytes = 0;    // memtables written out (each byte's first write)
+  uint64_t compacted_bytes = 0;  // written again by compactions
+  uint64_t moved_bytes = 0;      // files moved down a level without rewriting
+  double compaction_seconds = 0;
+  int levels = 0;                // levels holding files
+};
+
 struct AppendResult {
   uint64_t first_index = 0;
   uint32_t count = 0;
@@ -187,6 +200,9 @@ class Ledger {
   // Writes the memtables to SST files (what the WAL held then lives in SSTs);
   // with `compact`, rewrites every file (a deleted value leaves no copy).
   Status Flush(bool compact = false);
+
+  // Per column family, what flushes and compactions wrote since the open.
+  std::vector<FamilyStorageStats> StorageStats() const;
 
   // Signs a checkpoint of the current size with the operator key and keeps it.
   Result<std::string> MakeCheckpoint(const PrivateKey& operator_key);

@@ -72,7 +72,7 @@ class Detector {
     std::string de = keys::Prefix({"de", ent, month_});
     for (const std::string& k : snap_.Keys(de)) {
       std::string elder = k.substr(de.size());
-      snap_.Scan<S::DeliveryRecord>(keys::Prefix({"dl", elder, month_}), [&](std::string_view key, const Record<S::DeliveryRecord>& r) {
+      snap_.Scan<S::DeliveryRecord>(keys::Prefix({"dl", month_, elder}), [&](std::string_view key, const Record<S::DeliveryRecord>& r) {
         auto c = r.get().getClaim();
         if (Str(c.getEnterpriseId()) != ent || r.get().hasVoided()) return true;
         Delivery d;

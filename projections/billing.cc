@@ -121,7 +121,7 @@ class Biller {
     Eligibilities eligible{EligibilityChanges(*facts, month_start_, month_end_), {}, {}};
     // The contracts covering the elder's community, by (enterprise, programme).
     std::map<std::pair<std::string_view, std::string_view>, std::vector<S::ContractFact::Reader>> covering;
-    snap_.Scan<S::DeliveryRecord>(keys::Prefix({"dl", elder_id, month_}),
+    snap_.Scan<S::DeliveryRecord>(keys::Prefix({"dl", month_, elder_id}),
                                   [&](std::string_view key, const Record<S::DeliveryRecord>& rec) {
                                     out.emplace_back(rec);
                                     Judge(*facts, key, out.back(), earlier, spent, eligible, covering);
@@ -289,14 +289,21 @@ class Biller {
     // The worker's lookups of one kind ("dw" visits, "dx" voids) checked in
     // around the month, as of the snapshot: fn(check-in, target).
     auto scan = [&](std::string_view kind, const std::function<void(int64_t, std::string_view)>& fn) {
-      std::string prefix = keys::Prefix({kind, ent, worker});
-      snap_.state().Scan(prefix, [&](std::string_view k, std::string_view v) {
-        auto at = static_cast<int64_t>(GetBigEndian64(reinterpret_cast<const uint8_t*>(k.data() + prefix.size())));
-        if (at > to) return false;
-        auto idx = keys::DecodeLookup(v);
-        if (idx && idx->index < snap_.size()) fn(at, idx->target);
-        return true;
-      }, prefix + keys::BE64(static_cast<uint64_t>(std::max<int64_t>(0, from))));
+      auto one = [&](const std::string& prefix) {
+        snap_.state().Scan(prefix, [&](std::string_view k, std::string_view v) {
+          auto at = static_cast<int64_t>(GetBigEndian64(reinterpret_cast<const uint8_t*>(k.data() + prefix.size())));
+          if (at > to) return false;
+          auto idx = keys::DecodeLookup(v);
+          if (idx && idx->index < snap_.size()) fn(at, idx->target);
+          return true;
+        }, prefix + keys::BE64(static_cast<uint64_t>(std::max<int64_t>(0, from))));
+      };
+      if (kind != "dw") return one(keys::Prefix({kind, ent, worker}));
+      // Visits are filed under the month they start in: the month before
+      // (its last day), this one, the month after (its first day), in order.
+      for (int32_t day : {month_start_ - 1, month_start_, month_end_}) {
+        one(keys::Prefix({kind, FormatMonth(MonthOfDate(day)), ent, worker}));
+      }
     };
     std::set<std::string, std::less<>> voided;
     scan("dx", [&](int64_t, std::string_view target) { voided.emplace(target); });
@@ -415,15 +422,10 @@ std::set<std::string> Recheck(const Snapshot& snap, const std::string& ent, cons
       recheck.insert(closed.lower_bound(from), closed.end());
       return true;
     }
-    // The months from `from` in which `ent` delivered to the elder.
-    std::string dl = keys::Prefix({"dl", fact->elder});
-    snap.state().Scan(dl, [&](std::string_view key, std::string_view) {
-      auto parts = keys::ParseDeliveryKey(key.substr(dl.size()));
-      if (!parts) return true;
-      if (parts->month > last) return false;
-      if (parts->enterprise == ent && closed.count(std::string(parts->month))) recheck.emplace(parts->month);
-      return true;
-    }, dl + from);
+    // The closed months from `from` in which `ent` delivered to the elder.
+    for (auto m = closed.lower_bound(from); m != closed.end(); ++m) {
+      if (!recheck.count(*m) && snap.state().Contains(keys::Join({"de", ent, *m, fact->elder}))) recheck.insert(*m);
+    }
     return true;
   }, lf + keys::BE64(accounted));
   return recheck;

@@ -417,7 +417,7 @@ Status OnDelivered(Fold& f, S::ServiceDelivered::Reader d) {
   std::string di = keys::Join({"di", ent, id});
   if (f.Exists(di)) return Status::AlreadyExists("delivery '" + id + "' of enterprise '" + ent + "' is already recorded");
   std::string month = DeliveryMonth(d.getCheckIn());
-  std::string primary = keys::Join({"dl", elder, month, keys::BE64(static_cast<uint64_t>(d.getCheckIn())), ent, id});
+  std::string primary = keys::Join({"dl", month, elder, keys::BE64(static_cast<uint64_t>(d.getCheckIn())), ent, id});
   // The first delivery to carry this evidence; a later one with the same
   // hash is a duplicate claim. Folding is in log order, so "an earlier one
   // exists" is known now and true at every size that holds this delivery:
@@ -436,7 +436,7 @@ Status OnDelivered(Fold& f, S::ServiceDelivered::Reader d) {
   if (!f.Exists(de)) f.PutIndex(de);
   // The worker's visit: check-out time first, so that overlaps are found
   // from the lookups alone.
-  f.PutIndex(keys::Join({"dw", ent, worker, keys::BE64(static_cast<uint64_t>(d.getCheckIn())), id}),
+  f.PutIndex(keys::Join({"dw", month, ent, worker, keys::BE64(static_cast<uint64_t>(d.getCheckIn())), id}),
              keys::BE64(static_cast<uint64_t>(d.getCheckOut())) + primary);
   if (!reused) f.PutIndex(ev, primary);
   f.DeliveryChanged(month);

@@ -4,7 +4,7 @@
 //   el      elderId                                         ElderRecord
 //   ap      applicationId                                   ApplicationRecord
 //   en      enterpriseId                                    EnterpriseRecord
-//   dl      elderId month BE64(checkIn) enterpriseId id     DeliveryRecord
+//   dl      month elderId BE64(checkIn) enterpriseId id     DeliveryRecord
 //   po      BE32(effectiveFrom^sign) BE64(index)           PolicyRecord
 //   fc      enterpriseId month callId                       CallRecord
 //   co      enterpriseId complaintId                        ComplaintRecord
@@ -18,7 +18,7 @@
 // Lookups (value = BE64(index of the event that made it) || target):
 //   di      enterpriseId deliveryId                         -> dl key
 //   de      enterpriseId month elderId                      elders an enterprise served in a month
-//   dw      enterpriseId workerId BE64(checkIn) deliveryId  -> BE64(checkOut) || dl key
+//   dw      month enterpriseId workerId BE64(checkIn) deliveryId  -> BE64(checkOut) || dl key
 //   dx      enterpriseId workerId BE64(checkIn) deliveryId  -> dl key (the visit was voided)
 //   ev      evidence(32 bytes)                              -> dl key of its first delivery
 //   ae      enterpriseId elderId assignmentId               assignments by enterprise
@@ -31,7 +31,11 @@
 // What a statement consults before recomputing a closed month (billing.cc):
 //   lw      month                                           BE64(index of the latest change to a delivery in it)
 //   lf      BE64(index)                                     a dated fact: EncodeDatedFact
-// Months are "YYYY-MM". Ids never contain 0x00 (events::ValidateId).
+// Months are "YYYY-MM" (of the check-in, for dl and dw). Ids never contain
+// 0x00 (events::ValidateId). dl and dw are month first: a month's records
+// lie together, apart from every other month's, and the ledger keeps them in
+// a family of their own (ledger/store_layout.h, InDeliveriesFamily), so that
+// storing a new month never rewrites the old ones.
 #ifndef ELDERCARE_PROJECTIONS_KEYS_H_
 #define ELDERCARE_PROJECTIONS_KEYS_H_
 
@@ -82,18 +86,6 @@ struct Lookup {
 inline std::optional<Lookup> DecodeLookup(std::string_view v) {
   if (v.size() < 8) return std::nullopt;
   return Lookup{GetBigEndian64(reinterpret_cast<const uint8_t*>(v.data())), v.substr(8)};
-}
-
-// The month and enterprise of a delivery record's key, given the key
-// without its "dl elderId" prefix (month BE64(checkIn) enterpriseId id).
-struct DeliveryKeyParts {
-  std::string_view month, enterprise;
-};
-inline std::optional<DeliveryKeyParts> ParseDeliveryKey(std::string_view rest) {
-  constexpr size_t kEnterpriseAt = 7 + 1 + 8 + 1;  // "YYYY-MM" 0x00 BE64 0x00
-  if (rest.size() < kEnterpriseAt) return std::nullopt;
-  std::string_view enterprise = rest.substr(kEnterpriseAt);
-  return DeliveryKeyParts{rest.substr(0, 7), enterprise.substr(0, enterprise.find('\0'))};
 }
 
 // A fact that takes effect on a day: about one elder ('e', the elder's id

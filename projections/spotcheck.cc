@@ -30,7 +30,7 @@ Result<Sample> DrawSampleFor(const StateReader& state, uint64_t state_size, cons
     std::string de = keys::Prefix({"de", ent, month});
     for (const std::string& k : snap.Keys(de)) {
       std::string elder = k.substr(de.size());
-      snap.Scan<S::DeliveryRecord>(keys::Prefix({"dl", elder, month}), [&](std::string_view, const Record<S::DeliveryRecord>& r) {
+      snap.Scan<S::DeliveryRecord>(keys::Prefix({"dl", month, elder}), [&](std::string_view, const Record<S::DeliveryRecord>& r) {
         auto c = r.get().getClaim();
         if (Str(c.getEnterpriseId()) != ent) return true;
         SampledDelivery d{ent, Str(c.getDeliveryId()), elder, r.get().getIndex(), {}};

@@ -225,6 +225,26 @@ TEST_F(Billing, AVoidedVisitOverlapsNothingFromTheVoidOn) {
   EXPECT_EQ(f.Bill("ent-a", "2024-03")->digest(), now->digest());
 }
 
+// A visit that runs past midnight at the end of a month and one the same
+// worker starts just after midnight: each month's statement sees the other
+// month's visit (visits are filed under the month they start in).
+TEST_F(Billing, AWorkerOverlapAcrossTheEndOfAMonthIsRefusedInBothMonths) {
+  f.ServedElder("E2");
+  f.Expect("ent-a", ProgrammeFixture::Delivery("late", "E1", "w9", "bathing", "2024-03-31T23:30:00+08:00",
+                                                "2024-04-01T00:40:00+08:00", 7001, "ent-a", 0) + "\n" +
+                        ProgrammeFixture::Delivery("early", "E2", "w9", "bathing", "2024-04-01T00:10:00+08:00",
+                                                   "2024-04-01T01:10:00+08:00", 7002, "ent-a", 0) + "\n" +
+                        D("apart", "2024-04-02", "09:00", "10:00", "bathing", 0, "w9"));
+  auto march = f.Bill("ent-a", "2024-03");
+  auto april = f.Bill("ent-a", "2024-04");
+  ASSERT_NE(march, nullptr);
+  ASSERT_NE(april, nullptr);
+  EXPECT_EQ(Lines(*march).at("late").getRefusal(), R::WORKER_OVERLAP);
+  auto l = Lines(*april);
+  EXPECT_EQ(l.at("early").getRefusal(), R::WORKER_OVERLAP);
+  EXPECT_EQ(l.at("apart").getRefusal(), R::NONE);
+}
+
 TEST_F(Billing, AnEvaluatorRecomputesFromAnExportAlone) {
   f.Expect("ent-a", D("d1", "2024-03-01", "09:00", "10:00") + "\n" + D("d2", "2024-03-02", "09:00", "09:10"));
   uint64_t mid = f.ledger().Size();

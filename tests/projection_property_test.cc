@@ -17,12 +17,16 @@
 #include "ledger/verifier.h"
 #include "projections/billing.h"
 #include "projections/keys.h"
+#include "ledger/store_layout.h"
+#include "projections/digest.h"
 #include "tests/programme_util.h"
+#include "tests/raw_db.h"
 
 namespace eldercare {
 namespace {
 
 using testing::ProgrammeFixture;
+using testing::RawDb;
 
 struct RandomEvent {
   std::string writer;
@@ -215,6 +219,133 @@ TEST(ProjectionProperty, ARebuildLeavesNoWalForTheNextOpenToReplay) {
   f.base().ledger.reset();  // closed; a read-only open would replay what is left
   EXPECT_LT(wal_bytes(), 1u << 20);
   f.base().Reopen();
+}
+
+// A served elder's deliveries over two months, by two workers.
+void TwoMonthsOfDeliveries(ProgrammeFixture& f) {
+  f.EnterpriseAndContract();
+  f.ServedElder("E1");
+  std::string lines;
+  for (int i = 0; i < 6; ++i) {
+    std::string day = i < 3 ? "2024-03-2" + std::to_string(i) : "2024-04-0" + std::to_string(i);
+    lines += ProgrammeFixture::Delivery("d" + std::to_string(i), "E1", "w" + std::to_string(i % 2), "bathing",
+                                        day + "T09:00:00+08:00", day + "T10:00:00+08:00", 100 + i) + "\n";
+  }
+  f.Expect("ent-a", lines);
+}
+
+using Pairs = std::vector<std::pair<std::string, std::string>>;
+
+Pairs InCursorOrder(Ledger& l) {
+  Pairs out;
+  for (auto c = l.NewCursor(Family::kProjections); c->Valid(); c->Next()) out.emplace_back(c->key(), c->value());
+  return out;
+}
+
+// The projection state is one keyspace kept in two column families
+// (ledger/store_layout.h): delivery records and workers' visits in
+// "deliveries", the rest in "projections". Reads, scans of any prefix and
+// the ledger's cursor see one keyspace in key order.
+TEST(ProjectionStorage, DeliveryKeysLiveInTheirOwnFamilyAndTheStateReadsAsOne) {
+  ProgrammeFixture f;
+  TwoMonthsOfDeliveries(f);
+  Pairs all = InCursorOrder(f.ledger());
+  for (size_t i = 1; i < all.size(); ++i) ASSERT_LT(all[i - 1].first, all[i].first) << "at " << i;
+  {
+    auto view = f.ledger().Projections();
+    ASSERT_TRUE(view.ok());
+    for (std::string prefix : {std::string(), std::string("d"), std::string("dl"), keys::Prefix({"dl"}),
+                               keys::Prefix({"dw", "2024-04"}), keys::Prefix({"el"})}) {
+      Pairs want, got;
+      for (const auto& kv : all) {
+        if (kv.first.rfind(prefix, 0) == 0) want.push_back(kv);
+      }
+      view->state->Scan(prefix, [&](std::string_view k, std::string_view v) {
+        got.emplace_back(k, v);
+        return true;
+      });
+      EXPECT_EQ(got, want) << "prefix '" << prefix << "'";
+      EXPECT_FALSE(want.empty()) << "prefix '" << prefix << "'";
+      for (const auto& [k, v] : want) EXPECT_EQ(view->state->Get(k), v);
+    }
+  }
+  proj::ProgrammeProjector projector;
+  EXPECT_TRUE(f.ledger().CheckDerivedStores(&projector).ok());
+  f.base().ledger.reset();
+  RawDb raw(f.base().path());
+  Pairs deliveries = raw.All(layout::kDeliveriesCf), records = raw.All(layout::kProjectionsCf);
+  size_t dl = 0, dw = 0;
+  for (const auto& [k, v] : deliveries) {
+    EXPECT_TRUE(layout::InDeliveriesFamily(k)) << k;
+    dl += k.rfind(keys::Prefix({"dl"}), 0) == 0;
+    dw += k.rfind(keys::Prefix({"dw"}), 0) == 0;
+  }
+  EXPECT_EQ(dl, 6u);
+  EXPECT_EQ(dw, 6u);
+  for (const auto& [k, v] : records) EXPECT_FALSE(layout::InDeliveriesFamily(k)) << k;
+  Pairs both = deliveries;
+  both.insert(both.end(), records.begin(), records.end());
+  std::sort(both.begin(), both.end());
+  EXPECT_EQ(both, all);
+  // Month first: March's records, then April's.
+  EXPECT_LT(deliveries.front().first, keys::Prefix({"dl", "2024-04"}));
+  EXPECT_GT(deliveries.back().first, keys::Prefix({"dw", "2024-04"}));
+}
+
+TEST(ProjectionStorage, RoutingReadsTheFirstPartOfTheKeyOnly) {
+  EXPECT_TRUE(layout::InDeliveriesFamily(keys::Join({"dl", "2024-03", "E1"})));
+  EXPECT_TRUE(layout::InDeliveriesFamily(keys::Join({"dw", "2024-03", "ent-a"})));
+  EXPECT_TRUE(layout::InDeliveriesFamily(keys::Prefix({"dl"})));
+  for (std::string k : {keys::Join({"di", "ent-a", "d1"}), keys::Join({"dx", "ent-a", "w1"}), keys::Join({"de", "ent-a"}),
+                        keys::Join({"el", "dl"}), std::string("dl"), std::string("dlx"), std::string("dwa\0")}) {
+    EXPECT_FALSE(layout::InDeliveriesFamily(k)) << k;
+  }
+}
+
+// A ledger made before the deliveries family existed (its projection state
+// all in "projections", the projector's version older): read-only it opens
+// for what needs no projections and refuses what does, naming the rebuild;
+// opened for writing it gains the family and is rebuilt into it, with the
+// same projection digest.
+TEST(ProjectionStorage, ALedgerFromBeforeTheDeliveriesFamilyIsRebuiltIntoIt) {
+  ProgrammeFixture f;
+  TwoMonthsOfDeliveries(f);
+  auto digest = [&] {
+    auto view = f.ledger().Projections();
+    EXPECT_TRUE(view.ok());
+    proj::Snapshot snap(*view->state, view->size, view->size);
+    return proj::ComputeDigest(snap).digest;
+  };
+  Hash before = digest();
+  Pairs all = InCursorOrder(f.ledger());
+  uint64_t size = f.ledger().Size();
+  f.base().ledger.reset();
+  {
+    RawDb raw(f.base().path());
+    for (const auto& [k, v] : raw.All(layout::kDeliveriesCf)) raw.Put(layout::kProjectionsCf, k, v);
+    raw.DropFamily(layout::kDeliveriesCf);
+    raw.Put("default", layout::kMetaProjectionVersion, "programme/5");
+  }
+  proj::ProgrammeProjector projector;
+  LedgerOptions ro;
+  ro.read_only = true;
+  {
+    auto bare = Ledger::Open(f.base().path(), ro);
+    ASSERT_TRUE(bare.ok()) << bare.status().ToString();
+    EXPECT_EQ((*bare)->Size(), size);
+    EXPECT_EQ(InCursorOrder(**bare), all);  // everything in the one family it has
+  }
+  ro.projector = &projector;
+  auto refused = Ledger::Open(f.base().path(), ro);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("audit-cli rebuild"), std::string::npos) << refused.status().ToString();
+  f.base().Reopen();  // for writing, with the projector: rebuilt
+  EXPECT_EQ(digest(), before);
+  EXPECT_EQ(InCursorOrder(f.ledger()), all);
+  EXPECT_TRUE(f.ledger().CheckDerivedStores(&projector).ok());
+  f.base().ledger.reset();
+  RawDb raw(f.base().path());
+  EXPECT_EQ(raw.All(layout::kDeliveriesCf).size(), 12u);
 }
 
 // Concurrent writers: the ledger stages each group of submissions on top of

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <rocksdb/db.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -50,6 +51,14 @@ class RawDb {
   }
   void Delete(const std::string& cf, const std::string& key) {
     EXPECT_TRUE(db_->Delete(rocksdb::WriteOptions(), by_name_.at(cf), key).ok());
+  }
+  // Drops a column family and all it holds.
+  void DropFamily(const std::string& cf) {
+    auto* h = by_name_.at(cf);
+    EXPECT_TRUE(db_->DropColumnFamily(h).ok()) << cf;
+    EXPECT_TRUE(db_->DestroyColumnFamilyHandle(h).ok());
+    handles_.erase(std::find(handles_.begin(), handles_.end(), h));
+    by_name_.erase(cf);
   }
   std::vector<std::pair<std::string, std::string>> All(const std::string& cf) {
     std::vector<std::pair<std::string, std::string>> out;
