@@ -157,13 +157,17 @@ class RocksStateReader : public StateReader {
     std::string upper = PrefixEnd(prefix);
     // A prefix of three bytes or more lies in one family; a shorter one (a
     // scan of everything) may span both, merged in key order.
-    std::vector<std::unique_ptr<Cursor>> cursors;
+    // (A fixed pair, not a vector: a statement scans once per elder.)
+    std::array<std::unique_ptr<Cursor>, 2> held;
+    size_t n = 1;
     if (prefix.size() >= 3 || cfs_.deliveries == nullptr) {
-      cursors.push_back(TakeCursor(Slot(cfs_.For(prefix)), upper));
+      held[0] = TakeCursor(Slot(cfs_.For(prefix)), std::move(upper));
     } else {
-      cursors.push_back(TakeCursor(0, upper));
-      cursors.push_back(TakeCursor(1, upper));
+      held[0] = TakeCursor(0, upper);
+      held[1] = TakeCursor(1, std::move(upper));
+      n = 2;
     }
+    std::span<std::unique_ptr<Cursor>> cursors(held.data(), n);
     for (auto& c : cursors) c->it->Seek(rocksdb::Slice(from.data(), from.size()));
     for (;;) {
       rocksdb::Iterator* it = nullptr;
