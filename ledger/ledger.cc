@@ -102,21 +102,26 @@ Result<SubmissionRecord> ParseSubmissionRecord(std::string_view bytes) {
 }  // namespace
 
 namespace {
-// The two families that hold the projection state (store_layout.h,
-// InDeliveriesFamily). `deliveries` is null only in a read-only open of a
-// ledger made before it existed (its projections are out of date anyway).
+// The families that hold the projection state (store_layout.h,
+// ProjectionFamilyOf). One is null only in a read-only open of a ledger made
+// before it existed (its projections are out of date anyway: the projector
+// version says so); its keys are then looked for in `records`.
 struct ProjectionFamilies {
-  rocksdb::ColumnFamilyHandle* records = nullptr;
-  rocksdb::ColumnFamilyHandle* deliveries = nullptr;
+  std::array<rocksdb::ColumnFamilyHandle*, layout::kProjectionFamilies> cf{};
 
-  // The family of a key, or of every key starting with `prefix` when it is
-  // at least three bytes long (they share the part InDeliveriesFamily reads).
-  rocksdb::ColumnFamilyHandle* For(std::string_view key) const {
-    return deliveries != nullptr && layout::InDeliveriesFamily(key) ? deliveries : records;
+  rocksdb::ColumnFamilyHandle* records() const { return cf[0]; }
+  // The slot of a key, or of every key starting with `prefix` when it is at
+  // least three bytes long (they share the part ProjectionFamilyOf reads).
+  size_t SlotOf(std::string_view key) const {
+    auto slot = static_cast<size_t>(layout::ProjectionFamilyOf(key));
+    return cf[slot] != nullptr ? slot : 0;
   }
+  rocksdb::ColumnFamilyHandle* For(std::string_view key) const { return cf[SlotOf(key)]; }
   std::vector<rocksdb::ColumnFamilyHandle*> All() const {
-    std::vector<rocksdb::ColumnFamilyHandle*> v{records};
-    if (deliveries != nullptr) v.push_back(deliveries);
+    std::vector<rocksdb::ColumnFamilyHandle*> v;
+    for (auto* h : cf) {
+      if (h != nullptr) v.push_back(h);
+    }
     return v;
   }
 };
@@ -156,16 +161,16 @@ class RocksStateReader : public StateReader {
     std::string_view from = start > prefix ? start : prefix;
     std::string upper = PrefixEnd(prefix);
     // A prefix of three bytes or more lies in one family; a shorter one (a
-    // scan of everything) may span both, merged in key order.
-    // (A fixed pair, not a vector: a statement scans once per elder.)
-    std::array<std::unique_ptr<Cursor>, 2> held;
-    size_t n = 1;
-    if (prefix.size() >= 3 || cfs_.deliveries == nullptr) {
-      held[0] = TakeCursor(Slot(cfs_.For(prefix)), std::move(upper));
+    // scan of everything) may span all of them, merged in key order.
+    // (A fixed array, not a vector: a statement scans once per elder.)
+    std::array<std::unique_ptr<Cursor>, layout::kProjectionFamilies> held;
+    size_t n = 0;
+    if (prefix.size() >= 3) {
+      held[n++] = TakeCursor(cfs_.SlotOf(prefix), std::move(upper));
     } else {
-      held[0] = TakeCursor(0, upper);
-      held[1] = TakeCursor(1, std::move(upper));
-      n = 2;
+      for (size_t slot = 0; slot < held.size(); ++slot) {
+        if (cfs_.cf[slot] != nullptr) held[n++] = TakeCursor(slot, upper);
+      }
     }
     std::span<std::unique_ptr<Cursor>> cursors(held.data(), n);
     for (auto& c : cursors) c->it->Seek(rocksdb::Slice(from.data(), from.size()));
@@ -196,14 +201,12 @@ class RocksStateReader : public StateReader {
   // take one from a pool instead of building one per scan (a statement scans
   // per elder; building an iterator touches every file of the LSM tree).
   struct Cursor {
-    int slot = 0;  // 0: records, 1: deliveries
+    size_t slot = 0;  // in ProjectionFamilies::cf
     std::string upper;
     rocksdb::Slice upper_slice;
     bool bounded = true;
     std::unique_ptr<rocksdb::Iterator> it;
   };
-
-  int Slot(rocksdb::ColumnFamilyHandle* cf) const { return cf == cfs_.records ? 0 : 1; }
 
   // False when the key is absent.
   bool Read(std::string_view key, rocksdb::PinnableSlice* v) const {
@@ -221,7 +224,7 @@ class RocksStateReader : public StateReader {
   }
 
   // A cursor over family `slot` bounded above by `upper` ("": unbounded).
-  std::unique_ptr<Cursor> TakeCursor(int slot, std::string upper) const {
+  std::unique_ptr<Cursor> TakeCursor(size_t slot, std::string upper) const {
     const bool unbounded = upper.empty();
     std::unique_ptr<Cursor> c;
     if (snapshot_ != nullptr && !unbounded) {
@@ -238,7 +241,7 @@ class RocksStateReader : public StateReader {
       rocksdb::ReadOptions ro;
       ro.snapshot = snapshot_;
       if (c->bounded) ro.iterate_upper_bound = &c->upper_slice;
-      c->it.reset(db_->NewIterator(ro, slot == 0 ? cfs_.records : cfs_.deliveries));
+      c->it.reset(db_->NewIterator(ro, cfs_.cf[slot]));
     }
     c->upper = std::move(upper);
     c->upper_slice = rocksdb::Slice(c->upper);
@@ -254,7 +257,7 @@ class RocksStateReader : public StateReader {
   ProjectionFamilies cfs_;
   const rocksdb::Snapshot* snapshot_;
   mutable std::mutex pool_mu_;
-  mutable std::vector<std::unique_ptr<Cursor>> pool_[2];
+  mutable std::vector<std::unique_ptr<Cursor>> pool_[layout::kProjectionFamilies];
 };
 
 // Committed projection records the group leader (or a rebuild) read
@@ -411,9 +414,8 @@ struct Ledger::Rep {
   rocksdb::ColumnFamilyHandle* submissions = nullptr;
   rocksdb::ColumnFamilyHandle* actors = nullptr;
   rocksdb::ColumnFamilyHandle* checkpoints = nullptr;
-  rocksdb::ColumnFamilyHandle* projections = nullptr;
-  rocksdb::ColumnFamilyHandle* deliveries = nullptr;  // see ProjectionFamilies
-  ProjectionFamilies projection_families() const { return {projections, deliveries}; }
+  ProjectionFamilies projection;  // the projection state's families
+  const ProjectionFamilies& projection_families() const { return projection; }
 
   std::string origin;
   std::string operator_id;
@@ -752,15 +754,19 @@ Status Ledger::Rep::OpenDb(bool create) {
       {layout::kMerkleCf, merkle_opts},             {layout::kSubmissionsCf, cf_opts},
       {layout::kActorsCf, cf_opts},                 {layout::kCheckpointsCf, cf_opts},
       {layout::kProjectionsCf, projection_opts},    {layout::kDeliveriesCf, projection_opts},
+      {layout::kVisitsCf, projection_opts},
   };
   std::string path = (fs::path(dir) / "log").string();
   if (options.read_only) {
-    // A read-only open cannot add a family: one made before the deliveries
-    // family opens without it (its projections are out of date, LoadState).
+    // A read-only open cannot add a family: one made before a projection
+    // family existed opens without it (its projections are out of date,
+    // LoadState).
     std::vector<std::string> present;
-    if (rocksdb::DB::ListColumnFamilies(db_opts, path, &present).ok() &&
-        std::find(present.begin(), present.end(), layout::kDeliveriesCf) == present.end()) {
-      cfs.pop_back();
+    if (rocksdb::DB::ListColumnFamilies(db_opts, path, &present).ok()) {
+      std::erase_if(cfs, [&](const rocksdb::ColumnFamilyDescriptor& d) {
+        return std::find(present.begin(), present.end(), d.name) == present.end() &&
+               (d.name == layout::kDeliveriesCf || d.name == layout::kVisitsCf);
+      });
     }
   }
   rocksdb::DB* raw = nullptr;
@@ -786,8 +792,12 @@ Status Ledger::Rep::OpenDb(bool create) {
   submissions = handles[3];
   actors = handles[4];
   checkpoints = handles[5];
-  projections = handles[6];
-  deliveries = handles.size() > 7 ? handles[7] : nullptr;
+  projection = {};
+  for (size_t i = 6; i < handles.size(); ++i) {
+    for (size_t slot = 0; slot < layout::kProjectionFamilies; ++slot) {
+      if (cfs[i].name == layout::kProjectionFamilyNames[slot]) projection.cf[slot] = handles[i];
+    }
+  }
   return Status::Ok();
 }
 
@@ -979,11 +989,11 @@ void Ledger::Rep::LogMemory(const std::string& what) const {
   };
   auto of_projections = [&](const char* name) {
     uint64_t v = 0;
-    db->GetIntProperty(projections, name, &v);
+    db->GetIntProperty(projection.records(), name, &v);
     return v;
   };
   std::string level0 = "?";  // a string property, not an integer one
-  db->GetProperty(projections, "rocksdb.num-files-at-level0", &level0);
+  db->GetProperty(projection.records(), "rocksdb.num-files-at-level0", &level0);
   std::string rss = "?";
   std::ifstream status("/proc/self/status");
   for (std::string line; std::getline(status, line);) {
@@ -1785,7 +1795,7 @@ class RocksCursor : public KvCursor {
 // two families).
 class MergedCursor : public KvCursor {
  public:
-  MergedCursor(std::unique_ptr<KvCursor> a, std::unique_ptr<KvCursor> b) : a_(std::move(a)), b_(std::move(b)) { Pick(); }
+  explicit MergedCursor(std::vector<std::unique_ptr<KvCursor>> parts) : parts_(std::move(parts)) { Pick(); }
   bool Valid() const override { return at_ != nullptr; }
   std::string_view key() const override { return at_->key(); }
   std::string_view value() const override { return at_->value(); }
@@ -1793,15 +1803,21 @@ class MergedCursor : public KvCursor {
     at_->Next();
     Pick();
   }
-  Status status() const override { return a_->status().ok() ? b_->status() : a_->status(); }
+  Status status() const override {
+    for (const auto& p : parts_) {
+      if (!p->status().ok()) return p->status();
+    }
+    return Status::Ok();
+  }
 
  private:
   void Pick() {
     at_ = nullptr;
-    if (a_->Valid()) at_ = a_.get();
-    if (b_->Valid() && (at_ == nullptr || b_->key() < at_->key())) at_ = b_.get();
+    for (const auto& p : parts_) {
+      if (p->Valid() && (at_ == nullptr || p->key() < at_->key())) at_ = p.get();
+    }
   }
-  std::unique_ptr<KvCursor> a_, b_;
+  std::vector<std::unique_ptr<KvCursor>> parts_;
   KvCursor* at_ = nullptr;
 };
 }  // namespace
@@ -1815,7 +1831,7 @@ std::unique_ptr<KvCursor> Ledger::NewCursor(Family family, std::string_view from
     case Family::kSubmissions: cf = rep_->submissions; break;
     case Family::kActors: cf = rep_->actors; break;
     case Family::kCheckpoints: cf = rep_->checkpoints; break;
-    case Family::kProjections: cf = rep_->projections; break;
+    case Family::kProjections: break;  // merged, below
   }
   rocksdb::ReadOptions ro;
   ro.readahead_size = 4u << 20;
@@ -1825,8 +1841,10 @@ std::unique_ptr<KvCursor> Ledger::NewCursor(Family family, std::string_view from
     it->Seek(rocksdb::Slice(from.data(), from.size()));
     return std::make_unique<RocksCursor>(it);
   };
-  if (family != Family::kProjections || rep_->deliveries == nullptr) return open(cf);
-  return std::make_unique<MergedCursor>(open(rep_->projections), open(rep_->deliveries));
+  if (family != Family::kProjections) return open(cf);
+  std::vector<std::unique_ptr<KvCursor>> parts;
+  for (auto* h : rep_->projection.All()) parts.push_back(open(h));
+  return std::make_unique<MergedCursor>(std::move(parts));
 }
 
 Result<ProjectionView> Ledger::Projections() const {

@@ -8,7 +8,8 @@
 //   actors          actor id                                ActorRecord (flat capnp)
 //   checkpoints     BE64(tree size)                         signed note text
 //   projections     projection keys (projections/keys.h)    projection records
-//   deliveries      the projection keys of InDeliveriesFamily  projection records
+//   deliveries      projection keys "dl ..." (delivery records)  projection records
+//   visits          projection keys "dw ..." (workers' visits)   projection lookups
 //
 // Merkle nodes are stored in tiles (below): appending a leaf appends the
 // nodes it completes to the end of its tiles' values (a RocksDB merge), so
@@ -20,6 +21,8 @@
 #define ELDERCARE_LEDGER_STORE_LAYOUT_H_
 
 #include <algorithm>
+#include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -37,19 +40,34 @@ constexpr char kCheckpointsCf[] = "checkpoints";
 constexpr char kProjectionsCf[] = "projections";
 constexpr char kDeliveriesCf[] = "deliveries";
 
-// The projection state is one keyspace kept in two families. Keys whose first
-// part (up to the first 0x00) is "dl" (delivery records) or "dw" (a worker's
-// visits) -- two thirds of its bytes, keyed month first (projections/keys.h)
-// -- live in "deliveries"; every other key in "projections". In one family,
+constexpr char kVisitsCf[] = "visits";
+
+// The projection state is one keyspace kept in three families, by the key's
+// first part (up to the first 0x00): "dl" (delivery records) in "deliveries",
+// "dw" (a worker's visits) in "visits" -- together two thirds of its bytes,
+// both keyed month first (projections/keys.h) -- and every other key in
+// "projections". The point is what a memtable flush holds: in one family,
 // each new level-0 file spanned the whole keyspace (new delivery records
 // beside lookups keyed by random ids), so every compaction into level 1
 // rewrote all of it: 2,293 bytes written per event at 10M events (755 at
-// 1M), compaction 315 s of a 378 s ingest. Split: 1,473 bytes per event and
-// 208 s at 10M (benchmarks/RESULTS.md). Still not flat: a level-0 file of
-// this family spans from the newest "dl" month to the newest "dw" month, and
-// so every older "dw" month between them.
-inline bool InDeliveriesFamily(std::string_view key) {
-  return key.size() >= 3 && key[0] == 'd' && (key[1] == 'l' || key[1] == 'w') && key[2] == '\0';
+// 1M), compaction 315 s of a 378 s ingest. With dl and dw in one family a
+// level-0 file still spanned from the newest "dl" month to the newest "dw"
+// month, and so every older "dw" month between them (1,473 bytes per event
+// at 10M, 597 at 1M). In a family each, a new file holds only the newest
+// months, and older months are moved down, never rewritten
+// (benchmarks/RESULTS.md).
+enum class ProjectionFamily : uint8_t { kRecords = 0, kDeliveries = 1, kVisits = 2 };
+constexpr size_t kProjectionFamilies = 3;
+constexpr const char* kProjectionFamilyNames[kProjectionFamilies] = {kProjectionsCf, kDeliveriesCf, kVisitsCf};
+
+// The family of a key, and of every key that starts with a prefix of at
+// least three bytes (the part read here).
+inline ProjectionFamily ProjectionFamilyOf(std::string_view key) {
+  if (key.size() >= 3 && key[0] == 'd' && key[2] == '\0') {
+    if (key[1] == 'l') return ProjectionFamily::kDeliveries;
+    if (key[1] == 'w') return ProjectionFamily::kVisits;
+  }
+  return ProjectionFamily::kRecords;
 }
 
 constexpr std::string_view kFormatVersion = "eldercare-ledger/3";

@@ -1,4 +1,4 @@
-// The projection keyspace (column family "projections").
+// The projection keyspace (column families "projections", "deliveries", "visits").
 //
 //   prefix  key parts (joined by 0x00)                      value
 //   el      elderId                                         ElderRecord
@@ -34,7 +34,7 @@
 // Months are "YYYY-MM" (of the check-in, for dl and dw). Ids never contain
 // 0x00 (events::ValidateId). dl and dw are month first: a month's records
 // lie together, apart from every other month's, and the ledger keeps them in
-// a family of their own (ledger/store_layout.h, InDeliveriesFamily), so that
+// a family each (ledger/store_layout.h, ProjectionFamilyOf), so that
 // storing a new month never rewrites the old ones.
 #ifndef ELDERCARE_PROJECTIONS_KEYS_H_
 #define ELDERCARE_PROJECTIONS_KEYS_H_

@@ -242,11 +242,11 @@ Pairs InCursorOrder(Ledger& l) {
   return out;
 }
 
-// The projection state is one keyspace kept in two column families
-// (ledger/store_layout.h): delivery records and workers' visits in
-// "deliveries", the rest in "projections". Reads, scans of any prefix and
-// the ledger's cursor see one keyspace in key order.
-TEST(ProjectionStorage, DeliveryKeysLiveInTheirOwnFamilyAndTheStateReadsAsOne) {
+// The projection state is one keyspace kept in three column families
+// (ledger/store_layout.h): delivery records in "deliveries", workers' visits
+// in "visits", the rest in "projections". Reads, scans of any prefix and the
+// ledger's cursor see one keyspace in key order.
+TEST(ProjectionStorage, DeliveryKeysLiveInTheirOwnFamiliesAndTheStateReadsAsOne) {
   ProgrammeFixture f;
   TwoMonthsOfDeliveries(f);
   Pairs all = InCursorOrder(f.ledger());
@@ -254,8 +254,9 @@ TEST(ProjectionStorage, DeliveryKeysLiveInTheirOwnFamilyAndTheStateReadsAsOne) {
   {
     auto view = f.ledger().Projections();
     ASSERT_TRUE(view.ok());
-    for (std::string prefix : {std::string(), std::string("d"), std::string("dl"), keys::Prefix({"dl"}),
-                               keys::Prefix({"dw", "2024-04"}), keys::Prefix({"el"})}) {
+    for (std::string prefix :
+         {std::string(), std::string("d"), std::string("dl"), std::string("dw"), keys::Prefix({"dl"}),
+          keys::Prefix({"dw"}), keys::Prefix({"dw", "2024-04"}), keys::Prefix({"el"}), keys::Prefix({"di"})}) {
       Pairs want, got;
       for (const auto& kv : all) {
         if (kv.first.rfind(prefix, 0) == 0) want.push_back(kv);
@@ -273,79 +274,100 @@ TEST(ProjectionStorage, DeliveryKeysLiveInTheirOwnFamilyAndTheStateReadsAsOne) {
   EXPECT_TRUE(f.ledger().CheckDerivedStores(&projector).ok());
   f.base().ledger.reset();
   RawDb raw(f.base().path());
-  Pairs deliveries = raw.All(layout::kDeliveriesCf), records = raw.All(layout::kProjectionsCf);
-  size_t dl = 0, dw = 0;
+  Pairs deliveries = raw.All(layout::kDeliveriesCf), visits = raw.All(layout::kVisitsCf),
+        records = raw.All(layout::kProjectionsCf);
   for (const auto& [k, v] : deliveries) {
-    EXPECT_TRUE(layout::InDeliveriesFamily(k)) << k;
-    dl += k.rfind(keys::Prefix({"dl"}), 0) == 0;
-    dw += k.rfind(keys::Prefix({"dw"}), 0) == 0;
+    EXPECT_EQ(layout::ProjectionFamilyOf(k), layout::ProjectionFamily::kDeliveries) << k;
+    EXPECT_EQ(k.rfind(keys::Prefix({"dl"}), 0), 0u) << k;
   }
-  EXPECT_EQ(dl, 6u);
-  EXPECT_EQ(dw, 6u);
-  for (const auto& [k, v] : records) EXPECT_FALSE(layout::InDeliveriesFamily(k)) << k;
-  Pairs both = deliveries;
-  both.insert(both.end(), records.begin(), records.end());
-  std::sort(both.begin(), both.end());
-  EXPECT_EQ(both, all);
-  // Month first: March's records, then April's.
-  EXPECT_LT(deliveries.front().first, keys::Prefix({"dl", "2024-04"}));
-  EXPECT_GT(deliveries.back().first, keys::Prefix({"dw", "2024-04"}));
+  for (const auto& [k, v] : visits) {
+    EXPECT_EQ(layout::ProjectionFamilyOf(k), layout::ProjectionFamily::kVisits) << k;
+    EXPECT_EQ(k.rfind(keys::Prefix({"dw"}), 0), 0u) << k;
+  }
+  EXPECT_EQ(deliveries.size(), 6u);
+  EXPECT_EQ(visits.size(), 6u);
+  for (const auto& [k, v] : records) EXPECT_EQ(layout::ProjectionFamilyOf(k), layout::ProjectionFamily::kRecords) << k;
+  Pairs every = deliveries;
+  every.insert(every.end(), visits.begin(), visits.end());
+  every.insert(every.end(), records.begin(), records.end());
+  std::sort(every.begin(), every.end());
+  EXPECT_EQ(every, all);
+  // Month first in each: March's records, then April's.
+  for (const Pairs* family : {&deliveries, &visits}) {
+    ASSERT_FALSE(family->empty());
+    EXPECT_NE(family->front().first.find("2024-03"), std::string::npos) << family->front().first;
+    EXPECT_NE(family->back().first.find("2024-04"), std::string::npos) << family->back().first;
+  }
 }
 
 TEST(ProjectionStorage, RoutingReadsTheFirstPartOfTheKeyOnly) {
-  EXPECT_TRUE(layout::InDeliveriesFamily(keys::Join({"dl", "2024-03", "E1"})));
-  EXPECT_TRUE(layout::InDeliveriesFamily(keys::Join({"dw", "2024-03", "ent-a"})));
-  EXPECT_TRUE(layout::InDeliveriesFamily(keys::Prefix({"dl"})));
+  using layout::ProjectionFamily;
+  EXPECT_EQ(layout::ProjectionFamilyOf(keys::Join({"dl", "2024-03", "E1"})), ProjectionFamily::kDeliveries);
+  EXPECT_EQ(layout::ProjectionFamilyOf(keys::Prefix({"dl"})), ProjectionFamily::kDeliveries);
+  EXPECT_EQ(layout::ProjectionFamilyOf(keys::Join({"dw", "2024-03", "ent-a"})), ProjectionFamily::kVisits);
+  EXPECT_EQ(layout::ProjectionFamilyOf(keys::Prefix({"dw"})), ProjectionFamily::kVisits);
   for (std::string k : {keys::Join({"di", "ent-a", "d1"}), keys::Join({"dx", "ent-a", "w1"}), keys::Join({"de", "ent-a"}),
-                        keys::Join({"el", "dl"}), std::string("dl"), std::string("dlx"), std::string("dwa\0")}) {
-    EXPECT_FALSE(layout::InDeliveriesFamily(k)) << k;
+                        keys::Join({"el", "dl"}), std::string("dl"), std::string("dw"), std::string("dlx"),
+                        std::string("dwa\0", 4), std::string()}) {
+    EXPECT_EQ(layout::ProjectionFamilyOf(k), ProjectionFamily::kRecords) << k;
   }
 }
 
-// A ledger made before the deliveries family existed (its projection state
-// all in "projections", the projector's version older): read-only it opens
-// for what needs no projections and refuses what does, naming the rebuild;
-// opened for writing it gains the family and is rebuilt into it, with the
-// same projection digest.
-TEST(ProjectionStorage, ALedgerFromBeforeTheDeliveriesFamilyIsRebuiltIntoIt) {
-  ProgrammeFixture f;
-  TwoMonthsOfDeliveries(f);
-  auto digest = [&] {
-    auto view = f.ledger().Projections();
-    EXPECT_TRUE(view.ok());
-    proj::Snapshot snap(*view->state, view->size, view->size);
-    return proj::ComputeDigest(snap).digest;
-  };
-  Hash before = digest();
-  Pairs all = InCursorOrder(f.ledger());
-  uint64_t size = f.ledger().Size();
-  f.base().ledger.reset();
-  {
+// Ledgers from before a projection family existed, their projector's version
+// older: every projection key in "projections" (before programme/6), or
+// delivery records and visits together in "deliveries" (programme/6).
+// Read-only such a ledger opens for what needs no projections and refuses
+// what does, naming the rebuild; opened for writing it gains the families and
+// is rebuilt into them, with the same projection digest.
+TEST(ProjectionStorage, ALedgerFromBeforeTheFamiliesIsRebuiltIntoThem) {
+  for (const char* older : {"programme/5", "programme/6"}) {
+    SCOPED_TRACE(older);
+    const bool split = std::string_view(older) == "programme/6";
+    ProgrammeFixture f;
+    TwoMonthsOfDeliveries(f);
+    auto digest = [&] {
+      auto view = f.ledger().Projections();
+      EXPECT_TRUE(view.ok());
+      proj::Snapshot snap(*view->state, view->size, view->size);
+      return proj::ComputeDigest(snap).digest;
+    };
+    Hash before = digest();
+    Pairs all = InCursorOrder(f.ledger());
+    uint64_t size = f.ledger().Size();
+    f.base().ledger.reset();
+    {
+      RawDb raw(f.base().path());
+      const char* into = split ? layout::kDeliveriesCf : layout::kProjectionsCf;
+      for (const auto& [k, v] : raw.All(layout::kVisitsCf)) raw.Put(into, k, v);
+      raw.DropFamily(layout::kVisitsCf);
+      if (!split) {
+        for (const auto& [k, v] : raw.All(layout::kDeliveriesCf)) raw.Put(layout::kProjectionsCf, k, v);
+        raw.DropFamily(layout::kDeliveriesCf);
+      }
+      raw.Put("default", layout::kMetaProjectionVersion, older);
+    }
+    proj::ProgrammeProjector projector;
+    LedgerOptions ro;
+    ro.read_only = true;
+    {
+      auto bare = Ledger::Open(f.base().path(), ro);
+      ASSERT_TRUE(bare.ok()) << bare.status().ToString();
+      EXPECT_EQ((*bare)->Size(), size);
+      EXPECT_EQ(InCursorOrder(**bare), all);  // everything in the families it has
+    }
+    ro.projector = &projector;
+    auto refused = Ledger::Open(f.base().path(), ro);
+    ASSERT_FALSE(refused.ok());
+    EXPECT_NE(refused.status().message().find("audit-cli rebuild"), std::string::npos) << refused.status().ToString();
+    f.base().Reopen();  // for writing, with the projector: rebuilt
+    EXPECT_EQ(digest(), before);
+    EXPECT_EQ(InCursorOrder(f.ledger()), all);
+    EXPECT_TRUE(f.ledger().CheckDerivedStores(&projector).ok());
+    f.base().ledger.reset();
     RawDb raw(f.base().path());
-    for (const auto& [k, v] : raw.All(layout::kDeliveriesCf)) raw.Put(layout::kProjectionsCf, k, v);
-    raw.DropFamily(layout::kDeliveriesCf);
-    raw.Put("default", layout::kMetaProjectionVersion, "programme/5");
+    EXPECT_EQ(raw.All(layout::kDeliveriesCf).size(), 6u);
+    EXPECT_EQ(raw.All(layout::kVisitsCf).size(), 6u);
   }
-  proj::ProgrammeProjector projector;
-  LedgerOptions ro;
-  ro.read_only = true;
-  {
-    auto bare = Ledger::Open(f.base().path(), ro);
-    ASSERT_TRUE(bare.ok()) << bare.status().ToString();
-    EXPECT_EQ((*bare)->Size(), size);
-    EXPECT_EQ(InCursorOrder(**bare), all);  // everything in the one family it has
-  }
-  ro.projector = &projector;
-  auto refused = Ledger::Open(f.base().path(), ro);
-  ASSERT_FALSE(refused.ok());
-  EXPECT_NE(refused.status().message().find("audit-cli rebuild"), std::string::npos) << refused.status().ToString();
-  f.base().Reopen();  // for writing, with the projector: rebuilt
-  EXPECT_EQ(digest(), before);
-  EXPECT_EQ(InCursorOrder(f.ledger()), all);
-  EXPECT_TRUE(f.ledger().CheckDerivedStores(&projector).ok());
-  f.base().ledger.reset();
-  RawDb raw(f.base().path());
-  EXPECT_EQ(raw.All(layout::kDeliveriesCf).size(), 12u);
 }
 
 // Concurrent writers: the ledger stages each group of submissions on top of
