@@ -10,6 +10,7 @@
 //   projections     projection keys (projections/keys.h)    projection records
 //   deliveries      projection keys "dl ..." (delivery records)  projection records
 //   visits          projection keys "dw ..." (workers' visits)   projection lookups
+//   lookups         projection keys "di ...", "ev ..."           projection lookups
 //
 // Merkle nodes are stored in tiles (below): appending a leaf appends the
 // nodes it completes to the end of its tiles' values (a RocksDB merge), so
@@ -41,11 +42,13 @@ constexpr char kProjectionsCf[] = "projections";
 constexpr char kDeliveriesCf[] = "deliveries";
 
 constexpr char kVisitsCf[] = "visits";
+constexpr char kLookupsCf[] = "lookups";
 
-// The projection state is one keyspace kept in three families, by the key's
+// The projection state is one keyspace kept in four families, by the key's
 // first part (up to the first 0x00): "dl" (delivery records) in "deliveries",
-// "dw" (a worker's visits) in "visits" -- together two thirds of its bytes,
-// both keyed month first (projections/keys.h) -- and every other key in
+// "dw" (a worker's visits) in "visits" -- both keyed month first
+// (projections/keys.h) -- "di" and "ev" (a delivery's id and its evidence
+// hash: point look-ups, keyed at random) in "lookups", and every other key in
 // "projections". The point is what a memtable flush holds: in one family,
 // each new level-0 file spanned the whole keyspace (new delivery records
 // beside lookups keyed by random ids), so every compaction into level 1
@@ -54,18 +57,24 @@ constexpr char kVisitsCf[] = "visits";
 // level-0 file still spanned from the newest "dl" month to the newest "dw"
 // month, and so every older "dw" month between them (1,473 bytes per event
 // at 10M, 597 at 1M). In a family each, a new file holds only the newest
-// months, and older months are moved down, never rewritten
+// months, and older months are moved down, never rewritten: 1,042 bytes per
+// event at 10M, 496 at 1M. What still grows is the random-keyed lookups:
+// every level of a sorted index of random keys rewrites them once more.
+// "lookups" uses universal compaction (fewer rewrites than leveled for
+// random keys; it is never scanned): 540 -> 490 bytes per event at 10M
 // (benchmarks/RESULTS.md).
-enum class ProjectionFamily : uint8_t { kRecords = 0, kDeliveries = 1, kVisits = 2 };
-constexpr size_t kProjectionFamilies = 3;
-constexpr const char* kProjectionFamilyNames[kProjectionFamilies] = {kProjectionsCf, kDeliveriesCf, kVisitsCf};
+enum class ProjectionFamily : uint8_t { kRecords = 0, kDeliveries = 1, kVisits = 2, kLookups = 3 };
+constexpr size_t kProjectionFamilies = 4;
+constexpr const char* kProjectionFamilyNames[kProjectionFamilies] = {kProjectionsCf, kDeliveriesCf, kVisitsCf,
+                                                                     kLookupsCf};
 
 // The family of a key, and of every key that starts with a prefix of at
 // least three bytes (the part read here).
 inline ProjectionFamily ProjectionFamilyOf(std::string_view key) {
-  if (key.size() >= 3 && key[0] == 'd' && key[2] == '\0') {
-    if (key[1] == 'l') return ProjectionFamily::kDeliveries;
-    if (key[1] == 'w') return ProjectionFamily::kVisits;
+  if (key.size() >= 3 && key[2] == '\0') {
+    if (key[0] == 'd' && key[1] == 'l') return ProjectionFamily::kDeliveries;
+    if (key[0] == 'd' && key[1] == 'w') return ProjectionFamily::kVisits;
+    if ((key[0] == 'd' && key[1] == 'i') || (key[0] == 'e' && key[1] == 'v')) return ProjectionFamily::kLookups;
   }
   return ProjectionFamily::kRecords;
 }

@@ -242,9 +242,10 @@ Pairs InCursorOrder(Ledger& l) {
   return out;
 }
 
-// The projection state is one keyspace kept in three column families
+// The projection state is one keyspace kept in four column families
 // (ledger/store_layout.h): delivery records in "deliveries", workers' visits
-// in "visits", the rest in "projections". Reads, scans of any prefix and the
+// in "visits", the delivery-id and evidence lookups in "lookups", the rest in
+// "projections". Reads, scans of any prefix and the
 // ledger's cursor see one keyspace in key order.
 TEST(ProjectionStorage, DeliveryKeysLiveInTheirOwnFamiliesAndTheStateReadsAsOne) {
   ProgrammeFixture f;
@@ -256,7 +257,8 @@ TEST(ProjectionStorage, DeliveryKeysLiveInTheirOwnFamiliesAndTheStateReadsAsOne)
     ASSERT_TRUE(view.ok());
     for (std::string prefix :
          {std::string(), std::string("d"), std::string("dl"), std::string("dw"), keys::Prefix({"dl"}),
-          keys::Prefix({"dw"}), keys::Prefix({"dw", "2024-04"}), keys::Prefix({"el"}), keys::Prefix({"di"})}) {
+          keys::Prefix({"dw"}), keys::Prefix({"dw", "2024-04"}), keys::Prefix({"el"}), keys::Prefix({"di"}),
+          keys::Prefix({"ev"}), std::string("e")}) {
       Pairs want, got;
       for (const auto& kv : all) {
         if (kv.first.rfind(prefix, 0) == 0) want.push_back(kv);
@@ -275,7 +277,7 @@ TEST(ProjectionStorage, DeliveryKeysLiveInTheirOwnFamiliesAndTheStateReadsAsOne)
   f.base().ledger.reset();
   RawDb raw(f.base().path());
   Pairs deliveries = raw.All(layout::kDeliveriesCf), visits = raw.All(layout::kVisitsCf),
-        records = raw.All(layout::kProjectionsCf);
+        lookups = raw.All(layout::kLookupsCf), records = raw.All(layout::kProjectionsCf);
   for (const auto& [k, v] : deliveries) {
     EXPECT_EQ(layout::ProjectionFamilyOf(k), layout::ProjectionFamily::kDeliveries) << k;
     EXPECT_EQ(k.rfind(keys::Prefix({"dl"}), 0), 0u) << k;
@@ -284,11 +286,21 @@ TEST(ProjectionStorage, DeliveryKeysLiveInTheirOwnFamiliesAndTheStateReadsAsOne)
     EXPECT_EQ(layout::ProjectionFamilyOf(k), layout::ProjectionFamily::kVisits) << k;
     EXPECT_EQ(k.rfind(keys::Prefix({"dw"}), 0), 0u) << k;
   }
+  size_t di = 0, ev = 0;
+  for (const auto& [k, v] : lookups) {
+    EXPECT_EQ(layout::ProjectionFamilyOf(k), layout::ProjectionFamily::kLookups) << k;
+    di += k.rfind(keys::Prefix({"di"}), 0) == 0;
+    ev += k.rfind(keys::Prefix({"ev"}), 0) == 0;
+  }
   EXPECT_EQ(deliveries.size(), 6u);
   EXPECT_EQ(visits.size(), 6u);
+  EXPECT_EQ(di, 6u);
+  EXPECT_EQ(ev, 6u);
+  EXPECT_EQ(lookups.size(), 12u);
   for (const auto& [k, v] : records) EXPECT_EQ(layout::ProjectionFamilyOf(k), layout::ProjectionFamily::kRecords) << k;
   Pairs every = deliveries;
   every.insert(every.end(), visits.begin(), visits.end());
+  every.insert(every.end(), lookups.begin(), lookups.end());
   every.insert(every.end(), records.begin(), records.end());
   std::sort(every.begin(), every.end());
   EXPECT_EQ(every, all);
@@ -306,23 +318,38 @@ TEST(ProjectionStorage, RoutingReadsTheFirstPartOfTheKeyOnly) {
   EXPECT_EQ(layout::ProjectionFamilyOf(keys::Prefix({"dl"})), ProjectionFamily::kDeliveries);
   EXPECT_EQ(layout::ProjectionFamilyOf(keys::Join({"dw", "2024-03", "ent-a"})), ProjectionFamily::kVisits);
   EXPECT_EQ(layout::ProjectionFamilyOf(keys::Prefix({"dw"})), ProjectionFamily::kVisits);
-  for (std::string k : {keys::Join({"di", "ent-a", "d1"}), keys::Join({"dx", "ent-a", "w1"}), keys::Join({"de", "ent-a"}),
-                        keys::Join({"el", "dl"}), std::string("dl"), std::string("dw"), std::string("dlx"),
-                        std::string("dwa\0", 4), std::string()}) {
+  EXPECT_EQ(layout::ProjectionFamilyOf(keys::Join({"di", "ent-a", "d1"})), ProjectionFamily::kLookups);
+  EXPECT_EQ(layout::ProjectionFamilyOf(keys::Join({"ev", std::string(32, '\x7f')})), ProjectionFamily::kLookups);
+  for (std::string k : {keys::Join({"dx", "ent-a", "w1"}), keys::Join({"de", "ent-a"}), keys::Join({"el", "dl"}),
+                        keys::Join({"ei", "x"}), keys::Join({"dv", "x"}), std::string("dl"), std::string("dw"),
+                        std::string("ev"), std::string("dlx"), std::string("dwa\0", 4), std::string()}) {
     EXPECT_EQ(layout::ProjectionFamilyOf(k), ProjectionFamily::kRecords) << k;
   }
 }
 
 // Ledgers from before a projection family existed, their projector's version
-// older: every projection key in "projections" (before programme/6), or
-// delivery records and visits together in "deliveries" (programme/6).
-// Read-only such a ledger opens for what needs no projections and refuses
-// what does, naming the rebuild; opened for writing it gains the families and
-// is rebuilt into them, with the same projection digest.
+// older: every projection key in "projections" (before programme/6);
+// delivery records and visits together in "deliveries" (programme/6);
+// visits in "visits" but the delivery-id and evidence lookups still in
+// "projections" (programme/7). Read-only such a ledger opens for what needs
+// no projections and refuses what does, naming the rebuild; opened for
+// writing it gains the families and is rebuilt into them, with the same
+// projection digest.
 TEST(ProjectionStorage, ALedgerFromBeforeTheFamiliesIsRebuiltIntoThem) {
-  for (const char* older : {"programme/5", "programme/6"}) {
-    SCOPED_TRACE(older);
-    const bool split = std::string_view(older) == "programme/6";
+  struct Older {
+    const char* version;
+    std::vector<std::pair<const char*, const char*>> moved;  // family -> where it lived
+  };
+  const Older olders[] = {
+      {"programme/5",
+       {{layout::kLookupsCf, layout::kProjectionsCf},
+        {layout::kVisitsCf, layout::kProjectionsCf},
+        {layout::kDeliveriesCf, layout::kProjectionsCf}}},
+      {"programme/6", {{layout::kLookupsCf, layout::kProjectionsCf}, {layout::kVisitsCf, layout::kDeliveriesCf}}},
+      {"programme/7", {{layout::kLookupsCf, layout::kProjectionsCf}}},
+  };
+  for (const Older& older : olders) {
+    SCOPED_TRACE(older.version);
     ProgrammeFixture f;
     TwoMonthsOfDeliveries(f);
     auto digest = [&] {
@@ -337,14 +364,11 @@ TEST(ProjectionStorage, ALedgerFromBeforeTheFamiliesIsRebuiltIntoThem) {
     f.base().ledger.reset();
     {
       RawDb raw(f.base().path());
-      const char* into = split ? layout::kDeliveriesCf : layout::kProjectionsCf;
-      for (const auto& [k, v] : raw.All(layout::kVisitsCf)) raw.Put(into, k, v);
-      raw.DropFamily(layout::kVisitsCf);
-      if (!split) {
-        for (const auto& [k, v] : raw.All(layout::kDeliveriesCf)) raw.Put(layout::kProjectionsCf, k, v);
-        raw.DropFamily(layout::kDeliveriesCf);
+      for (const auto& [family, into] : older.moved) {
+        for (const auto& [k, v] : raw.All(family)) raw.Put(into, k, v);
+        raw.DropFamily(family);
       }
-      raw.Put("default", layout::kMetaProjectionVersion, older);
+      raw.Put("default", layout::kMetaProjectionVersion, older.version);
     }
     proj::ProgrammeProjector projector;
     LedgerOptions ro;
@@ -367,6 +391,7 @@ TEST(ProjectionStorage, ALedgerFromBeforeTheFamiliesIsRebuiltIntoThem) {
     RawDb raw(f.base().path());
     EXPECT_EQ(raw.All(layout::kDeliveriesCf).size(), 6u);
     EXPECT_EQ(raw.All(layout::kVisitsCf).size(), 6u);
+    EXPECT_EQ(raw.All(layout::kLookupsCf).size(), 12u);  // six delivery ids, six evidence hashes
   }
 }
 
