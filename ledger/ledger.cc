@@ -4,6 +4,7 @@
 #include <rocksdb/convenience.h>
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/listener.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/options_util.h>
@@ -403,6 +404,45 @@ class NodeCache {
 
 }  // namespace
 
+namespace {
+// What RocksDB wrote per column family since the ledger was opened, counted
+// as it happens: each table file a flush or a compaction made, and each
+// compaction's time. (RocksDB's per-level statistics, read before, were not
+// monotonic: between two readings a family's compacted bytes could fall.)
+class StorageCounter : public rocksdb::EventListener {
+ public:
+  struct Counts {
+    uint64_t flushed = 0, compacted = 0;
+    double compaction_seconds = 0;
+  };
+  void OnTableFileCreated(const rocksdb::TableFileCreationInfo& info) override {
+    if (!info.status.ok()) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    Counts& c = counts_[info.cf_name];
+    if (info.reason == rocksdb::TableFileCreationReason::kFlush) c.flushed += info.file_size;
+    if (info.reason == rocksdb::TableFileCreationReason::kCompaction) c.compacted += info.file_size;
+  }
+  void OnCompactionCompleted(rocksdb::DB*, const rocksdb::CompactionJobInfo& info) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    counts_[info.cf_name].compaction_seconds += static_cast<double>(info.stats.elapsed_micros) / 1e6;
+    jobs_ended_.fetch_add(1);
+  }
+  void OnFlushCompleted(rocksdb::DB*, const rocksdb::FlushJobInfo&) override { jobs_ended_.fetch_add(1); }
+  // Flushes and compactions that have ended.
+  uint64_t JobsEnded() const { return jobs_ended_.load(); }
+  Counts Of(const std::string& family) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = counts_.find(family);
+    return it == counts_.end() ? Counts{} : it->second;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::string, Counts> counts_;
+  std::atomic<uint64_t> jobs_ended_{0};
+};
+}  // namespace
+
 struct Ledger::Rep {
   LedgerOptions options;
   std::string dir;
@@ -415,6 +455,7 @@ struct Ledger::Rep {
   rocksdb::ColumnFamilyHandle* actors = nullptr;
   rocksdb::ColumnFamilyHandle* checkpoints = nullptr;
   ProjectionFamilies projection;  // the projection state's families
+  std::shared_ptr<StorageCounter> storage_counter = std::make_shared<StorageCounter>();
   const ProjectionFamilies& projection_families() const { return projection; }
 
   std::string origin;
@@ -713,6 +754,7 @@ Status Ledger::Rep::OpenDb(bool create) {
   // file alive (by default it waits for 4 x every family's memtables, about
   // 1.8 GB, all of it replayed by the open after a crash).
   db_opts.max_total_wal_size = 256u << 20;
+  db_opts.listeners.push_back(storage_counter);
   if (options.env != nullptr) db_opts.env = options.env;
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = rocksdb::NewLRUCache(128u << 20, -1, false, 0.5);
@@ -1988,20 +2030,47 @@ std::vector<FamilyStorageStats> Ledger::StorageStats() const {
     constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
     FamilyStorageStats f;
     f.name = cf->GetName();
-    // Level 0 is written by flushes, and by the rare intra-L0 compaction
-    // (counted here as flushed).
-    double l0 = num("compaction.L0.WriteGB"), sum = num("compaction.Sum.WriteGB");
-    f.flushed_bytes = static_cast<uint64_t>(l0 * kGiB);
-    f.compacted_bytes = static_cast<uint64_t>(std::max(0.0, sum - l0) * kGiB);
+    StorageCounter::Counts counted = rep_->storage_counter->Of(f.name);
+    f.flushed_bytes = counted.flushed;
+    f.compacted_bytes = counted.compacted;
+    f.compaction_seconds = counted.compaction_seconds;
     f.moved_bytes = static_cast<uint64_t>(num("compaction.Sum.MovedGB") * kGiB);
     f.live_bytes = static_cast<uint64_t>(num("compaction.Sum.SizeBytes"));
-    f.compaction_seconds = num("compaction.Sum.CompSec") - num("compaction.L0.CompSec");
+    rep_->db->GetIntProperty(cf, rocksdb::DB::Properties::kEstimatePendingCompactionBytes, &f.pending_compaction_bytes);
     for (int level = 0; level < 7; ++level) {
       if (num("compaction.L" + std::to_string(level) + ".NumFiles") > 0) f.levels = level + 1;
     }
     out.push_back(std::move(f));
   }
   return out;
+}
+
+Result<double> Ledger::SettleCompactions(std::chrono::milliseconds limit) const {
+  // Settled: no flush or compaction has run for a whole second. (RocksDB
+  // schedules the next compaction as soon as one ends, so a second without
+  // one means none is wanted. Its "compaction pending" flag is no help: for
+  // a universally compacted family it can stay set with nothing to do.)
+  auto started = std::chrono::steady_clock::now();
+  auto running = [&] {
+    uint64_t compactions = 0, flushes = 0;
+    rep_->db->GetIntProperty(rocksdb::DB::Properties::kNumRunningCompactions, &compactions);
+    rep_->db->GetIntProperty(rocksdb::DB::Properties::kNumRunningFlushes, &flushes);
+    return compactions + flushes > 0;
+  };
+  auto idle_since = started;
+  uint64_t jobs_seen = rep_->storage_counter->JobsEnded();
+  for (;;) {
+    auto now = std::chrono::steady_clock::now();
+    uint64_t jobs = rep_->storage_counter->JobsEnded();
+    if (running() || jobs != jobs_seen) idle_since = now;
+    jobs_seen = jobs;
+    if (now - idle_since >= std::chrono::seconds(1)) break;
+    if (now - started > limit) {
+      return Status::FailedPrecondition("compactions still running after " + std::to_string(limit.count()) + " ms");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return std::chrono::duration<double>(idle_since - started).count();
 }
 
 Status Ledger::Flush(bool compact) {

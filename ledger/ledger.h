@@ -8,6 +8,7 @@
 #ifndef ELDERCARE_LEDGER_LEDGER_H_
 #define ELDERCARE_LEDGER_LEDGER_H_
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -110,16 +111,19 @@ class KvCursor {
 enum class Family { kMeta, kEntries, kMerkle, kSubmissions, kActors, kCheckpoints, kProjections };
 
 // What RocksDB has done to one column family since this process opened the
-// ledger (its compaction statistics): how much the log's storage costs beyond
-// writing each byte once.
+// ledger: how much the log's storage costs beyond writing each byte once.
+// Flushed and compacted bytes and compaction time are counted as RocksDB
+// reports each table file and compaction; live and moved bytes and levels are
+// RocksDB's own statistics.
 struct FamilyStorageStats {
   std::string name;
   uint64_t live_bytes = 0;       // SST files now
   uint64_t flushed_bytes = 0;    // memtables written out (each byte's first write)
-  uint64_t compacted_bytes = 0;  // written again by compactions
+  uint64_t compacted_bytes = 0;  // table files written by compactions
   uint64_t moved_bytes = 0;      // files moved down a level without rewriting
   double compaction_seconds = 0;
   int levels = 0;                // levels holding files
+  uint64_t pending_compaction_bytes = 0;  // RocksDB's estimate of what compaction still has to rewrite
 };
 
 struct AppendResult {
@@ -203,6 +207,11 @@ class Ledger {
 
   // Per column family, what flushes and compactions wrote since the open.
   std::vector<FamilyStorageStats> StorageStats() const;
+  // Waits, at most `limit`, until RocksDB has no compaction running or
+  // pending (after a bulk load, its background compactions compete with
+  // readers for the cores). Returns the seconds waited; Unavailable if still
+  // busy at the limit.
+  Result<double> SettleCompactions(std::chrono::milliseconds limit) const;
 
   // Signs a checkpoint of the current size with the operator key and keeps it.
   Result<std::string> MakeCheckpoint(const PrivateKey& operator_key);
