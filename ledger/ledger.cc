@@ -811,9 +811,11 @@ Status Ledger::Rep::OpenDb(bool create) {
     // LoadState).
     std::vector<std::string> present;
     if (rocksdb::DB::ListColumnFamilies(db_opts, path, &present).ok()) {
+      // (Every projection family but the first, which ledgers have always had.)
+      std::span<const char* const> added(layout::kProjectionFamilyNames + 1, layout::kProjectionFamilies - 1);
       std::erase_if(cfs, [&](const rocksdb::ColumnFamilyDescriptor& d) {
         return std::find(present.begin(), present.end(), d.name) == present.end() &&
-               (d.name == layout::kDeliveriesCf || d.name == layout::kVisitsCf || d.name == layout::kLookupsCf);
+               std::find(added.begin(), added.end(), d.name) != added.end();
       });
     }
   }
@@ -1040,8 +1042,12 @@ void Ledger::Rep::LogMemory(const std::string& what) const {
     db->GetIntProperty(projection.records(), name, &v);
     return v;
   };
-  std::string level0 = "?";  // a string property, not an integer one
-  db->GetProperty(projection.records(), "rocksdb.num-files-at-level0", &level0);
+  std::string level0;  // per projection family; a string property, not an integer one
+  for (auto* cf : projection.All()) {
+    std::string files = "?";
+    db->GetProperty(cf, "rocksdb.num-files-at-level0", &files);
+    level0 += (level0.empty() ? "" : " ") + cf->GetName() + " " + files;
+  }
   std::string rss = "?";
   std::ifstream status("/proc/self/status");
   for (std::string line; std::getline(status, line);) {
