@@ -57,12 +57,13 @@ constexpr char kLookupsCf[] = "lookups";
 // level-0 file still spanned from the newest "dl" month to the newest "dw"
 // month, and so every older "dw" month between them (1,473 bytes per event
 // at 10M, 597 at 1M). In a family each, a new file holds only the newest
-// months, and older months are moved down, never rewritten: 1,042 bytes per
-// event at 10M, 496 at 1M. What still grows is the random-keyed lookups:
-// every level of a sorted index of random keys rewrites them once more.
-// "lookups" uses universal compaction (fewer rewrites than leveled for
-// random keys; it is never scanned): 540 -> 490 bytes per event at 10M
-// (benchmarks/RESULTS.md).
+// months, and older months are mostly moved down rather than rewritten (the
+// files holding the current month still are): 1,042 bytes per event at 10M,
+// 496 at 1M. What still grows is the random-keyed lookups: every level of a
+// sorted index of random keys rewrites them once more. "lookups" uses
+// universal compaction (fewer rewrites than leveled for random keys; the
+// fold and the queries only read it by key, never by a prefix scan): 540 ->
+// 490 bytes per event at 10M (benchmarks/RESULTS.md).
 enum class ProjectionFamily : uint8_t { kRecords = 0, kDeliveries = 1, kVisits = 2, kLookups = 3 };
 constexpr size_t kProjectionFamilies = 4;
 constexpr const char* kProjectionFamilyNames[kProjectionFamilies] = {kProjectionsCf, kDeliveriesCf, kVisitsCf,
