@@ -207,10 +207,10 @@ class Ledger {
 
   // Per column family, what flushes and compactions wrote since the open.
   std::vector<FamilyStorageStats> StorageStats() const;
-  // Waits, at most `limit`, until RocksDB has no compaction running or
-  // pending (after a bulk load, its background compactions compete with
-  // readers for the cores). Returns the seconds waited; Unavailable if still
-  // busy at the limit.
+  // Waits, at most `limit`, until RocksDB has run no flush or compaction for
+  // a second (after a bulk load, its background compactions compete with
+  // readers for the cores). Returns the seconds until the last one ended;
+  // FailedPrecondition if still busy at the limit.
   Result<double> SettleCompactions(std::chrono::milliseconds limit) const;
 
   // Signs a checkpoint of the current size with the operator key and keeps it.
