@@ -142,6 +142,66 @@ TEST(Verify, CatchesAFlippedByteInEveryExportedEntry) {
   }
 }
 
+// Verification checks leaves in order while the next batches of 4,096 are
+// prepared on the workers; across many batches the answer and the first bad
+// index are those of a sequential check, and a bad leaf in a batch prepared
+// early does not hide an earlier one.
+TEST(Verify, AnExportOfManyBatchesNamesItsFirstBadEntry) {
+  LedgerFixture f;
+  std::vector<std::pair<uint64_t, uint64_t>> submissions;
+  for (int s = 0; s < 30; ++s) {
+    std::string lines;
+    for (int e = 0; e < 800; ++e) {
+      lines += KeyRegisteredJson("m" + std::to_string(s) + "-" + std::to_string(e), "enterprise", NewKey().public_key()) + "\n";
+    }
+    auto r = f.AppendJson("operator", f.op_key, lines);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    submissions.push_back({r->first_index, r->count});
+  }
+  ASSERT_TRUE(f.ledger->MakeCheckpoint(f.op_key).ok());
+  const uint64_t size = f.ledger->Size();
+  ASSERT_GT(size, 5u * 4096);
+  std::string out = f.dir.Sub("export");
+  ASSERT_TRUE(WriteExport(*f.ledger, out).ok());
+  for (unsigned t : {1u, 2u, 3u}) {
+    VerifyOptions o;
+    o.threads = t;
+    auto r = VerifyExportDir(out, o);
+    ASSERT_TRUE(r.ok) << r.error;
+    EXPECT_EQ(r.size, size);
+    EXPECT_EQ(r.root, *f.ledger->RootAt(size));
+    EXPECT_EQ(r.signatures_checked, submissions.size() + 1);
+  }
+  std::string bin = *ReadFile(out + "/entries.bin");
+  std::vector<std::pair<size_t, size_t>> spans;
+  for (size_t pos = 0; pos < bin.size();) {
+    uint32_t words = static_cast<uint8_t>(bin[pos + 4]) | static_cast<uint8_t>(bin[pos + 5]) << 8;
+    spans.push_back({pos + 8, words * 8u});
+    pos += 8 + words * 8u;
+  }
+  ASSERT_EQ(spans.size(), size);
+  auto start_of = [&](uint64_t i) {
+    for (auto [first, count] : submissions) {
+      if (i >= first && i < first + count) return first;
+    }
+    return uint64_t{0};
+  };
+  // One flip late in the log; then that flip and an earlier one two batches
+  // before it: the earlier is named.
+  const uint64_t late = size - 100, early = late - 2 * 4096 - 7;
+  for (const std::vector<uint64_t>& flips : {std::vector<uint64_t>{late}, std::vector<uint64_t>{late, early}}) {
+    std::string bad = bin;
+    for (uint64_t i : flips) bad[spans[i].first + spans[i].second / 2] ^= 0x10;
+    std::ofstream(out + "/entries.bin", std::ios::binary | std::ios::trunc) << bad;
+    uint64_t want = flips.back();
+    auto r = VerifyExportDir(out, {});
+    ASSERT_FALSE(r.ok) << "flip at " << want;
+    ASSERT_TRUE(r.first_bad_index.has_value()) << r.error;
+    EXPECT_LE(*r.first_bad_index, want) << r.error;
+    EXPECT_GE(*r.first_bad_index, start_of(want)) << r.error;
+  }
+}
+
 TEST(Verify, NamesADeletedEntry) {
   Built b;
   std::string copy = b.Copy("deleted");
