@@ -28,11 +28,20 @@ using R = S::Refusal;
 // every elder it judges.
 struct Line {
   explicit Line(const Record<S::DeliveryRecord>& r)
-      : rec(r), claim(rec.get().getClaim()), elder(View(claim.getElderId())), delivery_id(View(claim.getDeliveryId())) {}
+      : rec(r),
+        claim(rec.get().getClaim()),
+        elder(View(claim.getElderId())),
+        delivery_id(View(claim.getDeliveryId())),
+        enterprise(View(claim.getEnterpriseId())),
+        service(View(claim.getService())),
+        programme(View(claim.getProgramme())),
+        worker(View(claim.getWorkerId())) {}
 
   Record<S::DeliveryRecord> rec;
-  S::ServiceDelivered::Reader claim;  // readers and views into `rec`
-  std::string_view elder, delivery_id;
+  // Readers and views into `rec`, each text read once (judging and filling
+  // a line asked for them a dozen times).
+  S::ServiceDelivered::Reader claim;
+  std::string_view elder, delivery_id, enterprise, service, programme, worker;
   bool own = false;  // by the statement's enterprise
   uint64_t index = 0;
   int64_t check_in = 0;
@@ -94,8 +103,11 @@ namespace {
 
 // Each worker's overlapping visits in the month, shared by the Billers that
 // judge parts of a statement in parallel, so that a worker's visits are read
-// once however many parts meet them.
-using Marked = std::set<std::string, std::less<>>;  // dl keys
+// once however many parts meet them. A visit is named by the log index of
+// its delivery (the index its "dw" look-up and its record both carry): every
+// delivery asks whether it is marked, and comparing long keys that share
+// their first forty bytes was a tenth of a statement.
+using Marked = std::vector<uint64_t>;  // delivery indexes, sorted
 struct SharedOverlaps {
   std::mutex mu;
   std::map<std::string, std::shared_ptr<const Marked>, std::less<>> by_worker;
@@ -122,9 +134,9 @@ class Biller {
     // The contracts covering the elder's community, by (enterprise, programme).
     std::map<std::pair<std::string_view, std::string_view>, std::vector<S::ContractFact::Reader>> covering;
     snap_.Scan<S::DeliveryRecord>(keys::Prefix({"dl", month_, elder_id}),
-                                  [&](std::string_view key, const Record<S::DeliveryRecord>& rec) {
+                                  [&](std::string_view, const Record<S::DeliveryRecord>& rec) {
                                     out.emplace_back(rec);
-                                    Judge(*facts, key, out.back(), earlier, spent, eligible, covering);
+                                    Judge(*facts, out.back(), earlier, spent, eligible, covering);
                                     return true;
                                   });
   }
@@ -159,16 +171,16 @@ class Biller {
     return known->second;
   }
 
-  void Judge(const ElderFacts& facts, std::string_view key, Line& l,
+  void Judge(const ElderFacts& facts, Line& l,
              std::vector<std::pair<int64_t, std::string_view>>& earlier, std::map<std::string_view, int64_t>& spent,
              Eligibilities& eligible,
              std::map<std::pair<std::string_view, std::string_view>, std::vector<S::ContractFact::Reader>>& covering) {
     auto rec = l.rec.get();
     auto c = l.claim;
-    const std::string_view enterprise = View(c.getEnterpriseId());
+    const std::string_view enterprise = l.enterprise;
     l.own = enterprise == enterprise_;
-    const std::string_view service_code = View(c.getService());
-    const std::string_view programme = View(c.getProgramme());
+    const std::string_view service_code = l.service;
+    const std::string_view programme = l.programme;
     l.index = rec.getIndex();
     l.check_in = c.getCheckIn();
     l.date = DateOfTimestamp(c.getCheckIn(), kChinaOffsetMinutes);
@@ -227,7 +239,9 @@ class Biller {
       if (l.minutes < service->getMinMinutes()) add(R::BELOW_MIN_DURATION);
       if (service->getUnit() == S::Unit::PER_HOUR && units * 60 > l.minutes + 5) add(R::UNITS_EXCEED_DURATION);
     }
-    if (Overlapping(enterprise, View(c.getWorkerId())).count(key)) add(R::WORKER_OVERLAP);
+    if (const Marked& m = Overlapping(enterprise, l.worker); std::binary_search(m.begin(), m.end(), l.index)) {
+      add(R::WORKER_OVERLAP);
+    }
     if (l.reasons.empty()) {
       int64_t cap = e.monthly_entitlement_fen;
       int64_t remaining = cap > 0 ? cap - spent[programme] : l.claimed;
@@ -245,14 +259,21 @@ class Biller {
 
   // The catalogue entry for `code` in a policy (the last one with that code).
   std::optional<S::ServiceRule::Reader> Service(const Record<S::PolicyRecord>* policy, std::string_view code) {
+    // Most deliveries ask for the service the one before asked for.
+    if (last_service_ && last_service_->first.first == policy && last_service_->first.second == code) {
+      return last_service_->second;
+    }
     auto key = std::make_pair(policy, std::string(code));
     auto it = services_.find(key);
-    if (it != services_.end()) return it->second;
-    std::optional<S::ServiceRule::Reader> found;
-    for (auto s : policy->get().getPolicy().getServices()) {
-      if (View(s.getCode()) == code) found = s;
+    if (it == services_.end()) {
+      std::optional<S::ServiceRule::Reader> found;
+      for (auto s : policy->get().getPolicy().getServices()) {
+        if (View(s.getCode()) == code) found = s;
+      }
+      it = services_.emplace(std::move(key), found).first;
     }
-    return services_.emplace(std::move(key), found).first->second;
+    last_service_ = &*it;  // (map nodes stay put)
+    return it->second;
   }
 
   const Record<S::EnterpriseRecord>* Enterprise(std::string_view id) {
@@ -288,13 +309,13 @@ class Biller {
     int64_t to = (int64_t{month_end_} + 1) * kMicrosPerDay;
     // The worker's lookups of one kind ("dw" visits, "dx" voids) checked in
     // around the month, as of the snapshot: fn(check-in, target).
-    auto scan = [&](std::string_view kind, const std::function<void(int64_t, std::string_view)>& fn) {
+    auto scan = [&](std::string_view kind, const std::function<void(int64_t, const keys::Lookup&)>& fn) {
       auto one = [&](const std::string& prefix) {
         snap_.state().Scan(prefix, [&](std::string_view k, std::string_view v) {
           auto at = static_cast<int64_t>(GetBigEndian64(reinterpret_cast<const uint8_t*>(k.data() + prefix.size())));
           if (at > to) return false;
           auto idx = keys::DecodeLookup(v);
-          if (idx && idx->index < snap_.size()) fn(at, idx->target);
+          if (idx && idx->index < snap_.size()) fn(at, *idx);
           return true;
         }, prefix + keys::BE64(static_cast<uint64_t>(std::max<int64_t>(0, from))));
       };
@@ -306,28 +327,30 @@ class Biller {
       }
     };
     std::set<std::string, std::less<>> voided;
-    scan("dx", [&](int64_t, std::string_view target) { voided.emplace(target); });
+    scan("dx", [&](int64_t, const keys::Lookup& x) { voided.emplace(x.target); });
     // In check-in order: a voided visit overlaps nothing; any other overlaps
     // the longest-running visit before it if it starts before that one ends.
     Marked marked;
     bool any = false;
     int64_t longest_out = 0;
-    std::string longest;  // its key
-    scan("dw", [&](int64_t in, std::string_view target) {
-      if (target.size() < 8) return;
-      auto out = static_cast<int64_t>(GetBigEndian64(reinterpret_cast<const uint8_t*>(target.data())));
-      std::string_view key = target.substr(8);
-      if (voided.count(key)) return;
+    uint64_t longest = 0;  // its delivery's index
+    scan("dw", [&](int64_t in, const keys::Lookup& visit) {
+      if (visit.target.size() < 8) return;
+      auto out = static_cast<int64_t>(GetBigEndian64(reinterpret_cast<const uint8_t*>(visit.target.data())));
+      std::string_view key = visit.target.substr(8);
+      if (!voided.empty() && voided.count(key)) return;
       if (any && in < longest_out) {
-        marked.emplace(key);
-        marked.insert(longest);
+        marked.push_back(visit.index);
+        marked.push_back(longest);
       }
       if (!any || out > longest_out) {
         any = true;
         longest_out = out;
-        longest.assign(key);
+        longest = visit.index;
       }
     });
+    std::sort(marked.begin(), marked.end());
+    marked.erase(std::unique(marked.begin(), marked.end()), marked.end());
     auto found = std::make_shared<const Marked>(std::move(marked));
     {
       std::lock_guard<std::mutex> lock(shared_.mu);
@@ -343,7 +366,9 @@ class Biller {
   std::vector<Record<S::PolicyRecord>> policies_;
   std::map<std::string, std::optional<Record<S::EnterpriseRecord>>, std::less<>> enterprises_;
   std::set<const Record<S::PolicyRecord>*> used_policies_;
-  std::map<std::pair<const Record<S::PolicyRecord>*, std::string>, std::optional<S::ServiceRule::Reader>> services_;
+  using Services = std::map<std::pair<const Record<S::PolicyRecord>*, std::string>, std::optional<S::ServiceRule::Reader>>;
+  Services services_;
+  const Services::value_type* last_service_ = nullptr;
   SharedOverlaps& shared_;
   // This Biller's own view of `shared_`: every delivery asks, so the
   // answer is read without taking the shared lock once it is known.
@@ -352,15 +377,17 @@ class Biller {
   const Marked* last_overlap_ = nullptr;
 };
 
+// A view Line keeps of one of its record's texts (NUL-terminated there).
+capnp::Text::Reader AsText(std::string_view v) { return capnp::Text::Reader(v.data(), v.size()); }
+
 void Fill(S::StatementLine::Builder out, const Line& l) {
-  auto c = l.claim;
-  out.setDeliveryId(c.getDeliveryId());
+  out.setDeliveryId(AsText(l.delivery_id));
   out.setIndex(l.index);
-  out.setElderId(c.getElderId());
+  out.setElderId(AsText(l.elder));
   out.setDate(l.date);
-  out.setService(c.getService());
-  out.setProgramme(c.getProgramme());
-  out.setWorkerId(c.getWorkerId());
+  out.setService(AsText(l.service));
+  out.setProgramme(AsText(l.programme));
+  out.setWorkerId(AsText(l.worker));
   out.setMinutes(l.minutes);
   out.setClaimedFen(l.claimed);
   out.setBilledFen(l.billed);
@@ -575,7 +602,7 @@ Result<std::unique_ptr<Statement>> Statement::Bill(const Snapshot& snap, const s
   unsigned vi = 0;
   for (const auto& v : versions_used) versions.set(vi++, v);
   std::map<R, std::pair<uint32_t, int64_t>> refusals;
-  std::map<std::string, std::pair<uint32_t, int64_t>> programmes;
+  std::map<std::string, std::pair<uint32_t, int64_t>, std::less<>> programmes;
   int64_t claimed = 0, billed = 0, city = 0;
   uint32_t billable = 0;
   auto out = r.initLines(static_cast<unsigned>(lines.size()));
@@ -587,7 +614,9 @@ Result<std::unique_ptr<Statement>> Statement::Bill(const Snapshot& snap, const s
       ++billable;
       billed += l.billed;
       city += l.city;
-      auto& p = programmes[Str(l.claim.getProgramme())];
+      auto known = programmes.find(l.programme);
+      if (known == programmes.end()) known = programmes.emplace(std::string(l.programme), std::pair<uint32_t, int64_t>{}).first;
+      auto& p = known->second;
       p.first++;
       p.second += l.billed;
     } else {
