@@ -81,18 +81,23 @@ Result<CanonicalMessage> CanonicalMessage::Read(std::shared_ptr<Impl> impl, bool
   capnp::ReaderOptions opts;
   opts.traversalLimitInWords = traversal_factor * impl->segments[0].size() + 1024;
   opts.nestingLimit = 16;
+  CanonicalMessage m;
   try {
     impl->reader.emplace(kj::arrayPtr(impl->segments, 1), opts);
     if (require_canonical && !impl->reader->isCanonical()) {
       return Status::InvalidArgument("message is not in canonical Cap'n Proto form");
     }
+    m.root_ = impl->reader->getRoot<capnp::AnyStruct>();
   } catch (const kj::Exception& e) {
     return Status::InvalidArgument(std::string("malformed Cap'n Proto message: ") + e.getDescription().cStr());
   }
-  CanonicalMessage m;
-  m.reader_ = &*impl->reader;
   m.impl_ = std::move(impl);
   return m;
+}
+
+ByteSpan CanonicalMessage::words() const {
+  auto w = impl_->segments[0];
+  return ByteSpan(reinterpret_cast<const uint8_t*>(w.begin()), w.size() * sizeof(capnp::word));
 }
 
 namespace {

@@ -3,6 +3,7 @@
 #ifndef ELDERCARE_LEDGER_ENTRY_H_
 #define ELDERCARE_LEDGER_ENTRY_H_
 
+#include <capnp/any.h>
 #include <capnp/message.h>
 
 #include <memory>
@@ -54,16 +55,21 @@ class CanonicalMessage {
   static Result<CanonicalMessage> Parse(std::string&& bytes, bool require_canonical = true,
                                         uint64_t traversal_factor = 16);
 
+  // The root struct, read once when the message was parsed (getRoot checks
+  // the root pointer again on every call, and a verify asks five times an
+  // entry).
   template <typename T>
   typename T::Reader Root() const {
-    return reader_->getRoot<T>();
+    return root_.as<T>();
   }
+  // The message's words, as parsed.
+  ByteSpan words() const;
 
  private:
   struct Impl;
   static Result<CanonicalMessage> Read(std::shared_ptr<Impl> impl, bool require_canonical, uint64_t traversal_factor);
   std::shared_ptr<Impl> impl_;         // owns the bytes and the reader
-  capnp::MessageReader* reader_ = nullptr;
+  capnp::AnyStruct::Reader root_;
 };
 
 // Parses leaf bytes as an Entry, checking canonical form; the message names

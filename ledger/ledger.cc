@@ -1648,7 +1648,7 @@ Result<std::unique_ptr<Ledger>> Ledger::Restore(const std::string& dir,
     ELDERCARE_RETURN_IF_ERROR(keys.Apply(index, e.getBody()).WithPrefix("entry " + std::to_string(index) + ": "));
     batch.Put(rep->entries, layout::EntryKey(index), leaf);
     frontier.Append(merkle::HashLeaf(AsBytes(leaf)), [&](merkle::NodeId id, const Hash& h) { tiles.Add(id, h); });
-    digests.push_back(BodyDigestInCanonicalEntry(e.getBody()));
+    digests.push_back(BodyDigestInCanonicalEntry(*parsed));
     if (e.getPosition() + 1 == e.getCount()) {
       std::string writer = Str(e.getWriter()), id = Str(e.getSubmissionId());
       batch.Put(rep->submissions, layout::SubmissionKey(writer, id),
@@ -1982,7 +1982,7 @@ Status Ledger::CheckDerivedStores(const Projector* projector) const {
     auto e = parsed->Root<schema::Entry>();
     if (e.getIndex() != index) return Status::Corruption("entry " + std::to_string(index) + " is out of place");
     ELDERCARE_RETURN_IF_ERROR(keys.Apply(index, e.getBody()).WithPrefix("entry " + std::to_string(index) + ": "));
-    digests.push_back(BodyDigestInCanonicalEntry(e.getBody()));
+    digests.push_back(BodyDigestInCanonicalEntry(*parsed));
     std::string writer = Str(e.getWriter());
     if (e.getPosition() + 1 == e.getCount()) {
       std::string id = Str(e.getSubmissionId());

@@ -5,13 +5,22 @@
 #include <cstring>
 
 namespace eldercare {
+namespace {
+// Entry's pointer fields: writer, submissionId, signature, body (the last).
+// A pointer field added to Entry would come after body and break the sizing
+// in BodyDigestInCanonicalEntry: this fails to compile first.
+constexpr size_t kEntryPointers = 4;
+static_assert(schema::Entry::_capnpPrivate::pointerCount == kEntryPointers);
+}  // namespace
 
 Hash BodyDigest(schema::EventBody::Reader body) {
   kj::Array<capnp::word> words = capnp::canonicalize(body);
   return Sha256(ByteSpan(words.asBytes().begin(), words.asBytes().size()));
 }
 
-Hash BodyDigestInCanonicalEntry(schema::EventBody::Reader body) {
+Hash BodyDigestInCanonicalEntry(const CanonicalMessage& entry) {
+  auto e = entry.Root<schema::Entry>();
+  auto body = e.getBody();
   // A canonical message lays every object out in preorder with no gaps, so
   // the body's struct and everything under it are one run of words, and
   // pointers inside the run are relative to it. canonicalize(body) is those
@@ -21,7 +30,16 @@ Hash BodyDigestInCanonicalEntry(schema::EventBody::Reader body) {
   auto pointers = any.getPointerSection();
   uint64_t data_words = data.size() / sizeof(capnp::word);
   if (data_words == 0 && pointers.size() == 0) return BodyDigest(body);  // empty: a special pointer
-  uint64_t words = body.totalSize().wordCount;
+  // The body is Entry's last pointer, so in preorder its struct and all
+  // under it run to the message's end: sized from where it starts, without
+  // a walk of the body. (A message with pointers after it, which this
+  // schema does not write, is sized by the walk.)
+  const uint8_t* begin = reinterpret_cast<const uint8_t*>(data.begin());
+  ByteSpan all = entry.words();
+  uint64_t words = capnp::AnyStruct::Reader(e).getPointerSection().size() == kEntryPointers && begin >= all.data() &&
+                           begin < all.data() + all.size()
+                       ? static_cast<uint64_t>(all.data() + all.size() - begin) / sizeof(capnp::word)
+                       : body.totalSize().wordCount;
   uint64_t root = (data_words | (uint64_t{pointers.size()} << 16)) << 32;  // struct pointer, offset 0
   uint8_t root_bytes[8];
   for (int i = 0; i < 8; ++i) root_bytes[i] = static_cast<uint8_t>(root >> (8 * i));

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "ledger/crypto.h"
+#include "ledger/entry.h"
 #include "ledger/status.h"
 #include "schema/ledger.capnp.h"
 
@@ -42,10 +43,10 @@ std::string CanonicalBytes(Reader reader) {
 }
 
 Hash BodyDigest(schema::EventBody::Reader body);
-// The same digest for a body inside a message already checked canonical (a
-// stored entry, ParseEntry): its canonical form is the same words behind a
-// new root pointer, hashed where they lie. Undefined for other messages.
-Hash BodyDigestInCanonicalEntry(schema::EventBody::Reader body);
+// The same digest for the body of an entry already checked canonical
+// (ParseEntry): its canonical form is the same words behind a new root
+// pointer, hashed where they lie.
+Hash BodyDigestInCanonicalEntry(const CanonicalMessage& entry);
 Hash HeaderDigest(std::string_view writer, std::string_view submission_id,
                   std::span<const Hash> body_digests);
 // The exact message handed to Ed25519.

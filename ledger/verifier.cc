@@ -126,7 +126,7 @@ struct LogVerifier::Impl {
     for (Group& g : groups) {
       std::vector<Hash> digests;
       digests.reserve(g.entries.size());
-      for (const auto& m : g.entries) digests.push_back(BodyDigestInCanonicalEntry(m.Root<schema::Entry>().getBody()));
+      for (const auto& m : g.entries) digests.push_back(BodyDigestInCanonicalEntry(m));
       Bytes message = SigningMessage(HeaderDigest(g.writer, g.id, digests));
       bool ok = std::any_of(g.keys.begin(), g.keys.end(),
                             [&](const PublicKey& k) { return k.Verify(message, g.signature); });
