@@ -107,10 +107,12 @@ namespace {
 // its delivery (the index its "dw" look-up and its record both carry): every
 // delivery asks whether it is marked, and comparing long keys that share
 // their first forty bytes was a tenth of a statement.
+// A worker's entry, once inserted, is never changed or moved (std::map), so
+// a Biller may keep reading it without the lock while other parts insert.
 using Marked = std::vector<uint64_t>;  // delivery indexes, sorted
 struct SharedOverlaps {
   std::mutex mu;
-  std::map<std::string, std::shared_ptr<const Marked>, std::less<>> by_worker;
+  std::map<std::string, const Marked, std::less<>> by_worker;
 };
 
 class Biller {
@@ -284,26 +286,25 @@ class Biller {
     return it->second ? &*it->second : nullptr;
   }
 
-  // Keys of the worker's deliveries that overlap another of theirs in time.
+  // The worker's deliveries that overlap another of theirs in time. The
+  // same worker usually serves an elder all month, so the shared map (and
+  // its lock) is asked only when the worker changes.
   const Marked& Overlapping(std::string_view ent, std::string_view worker) {
-    // The same worker usually serves an elder all month.
     if (last_overlap_ && last_ent_ == ent && last_worker_ == worker) return *last_overlap_;
     last_ent_.assign(ent);
     last_worker_.assign(worker);
-    last_overlap_ = &*FindOverlapping(ent, worker);
+    last_overlap_ = &FindOverlapping(ent, worker);
     return *last_overlap_;
   }
 
-  const std::shared_ptr<const Marked>& FindOverlapping(std::string_view ent, std::string_view worker) {
+  const Marked& FindOverlapping(std::string_view ent, std::string_view worker) {
     std::string id;
     id.reserve(ent.size() + 1 + worker.size());
     id.append(ent).append(1, '\0').append(worker);
-    auto it = overlaps_.find(id);
-    if (it != overlaps_.end()) return it->second;
     {
       std::lock_guard<std::mutex> lock(shared_.mu);
       auto known = shared_.by_worker.find(id);
-      if (known != shared_.by_worker.end()) return overlaps_.emplace(id, known->second).first->second;
+      if (known != shared_.by_worker.end()) return known->second;
     }
     int64_t from = (int64_t{month_start_} - 1) * kMicrosPerDay;
     int64_t to = (int64_t{month_end_} + 1) * kMicrosPerDay;
@@ -351,12 +352,8 @@ class Biller {
     });
     std::sort(marked.begin(), marked.end());
     marked.erase(std::unique(marked.begin(), marked.end()), marked.end());
-    auto found = std::make_shared<const Marked>(std::move(marked));
-    {
-      std::lock_guard<std::mutex> lock(shared_.mu);
-      found = shared_.by_worker.emplace(id, found).first->second;  // the first computed, if two parts raced
-    }
-    return overlaps_.emplace(id, std::move(found)).first->second;
+    std::lock_guard<std::mutex> lock(shared_.mu);
+    return shared_.by_worker.emplace(std::move(id), std::move(marked)).first->second;  // the first, if two parts raced
   }
 
   const Snapshot& snap_;
@@ -370,9 +367,6 @@ class Biller {
   Services services_;
   const Services::value_type* last_service_ = nullptr;
   SharedOverlaps& shared_;
-  // This Biller's own view of `shared_`: every delivery asks, so the
-  // answer is read without taking the shared lock once it is known.
-  std::map<std::string, std::shared_ptr<const Marked>, std::less<>> overlaps_;
   std::string last_ent_, last_worker_;
   const Marked* last_overlap_ = nullptr;
 };
