@@ -23,6 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -80,6 +81,8 @@ TEST(Crash, KilledAppendsLoseNothingAcknowledgedAndLeaveNoPartialSubmission) {
   std::vector<Ack> acks;
   const int kills = Kills();
   int inside_rocksdb = 0, by_parent = 0, watchdog = 0, productive = 0;
+  // The slowest time yet from a child's exec to its first acknowledgement.
+  std::chrono::microseconds slowest_first_ack{0};
   for (int round = 0; round < kills; ++round) {
     bool self_kill = round % 2 == 1;
     uint64_t kill_at = self_kill ? 1 + rng() % 600 : 0;
@@ -107,13 +110,23 @@ TEST(Crash, KilledAppendsLoseNothingAcknowledgedAndLeaveNoPartialSubmission) {
     };
     int status = 0;
     auto started = std::chrono::steady_clock::now();
-    // The parent kills 5-305 ms after the exec: early enough to land in
-    // recovery now and then, late enough that a sanitized child on a slow
-    // machine (its open alone can take 100 ms) mostly gets to append.
+    // The parent kills 5 ms after the exec, plus a random part of 300 ms or
+    // of twice the slowest first acknowledgement seen so far, whichever is
+    // longer: early enough to land in recovery now and then, late enough
+    // that a child mostly gets to append however slowly it opens here (a
+    // sanitized one on a slow machine took longer than 300 ms, and most
+    // rounds then proved nothing).
+    int64_t window = std::max<int64_t>(300000, 2 * slowest_first_ack.count());
     auto deadline = started + (self_kill ? std::chrono::seconds(20)
-                                         : std::chrono::microseconds(5000 + rng() % 300000));
+                                         : std::chrono::microseconds(5000 + static_cast<int64_t>(rng()) % window));
+    bool acknowledged = false;
     while (waitpid(pid, &status, WNOHANG) == 0) {
       drain();
+      if (!acknowledged && text.find('\n') != std::string::npos) {
+        acknowledged = true;
+        slowest_first_ack = std::max(slowest_first_ack, std::chrono::duration_cast<std::chrono::microseconds>(
+                                                            std::chrono::steady_clock::now() - started));
+      }
       if (std::chrono::steady_clock::now() >= deadline) {
         kill(pid, SIGKILL);  // the parent's kill, or the watchdog of a self-kill round
         waitpid(pid, &status, 0);
