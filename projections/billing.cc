@@ -107,9 +107,9 @@ namespace {
 // its delivery (the index its "dw" look-up and its record both carry): every
 // delivery asks whether it is marked, and comparing long keys that share
 // their first forty bytes was a tenth of a statement.
+using Marked = std::vector<uint64_t>;  // delivery indexes, sorted
 // A worker's entry, once inserted, is never changed or moved (std::map), so
 // a Biller may keep reading it without the lock while other parts insert.
-using Marked = std::vector<uint64_t>;  // delivery indexes, sorted
 struct SharedOverlaps {
   std::mutex mu;
   std::map<std::string, const Marked, std::less<>> by_worker;
