@@ -379,8 +379,14 @@ void PutChange(rocksdb::WriteBatch& batch, const ProjectionFamilies& cfs, std::s
 }  // namespace
 
 namespace {
-// Upper Merkle nodes, once read: they never change, every proof passes
-// through them, and there are few (n / 2^kCachedFromLevel of them).
+// Merkle nodes once read -- a complete node never changes: the upper ones,
+// which every proof passes through and of which there are few (n /
+// 2^kCachedFromLevel), and every node of a band's newest tile (the one not
+// yet full; at most 509 nodes a band). The newest tile holds the right edge
+// of the tree -- the complete subtrees left of the newest leaves -- so a
+// proof at the current size asks for some of its lower nodes whatever leaf
+// it is of; uncached, each proof read that tile again, and merged its
+// operands from every level-0 file.
 class NodeCache {
  public:
   static constexpr uint32_t kCachedFromLevel = 6;
@@ -389,8 +395,9 @@ class NodeCache {
     auto it = map_.find(Key(id));
     return it == map_.end() ? std::nullopt : std::optional<Hash>(it->second);
   }
-  void Insert(merkle::NodeId id, const Hash& h) {
-    if (id.level < kCachedFromLevel) return;
+  // `in_newest_tile`: read from a tile that is not yet full.
+  void Insert(merkle::NodeId id, const Hash& h, bool in_newest_tile) {
+    if (id.level < kCachedFromLevel && !in_newest_tile) return;
     std::lock_guard<std::mutex> l(mu_);
     if (map_.size() >= 1000000) map_.clear();
     map_.emplace(Key(id), h);
@@ -719,10 +726,11 @@ auto WithBatchedReads(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, NodeCach
   for (size_t i = 0; i < wanted.size(); ++i) {
     const size_t k = tile_of[i];
     if (!statuses[k].ok()) continue;  // reported when asked for
-    auto h = HashInTile(std::string_view(values[k].data(), values[k].size()), layout::TilePosition(wanted[i]));
+    std::string_view tile(values[k].data(), values[k].size());
+    auto h = HashInTile(tile, layout::TilePosition(wanted[i]));
     if (!h) continue;
     fetched.nodes.emplace_back(wanted[i], *h);
-    cache.Insert(wanted[i], *h);
+    cache.Insert(wanted[i], *h, tile.size() < layout::kTileNodes * kHashSize);
   }
   return compute(fetched);
 }

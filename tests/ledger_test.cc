@@ -9,6 +9,7 @@
 #include "ledger/merkle.h"
 #include "ledger/note.h"
 #include "ledger/verifier.h"
+#include "tests/reference_merkle.h"
 #include "tests/test_util.h"
 
 namespace eldercare {
@@ -292,6 +293,48 @@ TEST(Ledger, ProofsFromStoredNodesVerify) {
   }
   EXPECT_FALSE(f.ledger->InclusionProof(0, n + 1).ok());
   EXPECT_FALSE(f.ledger->RootAt(n + 1).ok());
+}
+
+// Proofs asked at every size while the log grows past two Merkle tiles of
+// 256 leaves: the ledger keeps the nodes it read of each band's newest tile
+// (the tree's right edge) and of the upper levels, so later proofs, at the
+// new size or an old one, reuse nodes read before the log grew. Each proof
+// must equal the reference implementation's over the stored leaf hashes.
+TEST(Ledger, ProofsStayRightWhileTheLogGrowsPastTiles) {
+  LedgerFixture f;
+  std::vector<Hash> leaves;
+  auto catch_up = [&] {
+    for (uint64_t i = leaves.size(); i < f.ledger->Size(); ++i) leaves.push_back(*f.ledger->LeafHash(i));
+  };
+  catch_up();
+  std::vector<uint64_t> sizes;
+  int actor = 0;
+  while (f.ledger->Size() < 600) {
+    std::string jsonl;
+    for (int k = 0; k < 37; ++k) {  // 37 events a submission: tile boundaries fall inside submissions
+      jsonl += KeyRegisteredJson("e" + std::to_string(actor++), "enterprise", NewKey().public_key()) + "\n";
+    }
+    ASSERT_TRUE(f.AppendJson("operator", f.op_key, jsonl).ok());
+    catch_up();
+    const uint64_t n = leaves.size();
+    sizes.push_back(n);
+    ASSERT_EQ(*f.ledger->RootAt(n), reference::Mth(leaves, 0, n));
+    for (uint64_t i : {uint64_t{0}, n / 2, n - 38, n - 2, n - 1}) {
+      auto proof = f.ledger->InclusionProof(i, n);
+      ASSERT_TRUE(proof.ok()) << proof.status().ToString();
+      ASSERT_EQ(*proof, reference::Path(i, leaves, 0, n)) << i << "/" << n;
+    }
+    // Old sizes after growth: their right edges are now inside full tiles.
+    for (uint64_t m : {uint64_t{1}, sizes.front(), sizes[sizes.size() / 2], n - 1}) {
+      auto proof = f.ledger->ConsistencyProof(m, n);
+      ASSERT_TRUE(proof.ok()) << proof.status().ToString();
+      ASSERT_EQ(*proof, reference::Proof(m, leaves, n)) << m << "->" << n;
+      auto old = f.ledger->InclusionProof(m - 1, m);
+      ASSERT_TRUE(old.ok());
+      ASSERT_EQ(*old, reference::Path(m - 1, leaves, 0, m)) << m - 1 << "/" << m;
+    }
+  }
+  EXPECT_GT(f.ledger->Size(), 2 * 256u);
 }
 
 TEST(Ledger, ConcurrentWritersAllLandOnce) {
