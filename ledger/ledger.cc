@@ -385,8 +385,8 @@ namespace {
 // yet full; at most 509 nodes a band). The newest tile holds the right edge
 // of the tree -- the complete subtrees left of the newest leaves -- so a
 // proof at the current size asks for some of its lower nodes whatever leaf
-// it is of; uncached, each proof read that tile again, and merged its
-// operands from every level-0 file.
+// it is of; uncached, each proof read that tile again, from every file of
+// level 0 (its newest hashes are there) as well as level 1.
 class NodeCache {
  public:
   static constexpr uint32_t kCachedFromLevel = 6;
