@@ -324,7 +324,8 @@ TEST(Ledger, ProofsStayRightWhileTheLogGrowsPastTiles) {
       ASSERT_TRUE(proof.ok()) << proof.status().ToString();
       ASSERT_EQ(*proof, reference::Path(i, leaves, 0, n)) << i << "/" << n;
     }
-    // Old sizes after growth: their right edges are now inside full tiles.
+    // Older sizes after growth (the right edges of the first ones now lie
+    // inside full tiles).
     for (uint64_t m : {uint64_t{1}, sizes.front(), sizes[sizes.size() / 2], n - 1}) {
       auto proof = f.ledger->ConsistencyProof(m, n);
       ASSERT_TRUE(proof.ok()) << proof.status().ToString();
