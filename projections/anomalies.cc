@@ -19,6 +19,7 @@ struct Delivery {
   std::string key;
   uint64_t index = 0;
   std::string id, elder, enterprise, worker, service, programme, evidence;
+  int64_t planned_start = 0;  // 0: the platform planned no start
   int64_t in = 0, out = 0;
   int32_t date = 0;
   int32_t in_lat = 0, in_lon = 0, out_lat = 0, out_lon = 0;
@@ -85,6 +86,7 @@ class Detector {
         d.service = Str(c.getService());
         d.programme = Str(c.getProgramme());
         d.evidence.assign(reinterpret_cast<const char*>(c.getEvidence().begin()), c.getEvidence().size());
+        d.planned_start = c.getPlannedStart();
         d.in = c.getCheckIn();
         d.out = c.getCheckOut();
         d.date = DateOfTimestamp(d.in, kChinaOffsetMinutes);
@@ -137,6 +139,20 @@ class Detector {
         }
       }
     }
+    // late_visit: checked in more than the tolerance (the policy in force
+    // that day; 30 minutes where it sets none) after the planned start.
+    if (d.planned_start != 0) {
+      uint32_t tolerance = kDefaultLateToleranceMinutes;
+      if (policy && policy->get().getPolicy().getSupervision().getLateToleranceMinutes() > 0) {
+        tolerance = policy->get().getPolicy().getSupervision().getLateToleranceMinutes();
+      }
+      int64_t late = d.in - d.planned_start;
+      if (late > int64_t{tolerance} * 60 * kMicrosPerSecond) {
+        add("late_visit", "checked in " + std::to_string(late / (60 * kMicrosPerSecond)) + " minutes after the planned start " +
+                              FormatTimestampOffset(d.planned_start, kChinaOffsetMinutes) + " (tolerance " +
+                              std::to_string(tolerance) + " minutes)");
+      }
+    }
     auto home = e.getProfile();
     double from_home = std::max(
         home.getHomeLatMicro() && d.in_lat ? DistanceM(home.getHomeLatMicro(), home.getHomeLonMicro(), d.in_lat, d.in_lon) : 0.0,
@@ -153,10 +169,28 @@ class Detector {
         add("evidence_reuse", "the same evidence hash as the delivery at index " + std::to_string(first->index), {first->index});
       }
     }
+    if (!AssignedOn(e, d.enterprise, d.date)) {
+      add("unassigned_elder", "no assignment of " + d.elder + " to " + d.enterprise + " in force on " + FormatDate(d.date) +
+                                  ": a claim for an elder the programme did not assign to it (headcount inflation)");
+    }
     if (ContractOn(ent, Str(home.getCommunity()), d.programme, d.date) != S::Refusal::NONE) {
       add("outside_contract", "no contract of " + d.enterprise + " covers community " + Str(home.getCommunity()) + " for " +
                                   d.programme + " on " + FormatDate(d.date));
     }
+  }
+
+  // Whether, on `day`, the elder's assignment in force for some programme
+  // (the latest begun by then and not ended: a reassignment replaces the
+  // one before it) is to `ent`.
+  static bool AssignedOn(S::ElderRecord::Reader e, const std::string& ent, int32_t day) {
+    std::map<std::string, std::pair<int32_t, bool>> latest;  // programme -> (valid from, to ent and not ended)
+    for (auto a : e.getAssignments()) {
+      if (a.getValidFrom() > day) continue;
+      auto [it, fresh] = latest.try_emplace(Str(a.getProgramme()), a.getValidFrom(), false);
+      if (!fresh && a.getValidFrom() < it->second.first) continue;
+      it->second = {a.getValidFrom(), Str(a.getEnterpriseId()) == ent && (a.getValidUntil() == 0 || day <= a.getValidUntil())};
+    }
+    return std::any_of(latest.begin(), latest.end(), [](const auto& p) { return p.second.second; });
   }
 
   void Worker(const std::string& ent, std::vector<const Delivery*>& visits, std::vector<Finding>& out) {
@@ -311,6 +345,7 @@ class Detector {
   int32_t first_ = 0, last_ = 0;
   std::vector<Record<S::PolicyRecord>> policies_;
   uint32_t max_distance_ = 300, max_kmh_ = 40;
+  static constexpr uint32_t kDefaultLateToleranceMinutes = 30;
   std::map<std::string, std::optional<Record<S::ElderRecord>>> elders_;
   std::set<std::string> reported_elders_;
 };
@@ -318,10 +353,10 @@ class Detector {
 }  // namespace
 
 const std::vector<std::string>& FindingCodes() {
-  static const std::vector<std::string> codes = {"after_death",      "double_benefit", "worker_overlap",
-                                                 "impossible_travel", "short_visit",   "off_location",
-                                                 "evidence_reuse",   "outside_contract", "spending_mismatch",
-                                                 "follow_up_contradiction"};
+  static const std::vector<std::string> codes = {"after_death",       "double_benefit",   "worker_overlap",
+                                                 "impossible_travel", "short_visit",      "off_location",
+                                                 "late_visit",        "unassigned_elder", "evidence_reuse",
+                                                 "outside_contract",  "spending_mismatch", "follow_up_contradiction"};
   return codes;
 }
 

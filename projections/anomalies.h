@@ -11,6 +11,11 @@
 //   short_visit              shorter than the service's minimum length
 //   off_location             checked in or out farther from the home than the
 //                            policy's max_checkin_distance_m
+//   late_visit               checked in later than the planned start by more
+//                            than the policy's late_tolerance_minutes
+//   unassigned_elder         a delivery to an elder the enterprise was not
+//                            assigned that day, for any programme (headcounts
+//                            inflated because pay grows with them)
 //   evidence_reuse           the same evidence hash as an earlier delivery
 //   outside_contract         no contract of the enterprise covers the elder's
 //                            community for the programme on that day

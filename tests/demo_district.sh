@@ -33,7 +33,7 @@ echo "ok  ledger and export verify"
 
 "$cli" anomalies --ledger "$ledger" --all --score "$work/a/ground-truth.jsonl" --json >"$work/score.json"
 n=$(jq length "$work/score.json")
-((n >= 10)) || fail "only $n patterns scored"
+((n >= 12)) || fail "only $n patterns scored"
 while IFS=$'\t' read -r pattern injected recall precision; do
   ((injected > 0)) || fail "$pattern: nothing injected, so nothing measured"
   awk -v r="$recall" -v p="$precision" 'BEGIN { exit !(r >= 0.95 && p >= 0.95) }' ||

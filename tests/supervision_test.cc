@@ -60,7 +60,14 @@ class Supervision : public ::testing::Test {
                             std::to_string(lat) + R"(,"home_lon_micro":106399000})");
       f.Assess(e, std::string("a-") + e, 50, "moderate");
       f.Approve(e, "home_visit", std::string("app-") + e);
+      Assign(std::string("fixture-as-") + e, e, "ent-a", "2024-01-10");
     }
+  }
+  void Assign(const std::string& id, const std::string& elder, const std::string& ent, const std::string& from,
+              const std::string& until = "") {
+    f.Expect("bureau", R"({"type":"service_assigned","assignment_id":")" + id + R"(","elder_id":")" + elder +
+                           R"(","enterprise_id":")" + ent + R"(","programme":"home_visit","valid_from":")" + from + "\"" +
+                           (until.empty() ? "" : R"(,"valid_until":")" + until + "\"") + "}");
   }
   std::vector<proj::Finding> Find(const std::string& code, const std::string& month = "2024-03") {
     auto v = f.Snap();
@@ -138,6 +145,71 @@ TEST_F(Supervision, ShortOffLocationEvidenceAndContract) {
   EXPECT_EQ(code_of("off_location"), std::vector<std::string>{"far"});
   EXPECT_EQ(code_of("evidence_reuse"), std::vector<std::string>{"copy"});
   EXPECT_EQ(code_of("outside_contract"), std::vector<std::string>{"other-community"});  // its contract ended in February
+}
+
+// A visit begun more than the policy's tolerance after its planned start
+// (the default policy: 30 minutes; a later version: 10).
+TEST_F(Supervision, LateVisit) {
+  auto planned = [](std::string delivery, const std::string& day, const std::string& start) {
+    delivery.pop_back();
+    return delivery + R"(,"planned_start":")" + day + "T" + start + R"(:00+08:00"})";
+  };
+  f.Expect("ent-a", planned(At("on-time", "E1", "w1", "bathing", "2024-03-04", "09:04", "10:04", 1), "2024-03-04", "09:00") +
+                        "\n" +
+                        // Exactly the tolerance late is not late; a minute more is.
+                        planned(At("at-tolerance", "E1", "w1", "bathing", "2024-03-05", "09:30", "10:30", 2), "2024-03-05", "09:00") +
+                        "\n" +
+                        planned(At("late", "E3", "w2", "bathing", "2024-03-05", "09:31", "10:31", 3), "2024-03-05", "09:00") +
+                        "\n" +
+                        // Early is not late; no planned start, nothing to compare.
+                        planned(At("early", "E3", "w2", "bathing", "2024-03-06", "08:00", "09:00", 4), "2024-03-06", "09:00") +
+                        "\n" + At("unplanned", "E3", "w2", "bathing", "2024-03-07", "13:00", "14:00", 5));
+  auto fs = Find("late_visit");
+  ASSERT_EQ(fs.size(), 1u);
+  EXPECT_EQ(fs[0].deliveries, std::vector<std::string>{"late"});
+  EXPECT_EQ(fs[0].detail, "checked in 31 minutes after the planned start 2024-03-05T09:00:00+08:00 (tolerance 30 minutes)");
+  EXPECT_EQ(fs[0].evidence.size(), 1u);
+
+  // A policy version from April with a tolerance of 10 minutes.
+  auto text = ReadFile(eldercare::testing::DefaultPolicyPath());
+  ASSERT_TRUE(text.ok());
+  std::string policy = *text;
+  for (auto [from, to] : std::vector<std::pair<std::string, std::string>>{
+           {R"("version": "default-2024.1")", R"("version": "default-2024.2")"},
+           {R"("effective_from": "2024-01-01")", R"("effective_from": "2024-04-01")"},
+           {R"("late_tolerance_minutes": 30)", R"("late_tolerance_minutes": 10)"}}) {
+    auto at = policy.find(from);
+    ASSERT_NE(at, std::string::npos) << from;
+    policy.replace(at, from.size(), to);
+  }
+  f.Expect("bureau", policy);
+  f.Expect("ent-a", planned(At("april-11", "E1", "w1", "bathing", "2024-04-02", "09:11", "10:11", 6), "2024-04-02", "09:00") +
+                        "\n" +
+                        planned(At("april-10", "E1", "w1", "bathing", "2024-04-03", "09:10", "10:10", 7), "2024-04-03", "09:00"));
+  auto april = Find("late_visit", "2024-04");
+  ASSERT_EQ(april.size(), 1u);
+  EXPECT_EQ(april[0].deliveries, std::vector<std::string>{"april-11"});
+  EXPECT_EQ(Find("late_visit").size(), 1u);  // March is judged by the policy of March
+}
+
+// Headcount inflation: a claim for an elder the enterprise was not
+// assigned that day -- never, no longer (reassigned to another provider),
+// or after the assignment ended.
+TEST_F(Supervision, UnassignedElder) {
+  f.EnterpriseAndContract("ent-b", "com-1");
+  f.Expect("com-1", R"({"type":"elder_registered","elder_id":"E4","household_district":"dawukou","community":"com-1","birth_date":"1930-01-01","registered_on":"2024-01-02","home_lat_micro":39015000,"home_lon_micro":106399000})");
+  Assign("as-E1-b", "E1", "ent-b", "2024-03-15");           // E1 moves to ent-b mid-March
+  Assign("as-E2-short", "E2", "ent-b", "2024-01-10", "2024-03-10");  // E2: ent-b only until 10 March
+  f.Expect("ent-a", At("e1-before", "E1", "w1", "bathing", "2024-03-14", "09:00", "10:00", 1) + "\n" +
+                        At("e1-after", "E1", "w1", "bathing", "2024-03-15", "09:00", "10:00", 2) + "\n" +
+                        At("e4-never", "E4", "w1", "bathing", "2024-03-16", "09:00", "10:00", 3) + "\n" +
+                        At("e3-assigned", "E3", "w1", "bathing", "2024-03-17", "09:00", "10:00", 4));
+  f.Expect("ent-b", At("b-e1", "E1", "w9", "bathing", "2024-03-15", "12:00", "13:00", 5, 0, 20, "ent-b") + "\n" +
+                        At("b-e2-in", "E2", "w9", "bathing", "2024-03-10", "12:00", "13:00", 6, 0, 20, "ent-b") + "\n" +
+                        At("b-e2-out", "E2", "w9", "bathing", "2024-03-11", "12:00", "13:00", 7, 0, 20, "ent-b"));
+  std::set<std::string> flagged;
+  for (const auto& x : Find("unassigned_elder")) flagged.insert(x.deliveries.begin(), x.deliveries.end());
+  EXPECT_EQ(flagged, (std::set<std::string>{"e1-after", "e4-never", "b-e2-out"}));
 }
 
 TEST_F(Supervision, FollowUpContradiction) {

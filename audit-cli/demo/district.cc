@@ -91,7 +91,8 @@ struct Planned {
   int64_t in, out;
   int32_t in_lat, in_lon;
   uint32_t in_distance;
-  std::string evidence;  // hex
+  std::string evidence;      // hex
+  int64_t planned_start = 0;  // 0: the check-in's own five minutes
 };
 
 class District {
@@ -561,7 +562,7 @@ void District::Write(const std::string& ent, const Planned& p, S::ServiceDeliver
   d.setWorkerId(p.worker);
   d.setService(p.v.service);
   d.setProgramme(p.v.programme);
-  int64_t planned = p.in - p.in % (5 * 60 * kMicrosPerSecond);
+  int64_t planned = p.planned_start != 0 ? p.planned_start : p.in - p.in % (5 * 60 * kMicrosPerSecond);
   d.setPlannedStart(planned);
   d.setPlannedEnd(planned + int64_t{p.v.minutes} * 60 * kMicrosPerSecond);
   d.setCheckIn(p.in);
@@ -608,12 +609,14 @@ std::vector<Planned> District::Round(size_t ent, int32_t day, std::vector<Visit>
   return plan;
 }
 
-// At the given rate, one of the daily fraud patterns on this enterprise-day.
+// Each daily fraud pattern at the given rate: at most one of them on this
+// enterprise-day.
 void District::Fraud(size_t ent, int32_t day, std::vector<Planned>& plan) {
-  if (plan.empty() || Uniform() >= o_.fraud_rate * 6) return;
-  static const char* kDaily[] = {"worker_overlap", "impossible_travel", "short_visit",
-                                 "off_location",   "evidence_reuse",    "outside_contract"};
-  std::string pattern = kDaily[Pick(6)];
+  static const char* kDaily[] = {"worker_overlap", "impossible_travel", "short_visit",     "off_location",
+                                 "late_visit",     "evidence_reuse",    "outside_contract", "unassigned_elder"};
+  constexpr size_t kPatterns = std::size(kDaily);
+  if (plan.empty() || Uniform() >= o_.fraud_rate * kPatterns) return;
+  std::string pattern = kDaily[Pick(kPatterns)];
   auto& mine = served_[ent];
   // The last visit of a random worker, and its index in the plan.
   size_t pick = Pick(plan.size());
@@ -660,6 +663,16 @@ void District::Fraud(size_t ent, int32_t day, std::vector<Planned>& plan) {
       Truth(pattern, ent, day, p.elder, {p.id});
       return;
     }
+  } else if (pattern == "late_visit") {
+    // The worker's last visit of the day, begun 35 to 94 minutes after it
+    // was planned (nothing of the worker's follows it to overlap).
+    Planned& p = plan[last];
+    if (p.v.ghost) return;
+    p.planned_start = p.in - p.in % (5 * 60 * kMicrosPerSecond);
+    int64_t delay = (35 + static_cast<int64_t>(Pick(60))) * 60 * kMicrosPerSecond;
+    p.in += delay;
+    p.out += delay;
+    Truth(pattern, ent, day, p.elder, {p.id});
   } else if (pattern == "outside_contract") {
     // A visit to an elder of a community this enterprise has no contract for.
     for (int tries = 0; tries < 60; ++tries) {
@@ -670,6 +683,23 @@ void District::Fraud(size_t ent, int32_t day, std::vector<Planned>& plan) {
       bool covered = false;
       for (size_t c : enterprises_[ent].communities) covered |= c == e.community;
       if (covered || !Alive(e, day)) continue;
+      const Planned& from = plan[last];
+      int travel = 10 + static_cast<int>(DistanceM(elders_[from.elder].lat, elders_[from.elder].lon, e.lat, e.lon) / 1000.0 / 15.0 * 60.0);
+      std::string id = add(elder, from.worker, {elder, "cleaning", "home_visit", 60, 1},
+                           from.out + int64_t{travel} * 60 * kMicrosPerSecond);
+      Truth(pattern, ent, day, elder, {id});
+      Truth("unassigned_elder", ent, day, elder, {id});  // and the elder is another enterprise's
+      return;
+    }
+  } else if (pattern == "unassigned_elder") {
+    // A visit claimed for an elder of a community the enterprise serves whom
+    // the programme never assigned to anyone: one more head on the bill.
+    for (int tries = 0; tries < 200; ++tries) {
+      size_t elder = Pick(elders_.size());
+      const Elder& e = elders_[elder];
+      bool covered = false;
+      for (size_t c : enterprises_[ent].communities) covered |= c == e.community;
+      if (!covered || !e.programmes.empty() || !Alive(e, day)) continue;
       const Planned& from = plan[last];
       int travel = 10 + static_cast<int>(DistanceM(elders_[from.elder].lat, elders_[from.elder].lon, e.lat, e.lon) / 1000.0 / 15.0 * 60.0);
       std::string id = add(elder, from.worker, {elder, "cleaning", "home_visit", 60, 1},
@@ -1131,10 +1161,10 @@ Result<DistrictReport> GenerateDistrict(const std::string& ledger_dir, const Pro
 }
 
 const std::vector<std::string>& FraudPatterns() {
-  static const std::vector<std::string> p = {"after_death",     "double_benefit",   "worker_overlap",
-                                             "impossible_travel", "short_visit",    "off_location",
-                                             "evidence_reuse",  "outside_contract", "spending_mismatch",
-                                             "follow_up_contradiction"};
+  static const std::vector<std::string> p = {"after_death",       "double_benefit",  "worker_overlap",
+                                             "impossible_travel", "short_visit",     "off_location",
+                                             "late_visit",        "evidence_reuse",  "outside_contract",
+                                             "unassigned_elder",  "spending_mismatch", "follow_up_contradiction"};
   return p;
 }
 

@@ -37,8 +37,8 @@ struct DistrictOptions {
 // One injected case: what a detector should find.
 struct TruthCase {
   std::string pattern;  // after_death, double_benefit, worker_overlap, impossible_travel, short_visit,
-                        // off_location, evidence_reuse, outside_contract, spending_mismatch,
-                        // follow_up_contradiction
+                        // off_location, late_visit, evidence_reuse, outside_contract,
+                        // unassigned_elder, spending_mismatch, follow_up_contradiction
   std::string enterprise;
   std::string month;
   std::string elder;
