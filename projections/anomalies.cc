@@ -183,14 +183,22 @@ class Detector {
   // (the latest begun by then and not ended: a reassignment replaces the
   // one before it) is to `ent`.
   static bool AssignedOn(S::ElderRecord::Reader e, const std::string& ent, int32_t day) {
-    std::map<std::string, std::pair<int32_t, bool>> latest;  // programme -> (valid from, to ent and not ended)
-    for (auto a : e.getAssignments()) {
-      if (a.getValidFrom() > day) continue;
-      auto [it, fresh] = latest.try_emplace(Str(a.getProgramme()), a.getValidFrom(), false);
-      if (!fresh && a.getValidFrom() < it->second.first) continue;
-      it->second = {a.getValidFrom(), Str(a.getEnterpriseId()) == ent && (a.getValidUntil() == 0 || day <= a.getValidUntil())};
+    auto as = e.getAssignments();
+    for (uint32_t i = 0; i < as.size(); ++i) {
+      auto a = as[i];
+      if (a.getValidFrom() > day || View(a.getEnterpriseId()) != ent) continue;
+      if (a.getValidUntil() != 0 && day > a.getValidUntil()) continue;
+      // Replaced by one of the same programme begun later (or on the same
+      // day, recorded later) but still by `day`?
+      bool replaced = false;
+      for (uint32_t j = 0; j < as.size() && !replaced; ++j) {
+        auto b = as[j];
+        replaced = j != i && View(b.getProgramme()) == View(a.getProgramme()) && b.getValidFrom() <= day &&
+                   (b.getValidFrom() > a.getValidFrom() || (b.getValidFrom() == a.getValidFrom() && j > i));
+      }
+      if (!replaced) return true;
     }
-    return std::any_of(latest.begin(), latest.end(), [](const auto& p) { return p.second.second; });
+    return false;
   }
 
   void Worker(const std::string& ent, std::vector<const Delivery*>& visits, std::vector<Finding>& out) {
