@@ -149,6 +149,9 @@ class District {
                       elder < elders_.size() ? elders_[elder].id : "", std::move(ids)});
   }
   bool Alive(const Elder& e, int32_t day) const { return e.death == 0 || day < e.death; }
+  static bool Covers(const Enterprise& e, size_t community) {
+    return std::find(e.communities.begin(), e.communities.end(), community) != e.communities.end();
+  }
   bool Delivering(const Enterprise& e, int32_t day) const {
     return (e.exited_from == 0 || day < e.exited_from) && (e.suspended_from == 0 || day < e.suspended_from);
   }
@@ -630,6 +633,14 @@ void District::Fraud(size_t ent, int32_t day, std::vector<Planned>& plan) {
                     10, Hex32(rng_)});
     return plan.back().id;
   };
+  // A cleaning visit to `elder` by the picked worker after the day's last
+  // one, with time to get there (15 km/h and ten minutes).
+  auto after_round = [&](size_t elder) {
+    const Planned& from = plan[last];
+    const Elder& e = elders_[elder];
+    int travel = 10 + static_cast<int>(DistanceM(elders_[from.elder].lat, elders_[from.elder].lon, e.lat, e.lon) / 1000.0 / 15.0 * 60.0);
+    return add(elder, from.worker, {elder, "cleaning", "home_visit", 60, 1}, from.out + int64_t{travel} * 60 * kMicrosPerSecond);
+  };
   if (pattern == "worker_overlap") {
     size_t other = mine[Pick(mine.size())];
     if (other == plan[pick].elder || !Alive(elders_[other], day)) return;
@@ -680,13 +691,8 @@ void District::Fraud(size_t ent, int32_t day, std::vector<Planned>& plan) {
       if (other_ent == ent || served_[other_ent].empty()) continue;
       size_t elder = served_[other_ent][Pick(served_[other_ent].size())];
       const Elder& e = elders_[elder];
-      bool covered = false;
-      for (size_t c : enterprises_[ent].communities) covered |= c == e.community;
-      if (covered || !Alive(e, day)) continue;
-      const Planned& from = plan[last];
-      int travel = 10 + static_cast<int>(DistanceM(elders_[from.elder].lat, elders_[from.elder].lon, e.lat, e.lon) / 1000.0 / 15.0 * 60.0);
-      std::string id = add(elder, from.worker, {elder, "cleaning", "home_visit", 60, 1},
-                           from.out + int64_t{travel} * 60 * kMicrosPerSecond);
+      if (Covers(enterprises_[ent], e.community) || !Alive(e, day)) continue;
+      std::string id = after_round(elder);
       Truth(pattern, ent, day, elder, {id});
       Truth("unassigned_elder", ent, day, elder, {id});  // and the elder is another enterprise's
       return;
@@ -697,13 +703,8 @@ void District::Fraud(size_t ent, int32_t day, std::vector<Planned>& plan) {
     for (int tries = 0; tries < 200; ++tries) {
       size_t elder = Pick(elders_.size());
       const Elder& e = elders_[elder];
-      bool covered = false;
-      for (size_t c : enterprises_[ent].communities) covered |= c == e.community;
-      if (!covered || !e.programmes.empty() || !Alive(e, day)) continue;
-      const Planned& from = plan[last];
-      int travel = 10 + static_cast<int>(DistanceM(elders_[from.elder].lat, elders_[from.elder].lon, e.lat, e.lon) / 1000.0 / 15.0 * 60.0);
-      std::string id = add(elder, from.worker, {elder, "cleaning", "home_visit", 60, 1},
-                           from.out + int64_t{travel} * 60 * kMicrosPerSecond);
+      if (!Covers(enterprises_[ent], e.community) || !e.programmes.empty() || !Alive(e, day)) continue;
+      std::string id = after_round(elder);
       Truth(pattern, ent, day, elder, {id});
       return;
     }
