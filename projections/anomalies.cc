@@ -169,7 +169,7 @@ class Detector {
         add("evidence_reuse", "the same evidence hash as the delivery at index " + std::to_string(first->index), {first->index});
       }
     }
-    if (!AssignedOn(e, d.enterprise, d.date)) {
+    if (!AssignedTo(e, d.enterprise, d.date, d.date)) {
       add("unassigned_elder", "no assignment of " + d.elder + " to " + d.enterprise + " in force on " + FormatDate(d.date) +
                                   ": a claim for an elder the programme did not assign to it (headcount inflation)");
     }
@@ -177,28 +177,6 @@ class Detector {
       add("outside_contract", "no contract of " + d.enterprise + " covers community " + Str(home.getCommunity()) + " for " +
                                   d.programme + " on " + FormatDate(d.date));
     }
-  }
-
-  // Whether, on `day`, the elder's assignment in force for some programme
-  // (the latest begun by then and not ended: a reassignment replaces the
-  // one before it) is to `ent`.
-  static bool AssignedOn(S::ElderRecord::Reader e, const std::string& ent, int32_t day) {
-    auto as = e.getAssignments();
-    for (uint32_t i = 0; i < as.size(); ++i) {
-      auto a = as[i];
-      if (a.getValidFrom() > day || View(a.getEnterpriseId()) != ent) continue;
-      if (a.getValidUntil() != 0 && day > a.getValidUntil()) continue;
-      // Replaced by one of the same programme begun later (or on the same
-      // day, recorded later) but still by `day`?
-      bool replaced = false;
-      for (uint32_t j = 0; j < as.size() && !replaced; ++j) {
-        auto b = as[j];
-        replaced = j != i && View(b.getProgramme()) == View(a.getProgramme()) && b.getValidFrom() <= day &&
-                   (b.getValidFrom() > a.getValidFrom() || (b.getValidFrom() == a.getValidFrom() && j > i));
-      }
-      if (!replaced) return true;
-    }
-    return false;
   }
 
   void Worker(const std::string& ent, std::vector<const Delivery*>& visits, std::vector<Finding>& out) {

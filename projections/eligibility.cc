@@ -84,6 +84,25 @@ std::string CircumstanceName(S::Circumstance c) {
   return i < e.size() ? events::SnakeCase(e[i].getProto().getName().cStr()) : "unknown";
 }
 
+bool AssignedTo(S::ElderRecord::Reader elder, std::string_view ent, int32_t first, int32_t last) {
+  auto as = elder.getAssignments();
+  auto in_force = [&](S::AssignmentFact::Reader a) {
+    return a.getValidFrom() <= last && (a.getValidUntil() == 0 || a.getValidUntil() >= first);
+  };
+  for (uint32_t i = 0; i < as.size(); ++i) {
+    auto a = as[i];
+    if (!in_force(a) || View(a.getEnterpriseId()) != ent) continue;
+    bool replaced = false;
+    for (uint32_t j = 0; j < as.size() && !replaced; ++j) {
+      auto b = as[j];
+      replaced = j != i && in_force(b) && View(b.getProgramme()) == View(a.getProgramme()) &&
+                 (b.getValidFrom() > a.getValidFrom() || (b.getValidFrom() == a.getValidFrom() && j > i));
+    }
+    if (!replaced) return true;
+  }
+  return false;
+}
+
 bool HasCircumstance(S::ElderRecord::Reader elder, S::Circumstance c, int32_t day) {
   // Facts are stored in log order; the latest effective change wins, ties in
   // log order.

@@ -13,6 +13,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ledger/status.h"
@@ -64,6 +65,15 @@ std::optional<ElderFacts> LoadElder(const Snapshot& snap, const std::string& eld
 // before it decides; same-day changes in log order).
 bool HasCircumstance(schema::ElderRecord::Reader elder, schema::Circumstance c, int32_t day);
 std::string CircumstanceName(schema::Circumstance c);
+
+// Whether the elder is assigned to enterprise `ent` in [first, last]: among
+// the assignments in force at some time in it (begun by `last`, not ended
+// before `first`), the latest begun of each programme (of two begun the same
+// day, the later recorded) is to `ent` for some programme. A reassignment
+// replaces the assignment before it; once a later one has ended, the one
+// before it is in force again. Supervision (assigned elders left unserved)
+// and the unassigned_elder detector both ask this.
+bool AssignedTo(schema::ElderRecord::Reader elder, std::string_view ent, int32_t first, int32_t last);
 
 // The pure evaluation. `policy` may be null (no policy in force).
 Eligibility Evaluate(const ElderFacts& facts, const schema::PolicyPublished::Reader* policy,

@@ -79,19 +79,11 @@ std::map<std::string, std::vector<uint64_t>> AssignedElders(const Snapshot& snap
     if (out.count(elder)) continue;
     auto rec = snap.Load<S::ElderRecord>(keys::Join({"el", elder}));
     if (!rec || HasCircumstance(rec->get(), S::Circumstance::DECEASED, first)) continue;
-    std::map<std::string, std::pair<int32_t, std::string>> latest;  // programme -> (from, enterprise)
-    std::vector<uint64_t> mine;
+    if (!AssignedTo(rec->get(), ent, first, last)) continue;
+    std::vector<uint64_t>& mine = out[elder];
     for (auto a : rec->get().getAssignments()) {
       if (a.getValidFrom() > last || (a.getValidUntil() != 0 && a.getValidUntil() < first)) continue;
-      auto& slot = latest[Str(a.getProgramme())];
-      if (a.getValidFrom() >= slot.first) slot = {a.getValidFrom(), Str(a.getEnterpriseId())};
-      if (Str(a.getEnterpriseId()) == ent) mine.push_back(a.getIndex());
-    }
-    for (const auto& [prog, v] : latest) {
-      if (v.second == ent) {
-        out[elder] = mine;
-        break;
-      }
+      if (View(a.getEnterpriseId()) == ent) mine.push_back(a.getIndex());
     }
   }
   return out;

@@ -194,7 +194,8 @@ TEST_F(Supervision, LateVisit) {
 
 // Headcount inflation: a claim for an elder the enterprise was not
 // assigned that day -- never, no longer (reassigned to another provider),
-// or after the assignment ended.
+// or after the assignment ended (when the assignment it replaced is in
+// force again).
 TEST_F(Supervision, UnassignedElder) {
   f.EnterpriseAndContract("ent-b", "com-1");
   f.Expect("com-1", R"({"type":"elder_registered","elder_id":"E4","household_district":"dawukou","community":"com-1","birth_date":"1930-01-01","registered_on":"2024-01-02","home_lat_micro":39015000,"home_lon_micro":106399000})");
@@ -203,13 +204,15 @@ TEST_F(Supervision, UnassignedElder) {
   f.Expect("ent-a", At("e1-before", "E1", "w1", "bathing", "2024-03-14", "09:00", "10:00", 1) + "\n" +
                         At("e1-after", "E1", "w1", "bathing", "2024-03-15", "09:00", "10:00", 2) + "\n" +
                         At("e4-never", "E4", "w1", "bathing", "2024-03-16", "09:00", "10:00", 3) + "\n" +
-                        At("e3-assigned", "E3", "w1", "bathing", "2024-03-17", "09:00", "10:00", 4));
+                        At("e3-assigned", "E3", "w1", "bathing", "2024-03-17", "09:00", "10:00", 4) + "\n" +
+                        At("e2-resumed", "E2", "w1", "bathing", "2024-03-18", "09:00", "10:00", 8) + "\n" +
+                        At("e2-replaced", "E2", "w1", "bathing", "2024-03-09", "09:00", "10:00", 9));
   f.Expect("ent-b", At("b-e1", "E1", "w9", "bathing", "2024-03-15", "12:00", "13:00", 5, 0, 20, "ent-b") + "\n" +
                         At("b-e2-in", "E2", "w9", "bathing", "2024-03-10", "12:00", "13:00", 6, 0, 20, "ent-b") + "\n" +
                         At("b-e2-out", "E2", "w9", "bathing", "2024-03-11", "12:00", "13:00", 7, 0, 20, "ent-b"));
   std::set<std::string> flagged;
   for (const auto& x : Find("unassigned_elder")) flagged.insert(x.deliveries.begin(), x.deliveries.end());
-  EXPECT_EQ(flagged, (std::set<std::string>{"e1-after", "e4-never", "b-e2-out"}));
+  EXPECT_EQ(flagged, (std::set<std::string>{"e1-after", "e4-never", "b-e2-out", "e2-replaced"}));
 }
 
 TEST_F(Supervision, FollowUpContradiction) {
