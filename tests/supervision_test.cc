@@ -198,7 +198,7 @@ TEST_F(Supervision, LateVisit) {
 // force again).
 TEST_F(Supervision, UnassignedElder) {
   f.EnterpriseAndContract("ent-b", "com-1");
-  f.Expect("com-1", R"({"type":"elder_registered","elder_id":"E4","household_district":"dawukou","community":"com-1","birth_date":"1930-01-01","registered_on":"2024-01-02","home_lat_micro":39015000,"home_lon_micro":106399000})");
+  f.Elder("E4", "1930-01-01");  // registered, never assigned
   Assign("as-E1-b", "E1", "ent-b", "2024-03-15");           // E1 moves to ent-b mid-March
   Assign("as-E2-short", "E2", "ent-b", "2024-01-10", "2024-03-10");  // E2: ent-b only until 10 March
   f.Expect("ent-a", At("e1-before", "E1", "w1", "bathing", "2024-03-14", "09:00", "10:00", 1) + "\n" +
