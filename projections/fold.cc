@@ -417,7 +417,7 @@ Status OnDelivered(Fold& f, S::ServiceDelivered::Reader d) {
   std::string di = keys::Join({"di", ent, id});
   if (f.Exists(di)) return Status::AlreadyExists("delivery '" + id + "' of enterprise '" + ent + "' is already recorded");
   std::string month = DeliveryMonth(d.getCheckIn());
-  std::string primary = keys::Join({"dl", month, elder, keys::BE64(static_cast<uint64_t>(d.getCheckIn())), ent, id});
+  std::string primary = DeliveryKey(month, elder, d.getCheckIn(), ent, id);
   // The first delivery to carry this evidence; a later one with the same
   // hash is a duplicate claim. Folding is in log order, so "an earlier one
   // exists" is known now and true at every size that holds this delivery:
@@ -431,23 +431,28 @@ Status OnDelivered(Fold& f, S::ServiceDelivered::Reader d) {
   r.root().setClaim(d);
   r.root().setReusesEvidence(reused);
   r.Save(f.state, primary);
-  f.PutIndex(di, primary);
+  // What the id lookup needs beyond its own key to name the record: the
+  // check-in (and so the month) and the elder (keys.h).
+  f.PutIndex(di, keys::BE64(static_cast<uint64_t>(d.getCheckIn())) + elder);
   std::string de = keys::Join({"de", ent, month, elder});
   if (!f.Exists(de)) f.PutIndex(de);
   // The worker's visit: check-out time first, so that overlaps are found
   // from the lookups alone.
   f.PutIndex(keys::Join({"dw", month, ent, worker, keys::BE64(static_cast<uint64_t>(d.getCheckIn())), id}),
              keys::BE64(static_cast<uint64_t>(d.getCheckOut())) + primary);
-  if (!reused) f.PutIndex(ev, primary);
+  // Only that it exists and where it was made are ever read (anomalies.cc).
+  if (!reused) f.PutIndex(ev);
   f.DeliveryChanged(month);
   return Status::Ok();
 }
 
 // The primary key of enterprise `ent`'s delivery `id`.
 Result<std::string> FindDelivery(const Fold& f, const std::string& ent, const std::string& id) {
-  auto key = f.IndexTarget(keys::Join({"di", ent, id}));
-  if (!key) return Status::NotFound("unknown delivery '" + id + "' of enterprise '" + ent + "'");
-  return *key;
+  auto target = f.IndexTarget(keys::Join({"di", ent, id}));
+  if (!target) return Status::NotFound("unknown delivery '" + id + "' of enterprise '" + ent + "'");
+  if (target->size() < 8) return Status::Corruption("the lookup of delivery '" + id + "' of '" + ent + "' is malformed");
+  auto check_in = static_cast<int64_t>(GetBigEndian64(reinterpret_cast<const uint8_t*>(target->data())));
+  return DeliveryKey(DeliveryMonth(check_in), std::string_view(*target).substr(8), check_in, ent, id);
 }
 
 Status OnVoided(Fold& f, S::DeliveryVoided::Reader v) {
@@ -743,6 +748,11 @@ Status OnRevealed(Fold& f, S::PersonalDataRevealed::Reader r) {
 }
 
 }  // namespace
+
+std::string DeliveryKey(std::string_view month, std::string_view elder, int64_t check_in, std::string_view enterprise,
+                        std::string_view delivery_id) {
+  return keys::Join({"dl", month, elder, keys::BE64(static_cast<uint64_t>(check_in)), enterprise, delivery_id});
+}
 
 std::string DeliveryMonth(int64_t check_in_micros) {
   return FormatMonth(MonthOfDate(DateOfTimestamp(check_in_micros, kChinaOffsetMinutes)));

@@ -23,12 +23,17 @@ namespace eldercare::proj {
 class ProgrammeProjector : public Projector {
  public:
   Status Apply(const EventContext& ctx, schema::EventBody::Reader body, StateStore& state) const override;
-  std::string_view version() const override { return "programme/8"; }
+  std::string_view version() const override { return "programme/9"; }
 };
 
 // The month ("YYYY-MM") a delivery belongs to: its check-in date in China
 // Standard Time.
 std::string DeliveryMonth(int64_t check_in_micros);
+
+// The key of a delivery record (keys.h: dl month elderId BE64(checkIn)
+// enterpriseId deliveryId).
+std::string DeliveryKey(std::string_view month, std::string_view elder, int64_t check_in, std::string_view enterprise,
+                        std::string_view delivery_id);
 
 }  // namespace eldercare::proj
 

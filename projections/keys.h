@@ -16,11 +16,11 @@
 //   er      reportId                                        EvaluationRecord
 //   rv      elderId BE64(index)                             RevealRecord (who decrypted what)
 // Lookups (value = BE64(index of the event that made it) || target):
-//   di      enterpriseId deliveryId                         -> dl key
+//   di      enterpriseId deliveryId                         -> BE64(checkIn) || elderId (with the key's parts: the dl key)
 //   de      enterpriseId month elderId                      elders an enterprise served in a month
 //   dw      month enterpriseId workerId BE64(checkIn) deliveryId  -> BE64(checkOut) || dl key
 //   dx      enterpriseId workerId BE64(checkIn) deliveryId  -> dl key (the visit was voided)
-//   ev      evidence(32 bytes)                              -> dl key of its first delivery
+//   ev      evidence(32 bytes)                              (no target: the index is its first delivery's)
 //   ae      enterpriseId elderId assignmentId               assignments by enterprise
 //   ct      contractId                                      -> enterpriseId
 //   ci      complaintId                                     -> enterpriseId

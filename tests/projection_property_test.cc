@@ -11,6 +11,7 @@
 #include <atomic>
 #include <filesystem>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "ledger/event_json.h"
@@ -19,6 +20,7 @@
 #include "projections/keys.h"
 #include "ledger/store_layout.h"
 #include "projections/digest.h"
+#include "projections/fold.h"
 #include "tests/programme_util.h"
 #include "tests/raw_db.h"
 
@@ -286,12 +288,31 @@ TEST(ProjectionStorage, DeliveryKeysLiveInTheirOwnFamiliesAndTheStateReadsAsOne)
     EXPECT_EQ(layout::ProjectionFamilyOf(k), layout::ProjectionFamily::kVisits) << k;
     EXPECT_EQ(k.rfind(keys::Prefix({"dw"}), 0), 0u) << k;
   }
+  // A delivery id's lookup holds the check-in and the elder, which with its
+  // key's enterprise and id name the record; an evidence hash's only the
+  // index it was first seen at (keys.h).
+  std::set<std::string> records_named;
   size_t di = 0, ev = 0;
   for (const auto& [k, v] : lookups) {
     EXPECT_EQ(layout::ProjectionFamilyOf(k), layout::ProjectionFamily::kLookups) << k;
-    di += k.rfind(keys::Prefix({"di"}), 0) == 0;
-    ev += k.rfind(keys::Prefix({"ev"}), 0) == 0;
+    auto lookup = keys::DecodeLookup(v);
+    ASSERT_TRUE(lookup.has_value()) << k;
+    if (k.rfind(keys::Prefix({"di"}), 0) == 0) {
+      ++di;
+      std::string_view rest = std::string_view(k).substr(3);
+      std::string ent(rest.substr(0, rest.find('\0'))), id(rest.substr(rest.find('\0') + 1));
+      ASSERT_EQ(lookup->target.size(), 8u + 2u) << k;
+      auto check_in = static_cast<int64_t>(GetBigEndian64(reinterpret_cast<const uint8_t*>(lookup->target.data())));
+      EXPECT_EQ(lookup->target.substr(8), "E1");
+      records_named.insert(proj::DeliveryKey(proj::DeliveryMonth(check_in), "E1", check_in, ent, id));
+    } else if (k.rfind(keys::Prefix({"ev"}), 0) == 0) {
+      ++ev;
+      EXPECT_EQ(v.size(), 8u) << "an evidence lookup holds only its index";
+    }
   }
+  std::set<std::string> delivery_keys;
+  for (const auto& [k, v] : deliveries) delivery_keys.insert(k);
+  EXPECT_EQ(records_named, delivery_keys);
   EXPECT_EQ(deliveries.size(), 6u);
   EXPECT_EQ(visits.size(), 6u);
   EXPECT_EQ(di, 6u);
