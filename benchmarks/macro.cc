@@ -167,6 +167,7 @@ struct Args {
   bool projection = true;
   bool ingest_only = false;
   bool keep = false;  // keep the work directory (the ledger) for profiling
+  bool segments = false;  // print the batch ingest's rate for each segment
 };
 
 struct Chunk {
@@ -190,7 +191,7 @@ std::vector<Chunk> IngestBatches(Ledger& l, Workload& w, const Args& a, double* 
       std::vector<schema::Submission::Reader> subs;
     };
     std::vector<Group> groups;
-    uint64_t segment_end = std::min(a.events, done + kSegmentEvents);
+    const uint64_t segment_start = done, segment_end = std::min(a.events, done + kSegmentEvents);
     while (done < segment_end) {
       Group& g = groups.emplace_back();
       for (size_t k = 0; k < a.group && done < segment_end; ++k) {
@@ -215,7 +216,15 @@ std::vector<Chunk> IngestBatches(Ledger& l, Workload& w, const Args& a, double* 
     std::vector<std::thread> threads;
     for (unsigned t = 0; t < a.producers; ++t) threads.emplace_back(producer);
     for (auto& t : threads) t.join();
-    *seconds += Seconds(start, Clock::now());
+    double segment_s = Seconds(start, Clock::now());
+    *seconds += segment_s;
+    // The rate segment by segment, in one run: how time per event moves
+    // with the size of the log, apart from the machine's drift between runs.
+    if (a.segments) {
+      std::printf("    segment ending at %9llu events: %8.0f events/s\n", static_cast<unsigned long long>(l.Size()),
+                  static_cast<double>(segment_end - segment_start) / segment_s);
+      std::fflush(stdout);
+    }
     // The bureau closes each month that has ended (not timed: the bureau's
     // work, a handful of events a month), so that a statement late in the
     // history has every earlier month closed behind it, as in a real
@@ -643,7 +652,8 @@ int main(int argc, char** argv) {
   eldercare::bench::Args a;
   const char* usage =
       "usage: ledger_macro [--events N] [--single M] [--work DIR] [--out FILE] [--batch B] [--group G]\n"
-      "                    [--projection on|off] [--producers P] [--ingest-only yes|no] [--keep yes|no]\n";
+      "                    [--projection on|off] [--producers P] [--ingest-only yes|no] [--keep yes|no]\n"
+      "                    [--segments yes|no]\n";
   if (argc % 2 == 0) {  // a flag without its value, or --help
     std::fputs(usage, argc == 2 && std::string(argv[1]) == "--help" ? stdout : stderr);
     return argc == 2 && std::string(argv[1]) == "--help" ? 0 : 2;
@@ -658,6 +668,7 @@ int main(int argc, char** argv) {
     else if (k == "--group") a.group = std::stoul(v);
     else if (k == "--projection") a.projection = v != "off";
     else if (k == "--keep") a.keep = v != "no";
+    else if (k == "--segments") a.segments = v == "yes";
     else if (k == "--producers") a.producers = static_cast<unsigned>(std::stoul(v));
     else if (k == "--ingest-only") a.ingest_only = v == "yes";
     else {
