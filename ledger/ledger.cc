@@ -856,10 +856,15 @@ Status Ledger::Rep::OpenDb(bool create) {
   // about 7 us of every delivery's ingest (15% of the CPU), and growing with
   // the runs. Here each file keeps one whole filter (and its index) in
   // memory, held by its table reader: ten bits a key, about 25 MiB at 10M.
+  // That memory is charged to the block cache (which gives up as much of
+  // its data blocks), so that what the ledger holds stays bounded by the
+  // cache, as it did with the filters inside it.
   rocksdb::BlockBasedTableOptions lookup_table = table;
   lookup_table.partition_filters = false;
   lookup_table.index_type = rocksdb::BlockBasedTableOptions::kBinarySearch;
   lookup_table.cache_index_and_filter_blocks = false;
+  lookup_table.cache_usage_options.options_overrides.insert(
+      {rocksdb::CacheEntryRole::kBlockBasedTableReader, {rocksdb::CacheEntryRoleOptions::Decision::kEnabled}});
   lookup_opts.table_factory.reset(rocksdb::NewBlockBasedTableFactory(lookup_table));
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
       {rocksdb::kDefaultColumnFamilyName, cf_opts}, {layout::kEntriesCf, cf_opts},
