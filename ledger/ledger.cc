@@ -852,9 +852,9 @@ Status Ledger::Rep::OpenDb(bool create) {
   // Nearly every read of this family is of a key that is not there (a new
   // delivery's id, a new evidence hash), answered by the Bloom filter of
   // each sorted run in turn. Partitioned and in the block cache, each of
-  // those probes first found its partition through the cache: at 10M events
-  // about 7 us of every delivery's ingest (15% of the CPU), and growing with
-  // the runs. Here each file keeps one whole filter (and its index) in
+  // those probes first found its partition through the cache: late in a
+  // 10M-event ingest 15% of the samples, about 4 us a delivery, and growing
+  // with the runs (3.5% with whole filters). Here each file keeps one whole filter (and its index) in
   // memory, held by its table reader: ten bits a key, about 25 MiB at 10M.
   // That memory is charged to the block cache (which gives up as much of
   // its data blocks), so that what the ledger holds stays bounded by the
