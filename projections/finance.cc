@@ -48,12 +48,21 @@ Result<std::vector<Reconciliation>> Reconcile(const Snapshot& snap, const std::s
     });
     if (!r.closed) {
       ELDERCARE_ASSIGN_OR_RETURN(auto st, ComputeStatement(snap, ent, month));
-      if (st->get().getDeliveries() == 0 && r.paid_fen == 0 && r.city_fen == 0 && r.district_fen == 0) continue;
+      // Nothing to reconcile: no deliveries, no money, and no adjustment of
+      // an earlier month waiting (an enterprise suspended or exited still
+      // owes what a backdated decision took back).
+      if (st->get().getDeliveries() == 0 && st->get().getAdjustments().size() == 0 && r.paid_fen == 0 &&
+          r.city_fen == 0 && r.district_fen == 0) {
+        continue;
+      }
       r.statement_fen = st->get().getPayableFen();
       r.statement_digest = HexEncode(st->digest());
     }
     r.difference_fen = r.paid_fen - r.statement_fen;
     if (r.closed && r.paid_fen == 0 && r.statement_fen > 0) r.flags.push_back("unpaid_closed_statement");
+    // Adjustments took back more than the month billed: the enterprise owes
+    // the programme the difference.
+    if (r.closed && r.statement_fen < 0) r.flags.push_back("recovery_due");
     if (!r.closed && r.paid_fen > 0) r.flags.push_back("paid_without_closed_statement");
     if (r.closed && r.paid_fen > 0 && r.difference_fen > 0) r.flags.push_back("overpaid");
     if (r.closed && r.paid_fen > 0 && r.difference_fen < 0) r.flags.push_back("underpaid");

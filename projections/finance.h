@@ -23,7 +23,8 @@ struct Reconciliation {
   int64_t city_fen = 0, district_fen = 0, paid_fen = 0;
   int64_t difference_fen = 0;    // paid - statement
   // overpaid, underpaid, unpaid_closed_statement, paid_without_closed_statement,
-  // allocation_not_1_to_1, allocation_differs_from_statement
+  // recovery_due (a closed statement below zero: adjustments took back more
+  // than the month billed), allocation_not_1_to_1, allocation_differs_from_statement
   std::vector<std::string> flags;
   std::vector<uint64_t> evidence;  // close, allocations, payments
 };

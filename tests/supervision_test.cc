@@ -501,6 +501,48 @@ TEST_F(Supervision, ReconciliationFlagsOverAndUnderPaymentsAndMissingCloses) {
   EXPECT_EQ(Find("spending_mismatch").size(), 1u);
 }
 
+// A suspension decided in April, backdated into March after March was closed
+// and paid: April has no deliveries, only March's adjustment, and finance
+// must see it -- open, then closed below zero, as money to recover.
+TEST_F(Supervision, ReconciliationShowsWhatABackdatedSuspensionTakesBack) {
+  std::unique_ptr<proj::Statement> march;
+  uint64_t closed_at = 0;
+  ASSERT_NO_FATAL_FAILURE(CloseMarch(f, &march, &closed_at));
+  f.Expect("bureau", R"({"type":"enterprise_suspended","enterprise_id":"ent-a","effective_from":"2024-03-10","reason":"spot-checks: nobody came","evidence":[]})");
+  auto april = f.Bill("ent-a", "2024-04");
+  ASSERT_EQ(april->get().getDeliveries(), 0u);
+  ASSERT_EQ(april->get().getAdjustments().size(), 1u);
+  EXPECT_EQ(april->get().getAdjustments()[0].getNowFen(), 6000);  // the 4 March visit stays billable
+  ASSERT_EQ(april->get().getPayableFen(), -6000);
+  auto row = [&](const char* month) -> std::optional<proj::Reconciliation> {
+    auto v = f.Snap();
+    auto all = proj::Reconcile(*v.snap, month);
+    EXPECT_TRUE(all.ok()) << all.status().ToString();
+    for (const auto& r : *all) {
+      if (r.enterprise == "ent-a") return r;
+    }
+    return std::nullopt;
+  };
+  auto open = row("2024-04");
+  ASSERT_TRUE(open.has_value()) << "an open month holding only an adjustment is not shown";
+  EXPECT_FALSE(open->closed);
+  EXPECT_EQ(open->statement_fen, -6000);
+  EXPECT_TRUE(open->flags.empty()) << "an open month is not yet owed";
+  f.Expect("bureau", R"({"type":"billing_period_closed","enterprise_id":"ent-a","month":"2024-04","at_size":)" +
+                         std::to_string(f.ledger().Size()) + R"(,"statement_digest":")" + HexEncode(april->digest()) +
+                         R"(","total_fen":-6000,"closed_on":"2024-05-05"})");
+  auto closed = row("2024-04");
+  ASSERT_TRUE(closed.has_value());
+  EXPECT_TRUE(closed->closed);
+  EXPECT_EQ(closed->statement_fen, -6000);
+  EXPECT_EQ(closed->difference_fen, 6000);
+  EXPECT_EQ(closed->flags, std::vector<std::string>{"recovery_due"});
+  // Settled by that close: May carries nothing of March, and is not shown.
+  EXPECT_FALSE(row("2024-05").has_value());
+  // Nor is money for it a spending mismatch while none was paid.
+  EXPECT_TRUE(Find("spending_mismatch", "2024-04").empty());
+}
+
 TEST_F(Supervision, SamplesReproduceOnAnotherCopyAndNobodyCouldPredictThem) {
   std::string lines;
   for (int d = 1; d <= 28; ++d) {
