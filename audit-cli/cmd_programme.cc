@@ -338,7 +338,8 @@ void AddProgrammeCommands(CLI::App& app, Context& ctx) {
   ent->callback([&ctx, na] {
     ctx.action = [&ctx, na]() -> Status {
       ELDERCARE_ASSIGN_OR_RETURN(View v, OpenView(ctx, *na));
-      if (!v.snap->Load<S::EnterpriseRecord>(keys::Join({"en", na->id}))) {
+      auto record = v.snap->Load<S::EnterpriseRecord>(keys::Join({"en", na->id}));
+      if (!record) {
         return Status::NotFound("unknown enterprise '" + na->id + "' at log size " + std::to_string(v.snap->size()));
       }
       std::set<std::string> months;
@@ -346,9 +347,17 @@ void AddProgrammeCommands(CLI::App& app, Context& ctx) {
         ELDERCARE_RETURN_IF_ERROR(ParseMonth(na->month).status());
         months.insert(na->month);
       } else {
-        // The months it delivered in: "de" keys are enterprise, month, elder.
-        std::string prefix = keys::Prefix({"de", na->id});
-        for (const std::string& k : v.snap->Keys(prefix)) months.insert(k.substr(prefix.size(), 7));
+        // The months it delivered in ("de" keys are enterprise, month,
+        // elder), those closed for it ("bc": enterprise, month), and those
+        // its status changed in, so that the status shown last is its latest
+        // (an enterprise that exited after its last delivery has exited).
+        for (const char* kind : {"de", "bc"}) {
+          std::string prefix = keys::Prefix({kind, na->id});
+          for (const std::string& k : v.snap->Keys(prefix)) months.insert(k.substr(prefix.size(), 7));
+        }
+        for (auto change : record->get().getStatus()) {
+          months.insert(FormatMonth(MonthOfDate(change.getEffectiveFrom())));
+        }
       }
       std::vector<proj::Supervision> rows;
       for (const auto& m : months) {
