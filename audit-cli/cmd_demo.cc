@@ -7,6 +7,7 @@
 
 #include "audit-cli/context.h"
 #include "audit-cli/demo/district.h"
+#include "ledger/time_util.h"
 
 namespace eldercare::cli {
 namespace {
@@ -52,7 +53,14 @@ void AddDemoCommands(CLI::App& app, Context& ctx) {
       for (const auto& [p, n] : injected) ctx.out << " " << p << "=" << n;
       ctx.out << "\n";
       if (!r.suspended_enterprise.empty()) {
-        ctx.out << "exit mechanism: " << r.suspended_enterprise << " was suspended on its spot-check failures\n";
+        ctx.out << "exit mechanism: " << r.suspended_enterprise << " suspended from " << FormatDate(r.suspended_from)
+                << " on its spot-check failures, decided " << FormatDate(r.suspension_decided);
+        if (r.suspended_from <= r.suspension_decided) {
+          ctx.out << " (backdated: its statement of " << FormatMonth(MonthOfDate(r.suspension_decided))
+                  << " takes back what was paid for since)";
+        }
+        if (r.exited_from) ctx.out << ", exited from " << FormatDate(r.exited_from);
+        ctx.out << "\n";
       }
       ctx.out << "actors' keys in " << o.out_dir << "/keys/, the master key in " << o.out_dir << "/master.key\n";
       return Status::Ok();

@@ -51,6 +51,27 @@ while read -r ent month size digest; do
 done < <(jq -r '[.enterprise_id, .month, .at_size, .statement_digest] | @tsv' "$work/closes.jsonl")
 echo "ok  all $closes closes reproduce their frozen digests"
 
+# The exit mechanism: the enterprise writing ghost visits is suspended from
+# the first visit its spot-checks found not delivered, a day of a month
+# already closed and paid; the statement of the month it was decided in
+# takes that back, closes below zero, and finance sees money to recover.
+line=$(grep '^exit mechanism:' "$work/a.out") || fail "the exit mechanism caught no enterprise"
+read -r sent sfrom smonth < <(sed -n 's/^exit mechanism: \([^ ]*\) suspended from \([0-9-]*\) .*its statement of \([0-9-]*\) takes back.*/\1 \2 \3/p' <<<"$line")
+[[ -n ${smonth:-} && ${sfrom:0:7} < $smonth ]] || fail "the suspension was not backdated into a closed month: $line"
+"$cli" billing --ledger "$ledger" --month "$smonth" --enterprise "$sent" --json >"$work/clawback.json"
+taken=$(jq '[.adjustments[] | select(.month == "'"${sfrom:0:7}"'") | .now_fen - .accounted_fen] | add // 0' "$work/clawback.json")
+((taken < 0)) || fail "$sent's statement of $smonth takes nothing back for ${sfrom:0:7} ($taken fen)"
+payable=$(jq .payable_fen "$work/clawback.json")
+"$cli" reconcile --ledger "$ledger" --month "$smonth" --json | jq -c 'select(.enterprise == "'"$sent"'")' >"$work/recovery.json"
+[[ $(jq -r .closed "$work/recovery.json") == true ]] || fail "$sent's $smonth, holding the adjustment, was not closed"
+[[ $(jq .statement_fen "$work/recovery.json") == "$payable" ]] || fail "reconciliation of $sent $smonth differs from its statement"
+if ((payable < 0)); then
+  jq -e '.flags | index("recovery_due")' "$work/recovery.json" >/dev/null || fail "$sent owes $((-payable)) fen, not flagged"
+fi
+"$cli" enterprise --ledger "$ledger" --id "$sent" | grep -Eq '^status at the end of [0-9-]+: (suspended|exited) since' ||
+  fail "enterprise $sent does not show its latest status"
+echo "ok  $sent suspended from $sfrom, decided in $smonth: $((-taken)) fen taken back, payable $payable fen"
+
 # Spot-check samples: the same on the original and on a copy restored from the export.
 "$cli" restore --export "$work/export" --ledger "$work/copy" >/dev/null
 plans=$("$cli" log --ledger "$ledger" --json --limit 10000000 | jq -r 'select(.event.type == "spot_check_planned") | .event.plan_id')

@@ -71,6 +71,7 @@ struct Enterprise {
   std::string id, name;
   std::vector<size_t> communities;
   int32_t suspended_from = 0, exited_from = 0;
+  int32_t suspension_decided = 0;  // the suspension may take effect before it
   bool bad = false;  // writes ghost visits; the exit mechanism should catch it
 };
 
@@ -187,12 +188,13 @@ class District {
     std::set<std::string> workers;
   };
   std::map<std::pair<size_t, size_t>, Seen> seen_, last_seen_;
-  std::set<std::string> ghost_ids_;
+  std::map<std::string, int32_t> ghost_ids_;  // delivery id -> the day it claims
   std::map<size_t, int> after_death_left_;          // elder -> visits still to claim after death
   std::vector<std::string> evidence_pool_;          // earlier evidence hashes (for reuse fraud)
   std::set<std::string> id_numbers_;
   std::vector<uint64_t> spot_failed_, spot_total_;  // per enterprise, rolling
   std::vector<std::vector<uint64_t>> spot_evidence_;
+  std::vector<int32_t> first_failure_;  // per enterprise: the earliest visit its latest samples found not delivered
   std::vector<json> spot_results_;  // drawn on the 2nd, recorded on the 6th
   std::map<int32_t, std::vector<std::pair<size_t, int64_t>>> closed_totals_;  // month -> (enterprise, billed)
 };
@@ -768,7 +770,7 @@ Status District::Day(int32_t day) {
         seen.workers.insert(p.worker);
       }
       if (p.v.ghost) {
-        ghost_ids_.insert(p.id);
+        ghost_ids_.emplace(p.id, day);
         if (Alive(elders_[p.elder], day)) ++ghosted_[{ent, p.elder}];
         else Truth("after_death", ent, day, p.elder, {p.id});
       }
@@ -855,6 +857,7 @@ Status District::CallsAndSpotChecks(int32_t month, bool tail) {
   ELDERCARE_ASSIGN_OR_RETURN(Hash root, ledger_->RootAt(size));
   At(day, 14 * 60);
   std::vector<json> plans, results;
+  first_failure_.assign(first_failure_.size(), 0);
   ELDERCARE_ASSIGN_OR_RETURN(auto view, ledger_->Projections());
   for (size_t ent = 0; ent < enterprises_.size(); ++ent) {
     if (!delivered_.empty() && !Delivering(enterprises_[ent], FirstDayOfMonth(month))) continue;
@@ -867,13 +870,18 @@ Status District::CallsAndSpotChecks(int32_t month, bool tail) {
                      {"month", FormatMonth(month)}, {"sample_size", 10}, {"checkpoint_size", size},
                      {"checkpoint_root", HexEncode(root)}, {"planned_on", FormatDate(day)}});
     for (const auto& d : sample.deliveries) {
-      bool ghost = ghost_ids_.count(d.delivery_id) > 0;
+      auto found = ghost_ids_.find(d.delivery_id);
+      bool ghost = found != ghost_ids_.end();
       std::string outcome = ghost ? "not_delivered" : Uniform() < 0.02 ? "quality_problem" : "verified";
       results.push_back({{"type", "spot_check_result"}, {"plan_id", plan_id}, {"enterprise_id", enterprises_[ent].id},
                          {"delivery_id", d.delivery_id}, {"outcome", outcome}, {"checked_on", FormatDate(day + 3)},
                          {"note", ghost ? "elder and neighbours: nobody came" : ""}});
       ++spot_total_[ent];
-      if (ghost) ++spot_failed_[ent];
+      if (ghost) {
+        ++spot_failed_[ent];
+        int32_t& first = first_failure_[ent];
+        first = first ? std::min(first, found->second) : found->second;
+      }
     }
   }
   ELDERCARE_RETURN_IF_ERROR(Submit("bureau-dawukou", plans));
@@ -927,7 +935,9 @@ Status District::Close(int32_t month) {
   std::vector<json> closes;
   for (size_t ent = 0; ent < enterprises_.size(); ++ent) {
     ELDERCARE_ASSIGN_OR_RETURN(auto st, proj::ComputeStatement(snap, enterprises_[ent].id, FormatMonth(month)));
-    if (st->get().getDeliveries() == 0) continue;
+    // Also a month without deliveries whose statement carries adjustments
+    // (an enterprise suspended or exited, paying back): closing it settles them.
+    if (st->get().getDeliveries() == 0 && st->get().getAdjustments().size() == 0) continue;
     closes.push_back({{"type", "billing_period_closed"}, {"enterprise_id", enterprises_[ent].id},
                       {"month", FormatMonth(month)}, {"at_size", view.size}, {"statement_digest", HexEncode(st->digest())},
                       {"total_fen", st->get().getPayableFen()}, {"closed_on", FormatDate(day)}});
@@ -981,16 +991,30 @@ Status District::ExitMechanism(int32_t month) {
     if (permille <= 100) continue;
     json evidence = spot_evidence_[ent];
     if (!e.suspended_from) {
-      e.suspended_from = FirstDayOfMonth(month + 1) + 7;
+      // Backdated: from the first visit the month's samples found not
+      // delivered, a day of a month already closed and paid. What the
+      // enterprise claimed since is refused, and its next statement takes
+      // back what the closed month paid for it (an adjustment), which may
+      // leave that statement negative: money finance must recover.
+      std::string reason = "spot-check failure rate " + std::to_string(permille / 10) + "% above the policy's 10%";
+      if (first_failure_[ent]) {
+        e.suspended_from = first_failure_[ent];
+        reason += "; backdated to the first visit found not delivered";
+      } else {
+        e.suspended_from = day + 1;
+      }
+      e.suspension_decided = day;
       report_.suspended_enterprise = e.id;
+      report_.suspended_from = e.suspended_from;
+      report_.suspension_decided = day;
       ELDERCARE_RETURN_IF_ERROR(Submit("bureau-dawukou", {{{"type", "enterprise_suspended"}, {"enterprise_id", e.id},
                                                           {"effective_from", FormatDate(e.suspended_from)},
-                                                          {"reason", "spot-check failure rate " + std::to_string(permille / 10) + "% above the policy's 10%"},
-                                                          {"evidence", evidence}}}));
-      Progress("month " + FormatMonth(month) + ": " + e.id + " suspended (spot-check failures " +
-               std::to_string(permille / 10) + "%)");
-    } else if (day >= e.suspended_from + 40) {
+                                                          {"reason", reason}, {"evidence", evidence}}}));
+      Progress("month " + FormatMonth(month) + ": " + e.id + " suspended from " + FormatDate(e.suspended_from) +
+               " (spot-check failures " + std::to_string(permille / 10) + "%)");
+    } else if (day >= e.suspension_decided + 40) {
       e.exited_from = day + 1;
+      report_.exited_from = e.exited_from;
       ELDERCARE_RETURN_IF_ERROR(Submit("bureau-dawukou", {{{"type", "enterprise_exited"}, {"enterprise_id", e.id},
                                                           {"effective_from", FormatDate(e.exited_from)},
                                                           {"reason", "failed to deliver; suspended since " + FormatDate(e.suspended_from)},
@@ -1072,6 +1096,7 @@ Result<DistrictReport> District::Run(const std::string& ledger_dir) {
   spot_failed_.assign(9, 0);
   spot_total_.assign(9, 0);
   spot_evidence_.assign(9, {});
+  first_failure_.assign(9, 0);
   // The operator, a master key, the ledger and its key store.
   Hash op_seed = Sha256(AsBytes("eldercare demo key v1|" + std::to_string(o_.seed) + "|operator"));
   ELDERCARE_ASSIGN_OR_RETURN(PrivateKey op, PrivateKey::FromSeed(op_seed));

@@ -53,7 +53,12 @@ struct DistrictReport {
   std::vector<std::string> enterprises;
   std::vector<std::string> months;
   std::vector<TruthCase> truth;
-  std::string suspended_enterprise;  // the one the exit mechanism caught, if any
+  // The enterprise the exit mechanism caught, if any: the day its suspension
+  // takes effect (backdated to the first visit its spot-checks found not
+  // delivered), the day the bureau decided it, and the day it exited (0 if
+  // it had not by the end).
+  std::string suspended_enterprise;
+  int32_t suspended_from = 0, suspension_decided = 0, exited_from = 0;
 };
 
 // Creates the ledger in `ledger_dir` (must not exist) and fills it.
