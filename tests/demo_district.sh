@@ -68,8 +68,12 @@ payable=$(jq .payable_fen "$work/clawback.json")
 if ((payable < 0)); then
   jq -e '.flags | index("recovery_due")' "$work/recovery.json" >/dev/null || fail "$sent owes $((-payable)) fen, not flagged"
 fi
-"$cli" enterprise --ledger "$ledger" --id "$sent" | grep -Eq '^status at the end of [0-9-]+: (suspended|exited) since' ||
-  fail "enterprise $sent does not show its latest status"
+# Its latest status, even when it changed after its last delivery.
+exited=$(sed -n 's/.*, exited from \([0-9-]*\)$/\1/p' <<<"$line")
+want="suspended since $sfrom"
+[[ -z $exited ]] || want="exited since $exited"
+"$cli" enterprise --ledger "$ledger" --id "$sent" | grep -Eq "^status at the end of [0-9-]+: $want\$" ||
+  fail "enterprise $sent does not show its latest status ($want)"
 echo "ok  $sent suspended from $sfrom, decided in $smonth: $((-taken)) fen taken back, payable $payable fen"
 
 # Spot-check samples: the same on the original and on a copy restored from the export.
