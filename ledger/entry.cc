@@ -4,6 +4,8 @@
 
 #include <cstring>
 
+#include "ledger/submission.h"
+
 namespace eldercare {
 
 struct CanonicalMessage::Impl {
@@ -35,8 +37,7 @@ std::string BuildEntryBytes(const EntryHeader& h, schema::EventBody::Reader body
   e.setCount(h.count);
   e.setSignature(capnp::Data::Reader(h.signature.data(), h.signature.size()));
   e.setBody(body);
-  kj::Array<capnp::word> words = capnp::canonicalize(e.asReader());
-  return std::string(reinterpret_cast<const char*>(words.asBytes().begin()), words.asBytes().size());
+  return CanonicalBytes(e.asReader());
 }
 
 std::string BuildEntryTemplate(std::string_view writer, std::string_view submission_id, uint32_t position,

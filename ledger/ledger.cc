@@ -81,8 +81,7 @@ std::string SubmissionRecordBytes(uint64_t first, uint32_t count, const Hash& di
   r.setFirstIndex(first);
   r.setCount(count);
   r.setHeaderDigest(capnp::Data::Reader(digest.data(), digest.size()));
-  kj::Array<capnp::word> w = capnp::canonicalize(r.asReader());
-  return std::string(reinterpret_cast<const char*>(w.asBytes().begin()), w.asBytes().size());
+  return CanonicalBytes(r.asReader());
 }
 
 struct SubmissionRecord {
@@ -1325,13 +1324,15 @@ void Ledger::Rep::Prepare(schema::Submission::Reader sub, Prepared& p) const {
                                              "' may not write '" + type->name + "' (allowed: " + allowed + ")"));
       }
       if (body.isKeyRegistered() || body.isKeyRevoked() || body.isGenesis()) p.has_key_events = true;
-      kj::Array<capnp::word> canon = capnp::canonicalize(body);
-      if (canon.asBytes().size() > options.limits.max_body_bytes) {
-        return fail(Status::InvalidArgument(at + "event is " + std::to_string(canon.asBytes().size()) +
+      size_t canonical_size = WithCanonical(body, [&](ByteSpan canon) {
+        if (canon.size() <= options.limits.max_body_bytes) p.digests.push_back(Sha256(canon));
+        return canon.size();
+      });
+      if (canonical_size > options.limits.max_body_bytes) {
+        return fail(Status::InvalidArgument(at + "event is " + std::to_string(canonical_size) +
                                             " bytes, more than the limit of " +
                                             std::to_string(options.limits.max_body_bytes)));
       }
-      p.digests.push_back(Sha256(ByteSpan(canon.asBytes().begin(), canon.asBytes().size())));
     }
     p.header = HeaderDigest(p.writer, p.id, p.digests);
     Bytes message = SigningMessage(p.header);

@@ -2,6 +2,7 @@
 
 #include <capnp/any.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace eldercare {
@@ -13,9 +14,25 @@ constexpr size_t kEntryPointers = 4;
 static_assert(schema::Entry::_capnpPrivate::pointerCount == kEntryPointers);
 }  // namespace
 
+namespace detail {
+kj::ArrayPtr<capnp::word> ZeroedScratch(size_t words, kj::Array<capnp::word>& big) {
+  constexpr size_t kReusedWords = (1u << 20) / sizeof(capnp::word);
+  thread_local kj::Array<capnp::word> reused = kj::heapArray<capnp::word>(1024);
+  kj::ArrayPtr<capnp::word> out;
+  if (words > kReusedWords) {
+    big = kj::heapArray<capnp::word>(words);
+    out = big;
+  } else {
+    if (reused.size() < words) reused = kj::heapArray<capnp::word>(std::max(words, std::min(2 * reused.size(), kReusedWords)));
+    out = reused.slice(0, words);
+  }
+  std::memset(out.begin(), 0, words * sizeof(capnp::word));
+  return out;
+}
+}  // namespace detail
+
 Hash BodyDigest(schema::EventBody::Reader body) {
-  kj::Array<capnp::word> words = capnp::canonicalize(body);
-  return Sha256(ByteSpan(words.asBytes().begin(), words.asBytes().size()));
+  return WithCanonical(body, [](ByteSpan b) { return Sha256(b); });
 }
 
 Hash BodyDigestInCanonicalEntry(const CanonicalMessage& entry) {
@@ -59,8 +76,7 @@ Hash HeaderDigest(std::string_view writer, std::string_view submission_id,
   for (size_t i = 0; i < body_digests.size(); ++i) {
     list.set(static_cast<unsigned>(i), capnp::Data::Reader(body_digests[i].data(), body_digests[i].size()));
   }
-  kj::Array<capnp::word> words = capnp::canonicalize(h.asReader());
-  return Sha256(ByteSpan(words.asBytes().begin(), words.asBytes().size()));
+  return WithCanonical(h.asReader(), [](ByteSpan b) { return Sha256(b); });
 }
 
 Bytes SigningMessage(const Hash& header_digest) {

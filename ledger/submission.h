@@ -11,6 +11,7 @@
 #ifndef ELDERCARE_LEDGER_SUBMISSION_H_
 #define ELDERCARE_LEDGER_SUBMISSION_H_
 
+#include <capnp/any.h>
 #include <capnp/message.h>
 #include <capnp/serialize.h>
 
@@ -34,12 +35,34 @@ struct SubmissionLimits {
   size_t max_body_bytes = 64u << 10;        // canonical bytes of one event body
 };
 
+namespace detail {
+// `words` zeroed words: a buffer the calling thread reuses up to 1 MiB, a
+// new one (held in `big`) past that.
+kj::ArrayPtr<capnp::word> ZeroedScratch(size_t words, kj::Array<capnp::word>& big);
+}  // namespace detail
+
+// The bytes capnp::canonicalize(reader) returns, passed to `use` without
+// its two allocations and its second walk: canonicalize builds the copy in
+// one array, asserts it canonical, and copies it into another of the exact
+// size. Here the copy is built once, in a buffer the thread reuses, by the
+// same call canonicalize makes (setCanonical: canonical by construction).
+// Tests compare the bytes with canonicalize's for every event type, and
+// the envelope fuzzer for every body it decodes. The bytes live only
+// during `use`.
+template <typename Reader, typename Use>
+auto WithCanonical(Reader reader, Use&& use) {
+  kj::Array<capnp::word> big;
+  kj::ArrayPtr<capnp::word> buffer = detail::ZeroedScratch(reader.totalSize().wordCount + 1, big);
+  capnp::FlatMessageBuilder flat(buffer);
+  flat.initRoot<capnp::AnyPointer>().setCanonicalAs<capnp::FromReader<Reader>>(reader);
+  auto words = flat.getSegmentsForOutput()[0];
+  return use(ByteSpan(reinterpret_cast<const uint8_t*>(words.begin()), words.size() * sizeof(capnp::word)));
+}
+
 // Canonical bytes of any struct reader, as a byte string.
 template <typename Reader>
 std::string CanonicalBytes(Reader reader) {
-  kj::Array<capnp::word> words = capnp::canonicalize(reader);
-  auto bytes = words.asBytes();
-  return std::string(reinterpret_cast<const char*>(bytes.begin()), bytes.size());
+  return WithCanonical(reader, [](ByteSpan b) { return std::string(AsChars(b)); });
 }
 
 Hash BodyDigest(schema::EventBody::Reader body);

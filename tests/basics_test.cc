@@ -14,6 +14,7 @@
 #include "ledger/crypto.h"
 #include "ledger/file_io.h"
 #include "ledger/state_store.h"
+#include "ledger/submission.h"
 #include "ledger/time_util.h"
 
 namespace eldercare {
@@ -217,6 +218,30 @@ TEST(Sha256, MatchesKnownAnswer) {
   h.Update("a");
   h.Update("bc");
   EXPECT_EQ(HexEncode(h.Finish()), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+// WithCanonical hands over exactly capnp::canonicalize's bytes: for messages
+// around the reused buffer's 1 MiB and past it, a small one after a large
+// one (the buffer is zeroed only as far as it is used), an empty list and
+// unset fields (canonical form truncates them).
+TEST(Canonical, WithCanonicalGivesCanonicalizesBytes) {
+  auto check = [](size_t digests, const std::string& writer) {
+    capnp::MallocMessageBuilder msg;
+    auto h = msg.initRoot<schema::SignedHeader>();
+    if (!writer.empty()) h.setWriter(writer);
+    auto list = h.initBodyDigests(static_cast<unsigned>(digests));
+    for (size_t i = 0; i < digests; ++i) {
+      Hash d = Sha256(AsBytes(std::to_string(i)));
+      list.set(static_cast<unsigned>(i), capnp::Data::Reader(d.data(), d.size()));
+    }
+    kj::Array<capnp::word> want = capnp::canonicalize(h.asReader());
+    std::string got = CanonicalBytes(h.asReader());
+    ASSERT_EQ(got.size(), want.asBytes().size()) << digests << " digests";
+    EXPECT_EQ(std::memcmp(got.data(), want.asBytes().begin(), got.size()), 0) << digests << " digests";
+    EXPECT_EQ(WithCanonical(h.asReader(), [](ByteSpan b) { return Sha256(b); }),
+              Sha256(ByteSpan(want.asBytes().begin(), want.asBytes().size())));
+  };
+  for (size_t n : {0, 1, 3, 1000, 20000, 30000, 40000, 2, 0}) check(n, n % 2 ? "ent-a" : "");
 }
 
 // The hash-table overlay (a rebuild's chunks) answers every read, scan and

@@ -70,7 +70,8 @@ TEST(EventsDoc, EveryExampleIsAcceptedInOrder) {
   // The verifier's shortcuts hold for every stored example (every event
   // type): the fast schema check accepts it without the reflection
   // validator, and the body digest hashed in place within the canonical
-  // entry equals the digest of capnp::canonicalize.
+  // entry equals the digest of capnp::canonicalize; and the canonical bytes
+  // the ledger builds (WithCanonical) are capnp::canonicalize's.
   std::set<std::string> checked;
   ASSERT_TRUE(f.base().ledger->ScanEntries(0, UINT64_MAX, [&](uint64_t index, std::string_view leaf) {
     auto entry = ParseEntry(leaf);
@@ -81,6 +82,10 @@ TEST(EventsDoc, EveryExampleIsAcceptedInOrder) {
     EXPECT_TRUE(events::FastBodyIsValid(body)) << "entry " << index << " (" << type->name << ")";
     EXPECT_TRUE(events::ValidateBodyDynamic(body).ok()) << index;
     EXPECT_EQ(BodyDigestInCanonicalEntry(*entry), BodyDigest(body)) << "entry " << index << " (" << type->name << ")";
+    kj::Array<capnp::word> canonical = capnp::canonicalize(body);
+    EXPECT_EQ(CanonicalBytes(body), AsChars(ByteSpan(canonical.asBytes().begin(), canonical.asBytes().size())))
+        << "entry " << index << " (" << type->name << ")";
+    EXPECT_EQ(CanonicalBytes(entry->Root<schema::Entry>()), leaf) << "entry " << index;
     checked.insert(type->name);
     return true;
   }).ok());

@@ -52,6 +52,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       std::vector<Hash> digests;
       for (auto body : s.getEvents()) {
         digests.push_back(BodyDigest(body));
+        kj::Array<capnp::word> canonical = capnp::canonicalize(body);
+        FUZZ_CHECK(CanonicalBytes(body) == AsChars(ByteSpan(canonical.asBytes().begin(), canonical.asBytes().size())),
+                   "the canonical bytes the ledger builds differ from capnp::canonicalize's");
         Show(body);
       }
       Hash header = HeaderDigest(Text(s.getWriter()), Text(s.getSubmissionId()), digests);
