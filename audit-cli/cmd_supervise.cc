@@ -190,6 +190,21 @@ Status ReconcileCmd(Context& ctx, const MonthArgs& a) {
                   Yuan(r.district_fen).c_str(), Yuan(r.paid_fen).c_str(), Yuan(r.difference_fen).c_str(), flags(r).c_str());
     ctx.out << PadDisplay(r.enterprise, 8) << " " << PadDisplay(r.name, 24) << " " << line;
   }
+  // What finance books for the month: the sums of the columns above.
+  int64_t statement = 0, city = 0, district = 0, paid = 0, difference = 0;
+  size_t flagged = 0;
+  for (const auto& r : rows) {
+    statement += r.statement_fen;
+    city += r.city_fen;
+    district += r.district_fen;
+    paid += r.paid_fen;
+    difference += r.difference_fen;
+    flagged += !r.flags.empty();
+  }
+  std::snprintf(line, sizeof line, "%6s %12s %12s %12s %12s %10s  %s\n", "", Yuan(statement).c_str(), Yuan(city).c_str(),
+                Yuan(district).c_str(), Yuan(paid).c_str(), Yuan(difference).c_str(),
+                (std::to_string(flagged) + " flagged").c_str());
+  ctx.out << PadDisplay("total", 8) << " " << PadDisplay(std::to_string(rows.size()) + " enterprises", 24) << " " << line;
   return Status::Ok();
 }
 

@@ -68,6 +68,14 @@ payable=$(jq .payable_fen "$work/clawback.json")
 if ((payable < 0)); then
   jq -e '.flags | index("recovery_due")' "$work/recovery.json" >/dev/null || fail "$sent owes $((-payable)) fen, not flagged"
 fi
+# The text's total line sums the rows finance books.
+"$cli" reconcile --ledger "$ledger" --month "$smonth" --json >"$work/month.jsonl"
+for col in "4 statement_fen" "7 paid_fen" "8 difference_fen"; do
+  read -r field key <<<"$col"
+  got=$("$cli" reconcile --ledger "$ledger" --month "$smonth" | awk -v f="$field" '$1 == "total" {print $f}')
+  want=$(jq -s "map(.$key) | add" "$work/month.jsonl" | awk '{printf "%.2f", $1 / 100}')
+  [[ $got == "$want" ]] || fail "reconcile $smonth: total $key $got, rows sum to $want"
+done
 # Its latest status, even when it changed after its last delivery.
 exited=$(sed -n 's/.*, exited from \([0-9-]*\)$/\1/p' <<<"$line")
 want="suspended since $sfrom"
