@@ -381,7 +381,7 @@ Status VerifyAttestationCmd(Context& ctx, const AttestArgs& a) {
 
 void AddSuperviseCommands(CLI::App& app, Context& ctx) {
   auto ra = std::make_shared<MonthArgs>();
-  auto* rec = app.add_subcommand("reconcile", "Statement vs allocated vs paid per enterprise; over- and under-payments");
+  auto* rec = app.add_subcommand("reconcile", "Statement vs allocated vs paid per enterprise; over- and under-payments, money to recover, totals");
   rec->add_option("--ledger", ra->ledger, "Ledger directory (opened read-only)")->required();
   rec->add_option("--month", ra->month, "YYYY-MM")->required();
   rec->add_option("--at-size", ra->at_size, "As of this log size");
