@@ -23,7 +23,9 @@ kj::ArrayPtr<capnp::word> ZeroedScratch(size_t words, kj::Array<capnp::word>& bi
     big = kj::heapArray<capnp::word>(words);
     out = big;
   } else {
-    if (reused.size() < words) reused = kj::heapArray<capnp::word>(std::max(words, std::min(2 * reused.size(), kReusedWords)));
+    if (reused.size() < words) {
+      reused = kj::heapArray<capnp::word>(std::max(words, std::min(2 * reused.size(), kReusedWords)));
+    }
     out = reused.slice(0, words);
   }
   std::memset(out.begin(), 0, words * sizeof(capnp::word));

@@ -48,7 +48,8 @@ kj::ArrayPtr<capnp::word> ZeroedScratch(size_t words, kj::Array<capnp::word>& bi
 // same call canonicalize makes (setCanonical: canonical by construction).
 // Tests compare the bytes with canonicalize's for every event type, and
 // the envelope fuzzer for every body it decodes. The bytes live only
-// during `use`.
+// during `use`, which must not call WithCanonical itself (the buffer is the
+// thread's).
 template <typename Reader, typename Use>
 auto WithCanonical(Reader reader, Use&& use) {
   kj::Array<capnp::word> big;
