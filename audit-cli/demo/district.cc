@@ -1004,9 +1004,6 @@ Status District::ExitMechanism(int32_t month) {
         e.suspended_from = day + 1;
       }
       e.suspension_decided = day;
-      report_.suspended_enterprise = e.id;
-      report_.suspended_from = e.suspended_from;
-      report_.suspension_decided = day;
       ELDERCARE_RETURN_IF_ERROR(Submit("bureau-dawukou", {{{"type", "enterprise_suspended"}, {"enterprise_id", e.id},
                                                           {"effective_from", FormatDate(e.suspended_from)},
                                                           {"reason", reason}, {"evidence", evidence}}}));
@@ -1014,7 +1011,6 @@ Status District::ExitMechanism(int32_t month) {
                " (spot-check failures " + std::to_string(permille / 10) + "%)");
     } else if (day >= e.suspension_decided + 40) {
       e.exited_from = day + 1;
-      report_.exited_from = e.exited_from;
       ELDERCARE_RETURN_IF_ERROR(Submit("bureau-dawukou", {{{"type", "enterprise_exited"}, {"enterprise_id", e.id},
                                                           {"effective_from", FormatDate(e.exited_from)},
                                                           {"reason", "failed to deliver; suspended since " + FormatDate(e.suspended_from)},
@@ -1176,6 +1172,14 @@ Result<DistrictReport> District::Run(const std::string& ledger_dir) {
   ELDERCARE_RETURN_IF_ERROR(ledger_->Flush());
   ELDERCARE_RETURN_IF_ERROR(WriteOutputs());
   report_.truth = truth_;
+  for (const Enterprise& e : enterprises_) {
+    if (!e.suspended_from) continue;  // the exit mechanism's catch, as the enterprise records it
+    report_.suspended_enterprise = e.id;
+    report_.suspended_from = e.suspended_from;
+    report_.suspension_decided = e.suspension_decided;
+    report_.exited_from = e.exited_from;
+    break;
+  }
   return report_;
 }
 }  // namespace
