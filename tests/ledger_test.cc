@@ -395,13 +395,16 @@ TEST(Ledger, AppendManyReportsEachSubmissionOnItsOwn) {
 // other is written): positions still follow the order of the submissions; a
 // chunk that registers a key is committed before the next chunk's
 // signatures are checked, so a submission signed with that key a chunk
-// later is accepted; a repeat of an earlier submission gets its positions.
+// later is accepted; a repeat of an earlier submission gets its positions,
+// also when the two are in different chunks in flight together (the last
+// chunk is split in two, 677-699 here, so that its commit is short).
 TEST(Ledger, AppendManyKeepsOrderAcrossChunks) {
   LedgerFixture f;
   const PrivateKey& ent = f.Register("ent", schema::Role::ENTERPRISE);
   PrivateKey late = NewKey(), stranger = NewKey();
   constexpr int kSubs = 700;
   constexpr int kRepeat = 100, kRegister = 300, kStranger = 400, kLate = 520;  // chunks of 256
+  constexpr int kRepeatTail = 690, kRepeated = 670;
   auto delivery = [](int i) {
     return R"({"type":"service_delivered","delivery_id":"d)" + std::to_string(i) +
            R"(","elder_id":"E1","enterprise_id":"ent","worker_id":"w1","service":"bathing","programme":"home_visit",)"
@@ -414,10 +417,10 @@ TEST(Ledger, AppendManyKeepsOrderAcrossChunks) {
     std::string writer = i == kRegister ? "operator" : i == kLate ? "late" : "ent";
     builders.push_back(std::make_unique<SubmissionBuilder>(writer));
     std::istringstream in(i == kRegister ? KeyRegisteredJson("late", "enterprise", late.public_key())
-                                         : delivery(i == kRepeat ? 50 : i));
+                                         : delivery(i == kRepeat ? 50 : i == kRepeatTail ? kRepeated : i));
     ASSERT_TRUE(builders.back()->AddJsonLines(in).ok());
     const PrivateKey& key = i == kRegister ? f.op_key : i == kLate ? late : i == kStranger ? stranger : ent;
-    subs.push_back(builders.back()->Sign(key, "s" + std::to_string(i == kRepeat ? 50 : i)));
+    subs.push_back(builders.back()->Sign(key, "s" + std::to_string(i == kRepeat ? 50 : i == kRepeatTail ? kRepeated : i)));
   }
   uint64_t start = f.ledger->Size();
   auto results = f.ledger->AppendMany(subs);
@@ -427,9 +430,12 @@ TEST(Ledger, AppendManyKeepsOrderAcrossChunks) {
   ASSERT_TRUE(results[kRepeat].ok()) << results[kRepeat].status().ToString();
   EXPECT_TRUE(results[kRepeat]->duplicate);
   EXPECT_EQ(results[kRepeat]->first_index, results[50]->first_index);
+  ASSERT_TRUE(results[kRepeatTail].ok()) << results[kRepeatTail].status().ToString();
+  EXPECT_TRUE(results[kRepeatTail]->duplicate);
+  EXPECT_EQ(results[kRepeatTail]->first_index, results[kRepeated]->first_index);
   uint64_t expect = start;
   for (int i = 0; i < kSubs; ++i) {
-    if (i == kStranger || i == kRepeat) continue;
+    if (i == kStranger || i == kRepeat || i == kRepeatTail) continue;
     ASSERT_TRUE(results[i].ok()) << i << ": " << results[i].status().ToString();
     EXPECT_FALSE(results[i]->duplicate) << i;
     EXPECT_EQ(results[i]->first_index, expect++) << "submission " << i << " out of order";
