@@ -61,6 +61,10 @@ void AddDemoCommands(CLI::App& app, Context& ctx) {
         }
         if (r.exited_from) ctx.out << ", exited from " << FormatDate(r.exited_from);
         ctx.out << "\n";
+        if (r.recovered_fen > 0) {
+          ctx.out << "recovery: " << r.suspended_enterprise << " paid back " << Yuan(r.recovered_fen) << " yuan on "
+                  << FormatDate(r.recovered_on) << " (recorded at log index " << r.recovery_index << ")\n";
+        }
       }
       ctx.out << "actors' keys in " << o.out_dir << "/keys/, the master key in " << o.out_dir << "/master.key\n";
       return Status::Ok();

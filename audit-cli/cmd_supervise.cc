@@ -160,13 +160,13 @@ Status ReconcileCmd(Context& ctx, const MonthArgs& a) {
     return f;
   };
   if (a.csv) {
-    ctx.out << "\xEF\xBB\xBF" << "enterprise,name,month,closed,statement_yuan,city_yuan,district_yuan,paid_yuan,difference_yuan,flags,statement_digest,evidence_indexes\n";
+    ctx.out << "\xEF\xBB\xBF" << "enterprise,name,month,closed,statement_yuan,city_yuan,district_yuan,paid_yuan,recovered_yuan,difference_yuan,flags,statement_digest,evidence_indexes\n";
     for (const auto& r : rows) {
       std::string ev;
       for (auto i : r.evidence) ev += (ev.empty() ? "" : ";") + std::to_string(i);
       ctx.out << Csv(r.enterprise) << "," << Csv(r.name) << "," << r.month << "," << (r.closed ? "yes" : "no") << ","
               << Yuan(r.statement_fen) << "," << Yuan(r.city_fen) << "," << Yuan(r.district_fen) << "," << Yuan(r.paid_fen) << ","
-              << Yuan(r.difference_fen) << "," << flags(r) << "," << r.statement_digest << "," << ev << "\n";
+              << Yuan(r.recovered_fen) << "," << Yuan(r.difference_fen) << "," << flags(r) << "," << r.statement_digest << "," << ev << "\n";
     }
     return Status::Ok();
   }
@@ -174,7 +174,8 @@ Status ReconcileCmd(Context& ctx, const MonthArgs& a) {
     for (const auto& r : rows) {
       ctx.out << json{{"enterprise", r.enterprise}, {"name", r.name}, {"month", r.month}, {"closed", r.closed},
                       {"statement_fen", r.statement_fen}, {"city_fen", r.city_fen}, {"district_fen", r.district_fen},
-                      {"paid_fen", r.paid_fen}, {"difference_fen", r.difference_fen}, {"flags", r.flags},
+                      {"paid_fen", r.paid_fen}, {"recovered_fen", r.recovered_fen}, {"difference_fen", r.difference_fen},
+                      {"flags", r.flags},
                       {"statement_digest", r.statement_digest}, {"evidence", r.evidence}}.dump()
               << "\n";
     }
@@ -182,27 +183,29 @@ Status ReconcileCmd(Context& ctx, const MonthArgs& a) {
   }
   ctx.out << "reconciliation " << a.month << " at log size " << opened.second->size() << " (yuan)\n";
   char line[256];
-  std::snprintf(line, sizeof line, "%6s %12s %12s %12s %12s %10s  %s\n", "closed", "statement", "city", "district", "paid",
-                "diff", "flags");
+  std::snprintf(line, sizeof line, "%6s %12s %12s %12s %12s %12s %10s  %s\n", "closed", "statement", "city", "district", "paid",
+                "recovered", "diff", "flags");
   ctx.out << PadDisplay("ent", 9) << PadDisplay("name", 25) << line;
   for (const auto& r : rows) {
-    std::snprintf(line, sizeof line, "%6s %12s %12s %12s %12s %10s  %s\n", r.closed ? "yes" : "no", Yuan(r.statement_fen).c_str(), Yuan(r.city_fen).c_str(),
-                  Yuan(r.district_fen).c_str(), Yuan(r.paid_fen).c_str(), Yuan(r.difference_fen).c_str(), flags(r).c_str());
+    std::snprintf(line, sizeof line, "%6s %12s %12s %12s %12s %12s %10s  %s\n", r.closed ? "yes" : "no", Yuan(r.statement_fen).c_str(),
+                  Yuan(r.city_fen).c_str(), Yuan(r.district_fen).c_str(), Yuan(r.paid_fen).c_str(), Yuan(r.recovered_fen).c_str(),
+                  Yuan(r.difference_fen).c_str(), flags(r).c_str());
     ctx.out << PadDisplay(r.enterprise, 8) << " " << PadDisplay(r.name, 24) << " " << line;
   }
   // What finance books for the month: the sums of the columns above.
-  int64_t statement = 0, city = 0, district = 0, paid = 0, difference = 0;
+  int64_t statement = 0, city = 0, district = 0, paid = 0, recovered = 0, difference = 0;
   size_t flagged = 0;
   for (const auto& r : rows) {
     statement += r.statement_fen;
     city += r.city_fen;
     district += r.district_fen;
     paid += r.paid_fen;
+    recovered += r.recovered_fen;
     difference += r.difference_fen;
     flagged += !r.flags.empty();
   }
-  std::snprintf(line, sizeof line, "%6s %12s %12s %12s %12s %10s  %s\n", "", Yuan(statement).c_str(), Yuan(city).c_str(),
-                Yuan(district).c_str(), Yuan(paid).c_str(), Yuan(difference).c_str(),
+  std::snprintf(line, sizeof line, "%6s %12s %12s %12s %12s %12s %10s  %s\n", "", Yuan(statement).c_str(), Yuan(city).c_str(),
+                Yuan(district).c_str(), Yuan(paid).c_str(), Yuan(recovered).c_str(), Yuan(difference).c_str(),
                 (std::to_string(flagged) + " flagged").c_str());
   ctx.out << PadDisplay("total", 8) << " " << PadDisplay(std::to_string(rows.size()) + " enterprises", 24) << " " << line;
   return Status::Ok();
@@ -381,7 +384,7 @@ Status VerifyAttestationCmd(Context& ctx, const AttestArgs& a) {
 
 void AddSuperviseCommands(CLI::App& app, Context& ctx) {
   auto ra = std::make_shared<MonthArgs>();
-  auto* rec = app.add_subcommand("reconcile", "Statement vs allocated vs paid per enterprise; over- and under-payments, money to recover, totals");
+  auto* rec = app.add_subcommand("reconcile", "Statement vs allocated vs paid vs paid back per enterprise; over- and under-payments, money to recover, totals");
   rec->add_option("--ledger", ra->ledger, "Ledger directory (opened read-only)")->required();
   rec->add_option("--month", ra->month, "YYYY-MM")->required();
   rec->add_option("--at-size", ra->at_size, "As of this log size");

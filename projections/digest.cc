@@ -28,6 +28,7 @@ capnp::StructSchema PrimarySchema(std::string_view prefix) {
   if (prefix == "fa") return capnp::Schema::from<S::AllocationRecord>();
   if (prefix == "fp") return capnp::Schema::from<S::PaymentRecord>();
   if (prefix == "rv") return capnp::Schema::from<S::RevealRecord>();
+  if (prefix == "fr") return capnp::Schema::from<S::RecoveryRecord>();
   return capnp::Schema::from<S::EvaluationRecord>();
 }
 

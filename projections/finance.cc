@@ -46,26 +46,33 @@ Result<std::vector<Reconciliation>> Reconcile(const Snapshot& snap, const std::s
       r.evidence.push_back(p.get().getIndex());
       return true;
     });
+    snap.Scan<S::RecoveryRecord>(keys::Prefix({"fr", month, ent}), [&](std::string_view, const Record<S::RecoveryRecord>& p) {
+      r.recovered_fen += p.get().getRecovery().getAmountFen();
+      r.evidence.push_back(p.get().getIndex());
+      return true;
+    });
     if (!r.closed) {
       ELDERCARE_ASSIGN_OR_RETURN(auto st, ComputeStatement(snap, ent, month));
       // Nothing to reconcile: no deliveries, no money, and no adjustment of
       // an earlier month waiting (an enterprise suspended or exited still
       // owes what a backdated decision took back).
       if (st->get().getDeliveries() == 0 && st->get().getAdjustments().size() == 0 && r.paid_fen == 0 &&
-          r.city_fen == 0 && r.district_fen == 0) {
+          r.recovered_fen == 0 && r.city_fen == 0 && r.district_fen == 0) {
         continue;
       }
       r.statement_fen = st->get().getPayableFen();
       r.statement_digest = HexEncode(st->digest());
     }
-    r.difference_fen = r.paid_fen - r.statement_fen;
+    r.difference_fen = r.paid_fen - r.recovered_fen - r.statement_fen;
     if (r.closed && r.paid_fen == 0 && r.statement_fen > 0) r.flags.push_back("unpaid_closed_statement");
     // Adjustments took back more than the month billed: the enterprise owes
-    // the programme the difference.
-    if (r.closed && r.statement_fen < 0) r.flags.push_back("recovery_due");
+    // the programme what it has not yet paid back.
+    if (r.closed && r.statement_fen < 0 && r.difference_fen > 0) r.flags.push_back("recovery_due");
     if (!r.closed && r.paid_fen > 0) r.flags.push_back("paid_without_closed_statement");
+    if (!r.closed && r.recovered_fen > 0) r.flags.push_back("recovery_without_closed_statement");
     if (r.closed && r.paid_fen > 0 && r.difference_fen > 0) r.flags.push_back("overpaid");
-    if (r.closed && r.paid_fen > 0 && r.difference_fen < 0) r.flags.push_back("underpaid");
+    if (r.closed && r.difference_fen < 0 && r.recovered_fen > 0) r.flags.push_back("over_recovered");
+    if (r.closed && r.difference_fen < 0 && r.recovered_fen == 0 && r.paid_fen > 0) r.flags.push_back("underpaid");
     if ((r.city_fen || r.district_fen) && std::llabs(r.city_fen - r.district_fen) > 1) r.flags.push_back("allocation_not_1_to_1");
     if (r.closed && (r.city_fen || r.district_fen) && r.city_fen + r.district_fen != r.statement_fen) {
       r.flags.push_back("allocation_differs_from_statement");

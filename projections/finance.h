@@ -1,6 +1,6 @@
 // Reconciliation: for each enterprise and month, the statement (the closed
 // one, or today's if the month is open) against what the city and the
-// district allocated and what was paid (据实拨付).
+// district allocated, what was paid (据实拨付) and what was paid back.
 #ifndef ELDERCARE_PROJECTIONS_FINANCE_H_
 #define ELDERCARE_PROJECTIONS_FINANCE_H_
 
@@ -21,12 +21,20 @@ struct Reconciliation {
   std::string statement_digest;  // hex: the frozen digest, or today's
   int64_t statement_fen = 0;     // payable: billed + adjustments
   int64_t city_fen = 0, district_fen = 0, paid_fen = 0;
-  int64_t difference_fen = 0;    // paid - statement
-  // overpaid, underpaid, unpaid_closed_statement, paid_without_closed_statement,
-  // recovery_due (a closed statement below zero: adjustments took back more
-  // than the month billed), allocation_not_1_to_1, allocation_differs_from_statement
+  int64_t recovered_fen = 0;     // what the enterprise paid back (recovery_received)
+  // paid - recovered - statement: above zero the enterprise holds money the
+  // programme must get back, below zero the programme owes it.
+  int64_t difference_fen = 0;
+  // Closed months: unpaid_closed_statement; overpaid (paid, and the
+  // difference above zero); underpaid (paid, nothing recovered, the
+  // difference below zero); recovery_due (the statement is below zero,
+  // adjustments took back more than the month billed, and the difference is
+  // not yet recovered); over_recovered (more recovered than was due).
+  // Open months: paid_without_closed_statement,
+  // recovery_without_closed_statement. Any month: allocation_not_1_to_1,
+  // allocation_differs_from_statement.
   std::vector<std::string> flags;
-  std::vector<uint64_t> evidence;  // close, allocations, payments
+  std::vector<uint64_t> evidence;  // close, allocations, payments, recoveries
 };
 
 Result<std::vector<Reconciliation>> Reconcile(const Snapshot& snap, const std::string& month);

@@ -656,34 +656,48 @@ Status OnClosed(Fold& f, S::BillingPeriodClosed::Reader c) {
   return Status::Ok();
 }
 
-Status OnAllocated(Fold& f, S::FundsAllocated::Reader a) {
-  ELDERCARE_RETURN_IF_ERROR(Ids({{"allocation_id", a.getAllocationId()}}));
-  std::string id = Str(a.getAllocationId()), ent = Str(a.getEnterpriseId()), month = Str(a.getMonth());
+// Allocations, payments and recoveries: a positive amount for a registered
+// enterprise's month, under an id used once.
+struct MoneyKind {
+  const char* id_field;  // the id's field, for errors
+  const char* noun;      // "payment 'x' already exists"
+  const char* prefix;    // record: prefix month enterpriseId id
+  const char* unique;    // lookup: unique id
+};
+
+template <typename RecordT, typename Reader, typename Fill>
+Status OnMoney(Fold& f, const MoneyKind& kind, Reader m, capnp::Text::Reader id_text, Fill fill) {
+  ELDERCARE_RETURN_IF_ERROR(Ids({{kind.id_field, id_text}}));
+  std::string id = Str(id_text), ent = Str(m.getEnterpriseId()), month = Str(m.getMonth());
   ELDERCARE_RETURN_IF_ERROR(f.RequireEnterprise(ent));
   ELDERCARE_RETURN_IF_ERROR(f.RequireMonth(month));
-  if (a.getAmountFen() <= 0) return Status::InvalidArgument("field 'amount_fen' must be positive");
-  if (f.Exists(keys::Join({"fai", id}))) return Status::AlreadyExists("allocation '" + id + "' already exists");
-  Draft<S::AllocationRecord> r;
+  if (m.getAmountFen() <= 0) return Status::InvalidArgument("field 'amount_fen' must be positive");
+  if (f.Exists(keys::Join({kind.unique, id}))) {
+    return Status::AlreadyExists(std::string(kind.noun) + " '" + id + "' already exists");
+  }
+  Draft<RecordT> r;
   r.root().setIndex(f.ctx.index);
-  r.root().setAllocation(a);
-  r.Save(f.state, keys::Join({"fa", month, ent, id}));
-  f.PutIndex(keys::Join({"fai", id}));
+  fill(r.root(), m);
+  r.Save(f.state, keys::Join({kind.prefix, month, ent, id}));
+  f.PutIndex(keys::Join({kind.unique, id}));
   return Status::Ok();
 }
 
+Status OnAllocated(Fold& f, S::FundsAllocated::Reader a) {
+  return OnMoney<S::AllocationRecord>(f, {"allocation_id", "allocation", "fa", "fai"}, a, a.getAllocationId(),
+                                      [](auto r, auto m) { r.setAllocation(m); });
+}
+
 Status OnPaid(Fold& f, S::DisbursementPaid::Reader p) {
-  ELDERCARE_RETURN_IF_ERROR(Ids({{"payment_id", p.getPaymentId()}}));
-  std::string id = Str(p.getPaymentId()), ent = Str(p.getEnterpriseId()), month = Str(p.getMonth());
-  ELDERCARE_RETURN_IF_ERROR(f.RequireEnterprise(ent));
-  ELDERCARE_RETURN_IF_ERROR(f.RequireMonth(month));
-  if (p.getAmountFen() <= 0) return Status::InvalidArgument("field 'amount_fen' must be positive");
-  if (f.Exists(keys::Join({"fpi", id}))) return Status::AlreadyExists("payment '" + id + "' already exists");
-  Draft<S::PaymentRecord> r;
-  r.root().setIndex(f.ctx.index);
-  r.root().setPayment(p);
-  r.Save(f.state, keys::Join({"fp", month, ent, id}));
-  f.PutIndex(keys::Join({"fpi", id}));
-  return Status::Ok();
+  return OnMoney<S::PaymentRecord>(f, {"payment_id", "payment", "fp", "fpi"}, p, p.getPaymentId(),
+                                   [](auto r, auto m) { r.setPayment(m); });
+}
+
+// Money the enterprise paid back. Accepted for any month (as payments are):
+// reconciliation flags one that no closed statement asked for.
+Status OnRecovered(Fold& f, S::RecoveryReceived::Reader p) {
+  return OnMoney<S::RecoveryRecord>(f, {"recovery_id", "recovery", "fr", "fri"}, p, p.getRecoveryId(),
+                                    [](auto r, auto m) { r.setRecovery(m); });
 }
 
 Status OnEvaluation(Fold& f, S::EvaluationFiled::Reader e) {
@@ -803,6 +817,7 @@ Status ProgrammeProjector::Apply(const EventContext& ctx, EventBody::Reader body
     case EventBody::EVALUATION_FILED: return OnEvaluation(f, body.getEvaluationFiled());
     case EventBody::ELDER_DATA_ERASED: return OnErased(f, body.getElderDataErased());
     case EventBody::PERSONAL_DATA_REVEALED: return OnRevealed(f, body.getPersonalDataRevealed());
+    case EventBody::RECOVERY_RECEIVED: return OnRecovered(f, body.getRecoveryReceived());
   }
   return Status::InvalidArgument("this build does not know how to fold the event");
 }

@@ -13,6 +13,7 @@
 //   bc      enterpriseId month                              CloseRecord
 //   fa      month enterpriseId allocationId                 AllocationRecord
 //   fp      month enterpriseId paymentId                    PaymentRecord
+//   fr      month enterpriseId recoveryId                   RecoveryRecord
 //   er      reportId                                        EvaluationRecord
 //   rv      elderId BE64(index)                             RevealRecord (who decrypted what)
 // Lookups (value = BE64(index of the event that made it) || target):
@@ -25,7 +26,7 @@
 //   ct      contractId                                      -> enterpriseId
 //   ci      complaintId                                     -> enterpriseId
 //   as      assignmentId                                    -> elderId
-//   fi fai fpi  callId / allocationId / paymentId            uniqueness
+//   fi fai fpi fri  callId / allocation / payment / recoveryId  uniqueness
 //   pv pg sv    policy version / programme id / service code   known in some policy
 //   hm      idNumberHmac(32 bytes)                          -> elderId
 // What a statement consults before recomputing a closed month (billing.cc):
@@ -111,7 +112,7 @@ inline std::optional<DatedFact> DecodeDatedFact(std::string_view v) {
 
 // Primary record prefixes: what a projection digest covers.
 inline constexpr std::string_view kPrimary[] = {"el", "ap", "en", "dl", "po", "fc", "co",
-                                                "sp", "sr", "bc", "fa", "fp", "er", "rv"};
+                                                "sp", "sr", "bc", "fa", "fp", "er", "rv", "fr"};
 
 }  // namespace eldercare::keys
 

@@ -75,6 +75,7 @@ struct EventBody {
     evaluationFiled @29 :P.EvaluationFiled $Common.writers([evaluator]);
     elderDataErased @30 :P.ElderDataErased $Common.writers([operator]);
     personalDataRevealed @31 :P.PersonalDataRevealed $Common.writers([bureau, enterprise]);
+    recoveryReceived @32 :P.RecoveryReceived $Common.writers([finance]);
   }
 }
 

@@ -473,3 +473,15 @@ struct DisbursementPaid {
   paidOn @4 :Int32 $Common.date $Common.required;
   reference @5 :Text $Common.maxLength(128);   # bank transfer reference
 }
+
+struct RecoveryReceived {
+  # Money an enterprise paid back to the programme for a month: what a
+  # backdated decision took back (a closed statement below zero), or what a
+  # disbursement paid beyond the month's statement.
+  recoveryId @0 :Text $Common.required $Common.maxLength(128);
+  month @1 :Text $Common.required $Common.maxLength(7);
+  enterpriseId @2 :Text $Common.required $Common.maxLength(128);
+  amountFen @3 :Int64 $Common.required;          # positive: what came back
+  receivedOn @4 :Int32 $Common.date $Common.required;
+  reference @5 :Text $Common.maxLength(128);     # bank transfer reference
+}

@@ -219,6 +219,12 @@ struct PaymentRecord {
   payment @1 :P.DisbursementPaid;
 }
 
+struct RecoveryRecord {
+  # key "fr\0" month "\0" enterpriseId "\0" recoveryId
+  index @0 :UInt64;
+  recovery @1 :P.RecoveryReceived;
+}
+
 struct EvaluationRecord {
   # key "er\0" reportId
   index @0 :UInt64;

@@ -54,7 +54,8 @@ echo "ok  all $closes closes reproduce their frozen digests"
 # The exit mechanism: the enterprise writing ghost visits is suspended from
 # the first visit its spot-checks found not delivered, a day of a month
 # already closed and paid; the statement of the month it was decided in
-# takes that back, closes below zero, and finance sees money to recover.
+# takes that back, closes below zero, finance sees money to recover, and
+# then records it coming back.
 line=$(grep '^exit mechanism:' "$work/a.out") || fail "the exit mechanism caught no enterprise"
 read -r sent sfrom smonth < <(sed -n 's/^exit mechanism: \([^ ]*\) suspended from \([0-9-]*\) .*its statement of \([0-9-]*\) takes back.*/\1 \2 \3/p' <<<"$line")
 [[ -n ${smonth:-} && ${sfrom:0:7} < $smonth ]] || fail "the suspension was not backdated into a closed month: $line"
@@ -66,11 +67,23 @@ payable=$(jq .payable_fen "$work/clawback.json")
 [[ $(jq -r .closed "$work/recovery.json") == true ]] || fail "$sent's $smonth, holding the adjustment, was not closed"
 [[ $(jq .statement_fen "$work/recovery.json") == "$payable" ]] || fail "reconciliation of $sent $smonth differs from its statement"
 if ((payable < 0)); then
-  jq -e '.flags | index("recovery_due")' "$work/recovery.json" >/dev/null || fail "$sent owes $((-payable)) fen, not flagged"
+  # Finance records the money coming back: before that record the month is
+  # money to recover, after it settled.
+  rline=$(grep '^recovery:' "$work/a.out") || fail "$sent owes $((-payable)) fen and paid nothing back"
+  rat=$(sed -n 's/^recovery: .*(recorded at log index \([0-9]*\))$/\1/p' <<<"$rline")
+  [[ -n $rat ]] || fail "no log index in: $rline"
+  [[ $("$cli" log --ledger "$ledger" --from "$rat" --limit 1 --json | jq -r .event.type) == recovery_received ]] ||
+    fail "log index $rat is not the recovery"
+  "$cli" reconcile --ledger "$ledger" --month "$smonth" --at-size "$rat" --json |
+    jq -c 'select(.enterprise == "'"$sent"'")' >"$work/before-recovery.json"
+  jq -e '.recovered_fen == 0 and (.flags | index("recovery_due"))' "$work/before-recovery.json" >/dev/null ||
+    fail "$sent owed $((-payable)) fen before it paid back, not flagged: $(cat "$work/before-recovery.json")"
+  jq -e '.recovered_fen == '"$((-payable))"' and .difference_fen == 0 and .flags == []' "$work/recovery.json" >/dev/null ||
+    fail "$sent paid back $((-payable)) fen, reconciliation does not show it settled: $(cat "$work/recovery.json")"
 fi
 # The text's total line sums the rows finance books.
 "$cli" reconcile --ledger "$ledger" --month "$smonth" --json >"$work/month.jsonl"
-for col in "4 statement_fen" "7 paid_fen" "8 difference_fen"; do
+for col in "4 statement_fen" "7 paid_fen" "8 recovered_fen" "9 difference_fen"; do
   read -r field key <<<"$col"
   got=$("$cli" reconcile --ledger "$ledger" --month "$smonth" | awk -v f="$field" '$1 == "total" {print $f}')
   want=$(jq -s "map(.$key) | add" "$work/month.jsonl" | awk '{printf "%.2f", $1 / 100}')
@@ -82,7 +95,7 @@ want="suspended since $sfrom"
 [[ -z $exited ]] || want="exited since $exited"
 "$cli" enterprise --ledger "$ledger" --id "$sent" | grep -Eq "^status at the end of [0-9-]+: $want\$" ||
   fail "enterprise $sent does not show its latest status ($want)"
-echo "ok  $sent suspended from $sfrom, decided in $smonth: $((-taken)) fen taken back, payable $payable fen"
+echo "ok  $sent suspended from $sfrom, decided in $smonth: $((-taken)) fen taken back, payable $payable fen$( ((payable < 0)) && echo ", paid back before the end")"
 
 # Spot-check samples: the same on the original and on a copy restored from the export.
 "$cli" restore --export "$work/export" --ledger "$work/copy" >/dev/null

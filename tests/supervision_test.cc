@@ -543,6 +543,72 @@ TEST_F(Supervision, ReconciliationShowsWhatABackdatedSuspensionTakesBack) {
   EXPECT_TRUE(Find("spending_mismatch", "2024-04").empty());
 }
 
+// Finance records the money coming back (recovery_received): recovery_due
+// stays while any of it is outstanding, an overpayment paid back is no longer
+// overpaid, more than was due is flagged, and so is money received for a
+// month no closed statement asked it for. The rows as of an earlier size are
+// what they were then.
+TEST_F(Supervision, RecoveriesSettleWhatReconciliationFlags) {
+  std::unique_ptr<proj::Statement> march;
+  uint64_t closed_at = 0;
+  ASSERT_NO_FATAL_FAILURE(CloseMarch(f, &march, &closed_at));
+  f.Expect("fin", R"({"type":"disbursement_paid","payment_id":"p1","month":"2024-03","enterprise_id":"ent-a","amount_fen":12500,"paid_on":"2024-04-15"})");
+  auto recovery = [](const char* id, const char* month, int64_t fen, const char* on) {
+    return std::string(R"({"type":"recovery_received","recovery_id":")") + id + R"(","month":")" + month +
+           R"(","enterprise_id":"ent-a","amount_fen":)" + std::to_string(fen) + R"(,"received_on":")" + on +
+           R"(","reference":"BANK-)" + id + "\"}";
+  };
+  auto row = [&](const char* month, int64_t size = -1) -> std::optional<proj::Reconciliation> {
+    auto v = f.Snap(size);
+    auto all = proj::Reconcile(*v.snap, month);
+    EXPECT_TRUE(all.ok()) << all.status().ToString();
+    for (const auto& r : *all) {
+      if (r.enterprise == "ent-a") return r;
+    }
+    return std::nullopt;
+  };
+  ASSERT_EQ(row("2024-03")->flags, std::vector<std::string>{"overpaid"});
+  f.Expect("fin", recovery("r1", "2024-03", 500, "2024-04-20"));
+  auto march_row = row("2024-03");
+  EXPECT_EQ(march_row->recovered_fen, 500);
+  EXPECT_EQ(march_row->difference_fen, 0);
+  EXPECT_TRUE(march_row->flags.empty()) << march_row->flags.front();
+
+  // April takes back March (suspended from 2024-03-01: nothing is left of its
+  // 12,000 fen), closed below zero.
+  f.Expect("bureau", R"({"type":"enterprise_suspended","enterprise_id":"ent-a","effective_from":"2024-03-01","reason":"spot-checks: nobody came","evidence":[]})");
+  auto april = f.Bill("ent-a", "2024-04");
+  ASSERT_EQ(april->get().getPayableFen(), -12000);
+  f.Expect("bureau", R"({"type":"billing_period_closed","enterprise_id":"ent-a","month":"2024-04","at_size":)" +
+                         std::to_string(f.ledger().Size()) + R"(,"statement_digest":")" + HexEncode(april->digest()) +
+                         R"(","total_fen":-12000,"closed_on":"2024-05-05"})");
+  f.Expect("fin", recovery("r2", "2024-04", 8000, "2024-05-20"));
+  uint64_t partly = f.ledger().Size();
+  auto owed = row("2024-04");
+  EXPECT_EQ(owed->recovered_fen, 8000);
+  EXPECT_EQ(owed->difference_fen, 4000);
+  EXPECT_EQ(owed->flags, std::vector<std::string>{"recovery_due"});
+  EXPECT_EQ(std::count(owed->evidence.begin(), owed->evidence.end(), partly - 1), 1) << "the recovery is not evidence";
+  f.Expect("fin", recovery("r3", "2024-04", 4000, "2024-06-20"));
+  EXPECT_TRUE(row("2024-04")->flags.empty());
+  EXPECT_EQ(row("2024-04")->difference_fen, 0);
+  EXPECT_EQ(row("2024-04", static_cast<int64_t>(partly))->flags, std::vector<std::string>{"recovery_due"});
+  f.Expect("fin", recovery("r4", "2024-04", 300, "2024-06-21"));
+  EXPECT_EQ(row("2024-04")->flags, std::vector<std::string>{"over_recovered"});
+  EXPECT_EQ(row("2024-04")->difference_fen, -300);
+
+  // Money back for May, which nothing asked for.
+  ASSERT_FALSE(row("2024-05").has_value());
+  f.Expect("fin", recovery("r5", "2024-05", 100, "2024-06-22"));
+  EXPECT_EQ(row("2024-05")->flags, std::vector<std::string>{"recovery_without_closed_statement"});
+
+  // What the fold refuses, leaving the ledger as it was.
+  f.Reject("fin", recovery("r1", "2024-05", 100, "2024-06-23"), "recovery 'r1' already exists");
+  f.Reject("fin", recovery("r6", "2024-05", 0, "2024-06-23"), "field 'amount_fen' must be positive");
+  f.Reject("fin", recovery("r7", "2024-13", 100, "2024-06-23"), "2024-13");
+  f.Reject("bureau", recovery("r8", "2024-05", 100, "2024-06-23"), "may not write 'recovery_received'");
+}
+
 TEST_F(Supervision, SamplesReproduceOnAnotherCopyAndNobodyCouldPredictThem) {
   std::string lines;
   for (int d = 1; d <= 28; ++d) {

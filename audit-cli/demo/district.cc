@@ -73,6 +73,9 @@ struct Enterprise {
   int32_t suspended_from = 0, exited_from = 0;
   int32_t suspension_decided = 0;  // the suspension may take effect before it
   bool bad = false;  // writes ghost visits; the exit mechanism should catch it
+  int64_t recovered_fen = 0;  // paid back for statements below zero
+  int32_t recovered_on = 0;
+  uint64_t recovery_index = 0;
 };
 
 struct Visit {
@@ -139,6 +142,7 @@ class District {
   Status Close(int32_t month);
   Status SpotResults(int32_t month);
   Status Money(int32_t month, bool pay);
+  Status Recoveries(int32_t month);
   Status ExitMechanism(int32_t month);
   Status WriteOutputs();
 
@@ -978,6 +982,26 @@ Status District::Money(int32_t month, bool pay) {
   return Submit("finance-district", payments);
 }
 
+// A statement below zero (a backdated suspension took back more than the
+// month billed) is money the enterprise owes: on the 25th finance records it
+// coming back.
+Status District::Recoveries(int32_t month) {
+  int32_t day = FirstDayOfMonth(month + 1) + 24;
+  At(day, 11 * 60);
+  for (auto [ent, billed] : closed_totals_[month]) {
+    if (billed >= 0) continue;
+    Enterprise& e = enterprises_[ent];
+    e.recovered_fen += -billed;
+    e.recovered_on = day;
+    e.recovery_index = ledger_->Size();
+    ELDERCARE_RETURN_IF_ERROR(Submit("finance-district", {{{"type", "recovery_received"}, {"recovery_id", Id("REC-")},
+                                                          {"month", FormatMonth(month)}, {"enterprise_id", e.id},
+                                                          {"amount_fen", -billed}, {"received_on", FormatDate(day)},
+                                                          {"reference", "BANK-" + std::to_string(serial_)}}}));
+  }
+  return Status::Ok();
+}
+
 // The exit mechanism: an enterprise whose spot-checks fail above the
 // policy's threshold is suspended; if it keeps failing, it exits, and its
 // elders are reassigned.
@@ -1152,6 +1176,7 @@ Result<DistrictReport> District::Run(const std::string& ledger_dir) {
       if (dom == 7) ELDERCARE_RETURN_IF_ERROR(ExitMechanism(month - 1));
       if (dom == 10) ELDERCARE_RETURN_IF_ERROR(Money(month - 1, false));
       if (dom == 15) ELDERCARE_RETURN_IF_ERROR(Money(month - 1, true));
+      if (dom == 25) ELDERCARE_RETURN_IF_ERROR(Recoveries(month - 1));
       if (!delivering && dom == 15) break;
       // A year after the first assessments (assessed 20 days before the start), the next round.
       if (delivering && dom == 20 && m % 12 == 10) {
@@ -1178,6 +1203,9 @@ Result<DistrictReport> District::Run(const std::string& ledger_dir) {
     report_.suspended_from = e.suspended_from;
     report_.suspension_decided = e.suspension_decided;
     report_.exited_from = e.exited_from;
+    report_.recovered_fen = e.recovered_fen;
+    report_.recovered_on = e.recovered_on;
+    report_.recovery_index = e.recovery_index;
     break;
   }
   return report_;

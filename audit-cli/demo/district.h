@@ -59,6 +59,12 @@ struct DistrictReport {
   // it had not by the end).
   std::string suspended_enterprise;
   int32_t suspended_from = 0, suspension_decided = 0, exited_from = 0;
+  // What it paid back for a statement below zero, as finance recorded it
+  // (recovery_received): the amount, the day, and the log index of the
+  // record (0 fen: nothing was due, or not yet recovered by the end).
+  int64_t recovered_fen = 0;
+  int32_t recovered_on = 0;
+  uint64_t recovery_index = 0;
 };
 
 // Creates the ledger in `ledger_dir` (must not exist) and fills it.
