@@ -1805,25 +1805,32 @@ std::vector<Result<AppendResult>> Ledger::AppendMany(std::span<const schema::Sub
   // In chunks, pipelined: while chunks are committed, the next one's
   // signatures are checked on all cores. Chunks are committed in order, so
   // positions follow the order of `subs` as before.
-  constexpr size_t kChunkEvents = 4096, kChunkSubmissions = 256;
+  // Chunk sizes are chosen from the end: the last chunk's commit has no
+  // checks left to overlap with, so the cores wait for it; the chunks before
+  // it grow twofold (each one's checks then take about as long as the commit
+  // of the one before) up to kChunkEvents events or kChunkSubmissions
+  // submissions, so that many single-event submissions are committed in
+  // groups large enough to share their costs (1024 single-event submissions
+  // a chunk instead of 256: 45-55 -> 38-41 us of CPU an event beside the
+  // signature check, with the projections, measured 2026-12-06). A chunk
+  // holds at least kMinChunkSubmissions: a call with a few large submissions
+  // (a platform's days) stays one group, as concurrent callers overlap their
+  // own checks and commits.
+  constexpr size_t kChunkEvents = 4096, kChunkSubmissions = 1024, kMinChunkSubmissions = 32;
+  constexpr double kTailEvents = 128;
   std::vector<std::pair<size_t, size_t>> chunks;  // [begin, end)
-  for (size_t begin = 0; begin < subs.size();) {
-    size_t end = begin, events = 0;
-    while (end < subs.size() && events < kChunkEvents && end - begin < kChunkSubmissions) {
-      events += subs[end].hasEvents() ? subs[end].getEvents().size() : 0;
-      ++end;
+  double target = kTailEvents;
+  for (size_t end = subs.size(); end > 0;) {
+    size_t begin = end, events = 0;
+    while (begin > 0 && end - begin < kChunkSubmissions && (events < target || (end - begin < kMinChunkSubmissions && events < kChunkEvents))) {
+      --begin;
+      events += subs[begin].hasEvents() ? subs[begin].getEvents().size() : 0;
     }
     chunks.emplace_back(begin, end);
-    begin = end;
+    end = begin;
+    target = std::min<double>(kChunkEvents, 2 * target);
   }
-  // The last chunk's commit has no checks to overlap with: the cores wait
-  // for it. A short last chunk keeps that wait short.
-  if (chunks.size() > 1 && chunks.back().second - chunks.back().first >= 16) {
-    const auto [first, end] = chunks.back();
-    size_t tail = (end - first) / 8;
-    chunks.back().second = end - tail;
-    chunks.emplace_back(end - tail, end);
-  }
+  std::reverse(chunks.begin(), chunks.end());
   auto prepare = [&](std::pair<size_t, size_t> c) {
     rep_->pool->ParallelFor(c.second - c.first, [&](size_t i) { rep_->Prepare(subs[c.first + i], prepared[c.first + i]); });
   };

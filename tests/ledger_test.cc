@@ -396,15 +396,15 @@ TEST(Ledger, AppendManyReportsEachSubmissionOnItsOwn) {
 // chunk that registers a key is committed before the next chunk's
 // signatures are checked, so a submission signed with that key a chunk
 // later is accepted; a repeat of an earlier submission gets its positions,
-// also when the two are in different chunks in flight together (the last
-// chunk is split in two, 677-699 here, so that its commit is short).
+// also when the two are in different chunks in flight together. Chunks are
+// sized from the end, growing twofold: 572-699, 316-571, then 0-315 here.
 TEST(Ledger, AppendManyKeepsOrderAcrossChunks) {
   LedgerFixture f;
   const PrivateKey& ent = f.Register("ent", schema::Role::ENTERPRISE);
   PrivateKey late = NewKey(), stranger = NewKey();
   constexpr int kSubs = 700;
-  constexpr int kRepeat = 100, kRegister = 300, kStranger = 400, kLate = 520;  // chunks of 256
-  constexpr int kRepeatTail = 690, kRepeated = 670;
+  constexpr int kRepeat = 100, kRegister = 300, kStranger = 400, kLate = 520;
+  constexpr int kRepeatTail = 690, kRepeated = 560;
   auto delivery = [](int i) {
     return R"({"type":"service_delivered","delivery_id":"d)" + std::to_string(i) +
            R"(","elder_id":"E1","enterprise_id":"ent","worker_id":"w1","service":"bathing","programme":"home_visit",)"
