@@ -569,10 +569,17 @@ TEST_F(Supervision, RecoveriesSettleWhatReconciliationFlags) {
   };
   ASSERT_EQ(row("2024-03")->flags, std::vector<std::string>{"overpaid"});
   f.Expect("fin", recovery("r1", "2024-03", 500, "2024-04-20"));
+  uint64_t r1 = f.ledger().Size() - 1;
   auto march_row = row("2024-03");
   EXPECT_EQ(march_row->recovered_fen, 500);
   EXPECT_EQ(march_row->difference_fen, 0);
   EXPECT_TRUE(march_row->flags.empty()) << march_row->flags.front();
+  // The overpayment still happened: the detector keeps the finding and
+  // names what came back, with its record among the evidence.
+  auto mismatch = Find("spending_mismatch");
+  ASSERT_EQ(mismatch.size(), 1u);
+  EXPECT_NE(mismatch[0].detail.find("500 fen paid back since"), std::string::npos) << mismatch[0].detail;
+  EXPECT_EQ(mismatch[0].evidence.back(), r1);
 
   // April takes back March (suspended from 2024-03-01: nothing is left of its
   // 12,000 fen), closed below zero.
