@@ -53,17 +53,17 @@ void AddDemoCommands(CLI::App& app, Context& ctx) {
       for (const auto& [p, n] : injected) ctx.out << " " << p << "=" << n;
       ctx.out << "\n";
       if (!r.suspended_enterprise.empty()) {
-        ctx.out << "exit mechanism: " << r.suspended_enterprise << " suspended from " << FormatDate(r.suspended_from)
-                << " on its spot-check failures, decided " << FormatDate(r.suspension_decided);
-        if (r.suspended_from <= r.suspension_decided) {
-          ctx.out << " (backdated: its statement of " << FormatMonth(MonthOfDate(r.suspension_decided))
+        ctx.out << "exit mechanism: " << r.suspended_enterprise << " suspended from " << FormatDate(r.exit.suspended_from)
+                << " on its spot-check failures, decided " << FormatDate(r.exit.suspension_decided);
+        if (r.exit.suspended_from <= r.exit.suspension_decided) {
+          ctx.out << " (backdated: its statement of " << FormatMonth(MonthOfDate(r.exit.suspension_decided))
                   << " takes back what was paid for since)";
         }
-        if (r.exited_from) ctx.out << ", exited from " << FormatDate(r.exited_from);
+        if (r.exit.exited_from) ctx.out << ", exited from " << FormatDate(r.exit.exited_from);
         ctx.out << "\n";
-        if (r.recovered_fen > 0) {
-          ctx.out << "recovery: " << r.suspended_enterprise << " paid back " << Yuan(r.recovered_fen) << " yuan on "
-                  << FormatDate(r.recovered_on) << " (recorded at log index " << r.recovery_index << ")\n";
+        if (r.exit.recovered_fen > 0) {
+          ctx.out << "recovery: " << r.suspended_enterprise << " paid back " << Yuan(r.exit.recovered_fen) << " yuan on "
+                  << FormatDate(r.exit.recovered_on) << " (recorded at log index " << r.exit.recovery_index << ")\n";
         }
       }
       ctx.out << "actors' keys in " << o.out_dir << "/keys/, the master key in " << o.out_dir << "/master.key\n";

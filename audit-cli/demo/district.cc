@@ -70,12 +70,8 @@ struct Elder {
 struct Enterprise {
   std::string id, name;
   std::vector<size_t> communities;
-  int32_t suspended_from = 0, exited_from = 0;
-  int32_t suspension_decided = 0;  // the suspension may take effect before it
+  ExitRecord exit;   // what the exit mechanism did to it, and what it paid back
   bool bad = false;  // writes ghost visits; the exit mechanism should catch it
-  int64_t recovered_fen = 0;  // paid back for statements below zero
-  int32_t recovered_on = 0;
-  uint64_t recovery_index = 0;
 };
 
 struct Visit {
@@ -158,7 +154,8 @@ class District {
     return std::find(e.communities.begin(), e.communities.end(), community) != e.communities.end();
   }
   bool Delivering(const Enterprise& e, int32_t day) const {
-    return (e.exited_from == 0 || day < e.exited_from) && (e.suspended_from == 0 || day < e.suspended_from);
+    return (e.exit.exited_from == 0 || day < e.exit.exited_from) &&
+           (e.exit.suspended_from == 0 || day < e.exit.suspended_from);
   }
 
   DistrictOptions o_;
@@ -991,9 +988,9 @@ Status District::Recoveries(int32_t month) {
   for (auto [ent, billed] : closed_totals_[month]) {
     if (billed >= 0) continue;
     Enterprise& e = enterprises_[ent];
-    e.recovered_fen += -billed;
-    e.recovered_on = day;
-    e.recovery_index = ledger_->Size();
+    e.exit.recovered_fen += -billed;
+    e.exit.recovered_on = day;
+    e.exit.recovery_index = ledger_->Size();
     ELDERCARE_RETURN_IF_ERROR(Submit("finance-district", {{{"type", "recovery_received"}, {"recovery_id", Id("REC-")},
                                                           {"month", FormatMonth(month)}, {"enterprise_id", e.id},
                                                           {"amount_fen", -billed}, {"received_on", FormatDate(day)},
@@ -1010,11 +1007,11 @@ Status District::ExitMechanism(int32_t month) {
   At(day, 15 * 60);
   for (size_t ent = 0; ent < enterprises_.size(); ++ent) {
     Enterprise& e = enterprises_[ent];
-    if (e.exited_from || spot_total_[ent] < 20) continue;
+    if (e.exit.exited_from || spot_total_[ent] < 20) continue;
     uint64_t permille = 1000 * spot_failed_[ent] / spot_total_[ent];
     if (permille <= 100) continue;
     json evidence = spot_evidence_[ent];
-    if (!e.suspended_from) {
+    if (!e.exit.suspended_from) {
       // Backdated: from the first visit the month's samples found not
       // delivered, a day of a month already closed and paid. What the
       // enterprise claimed since is refused, and its next statement takes
@@ -1022,22 +1019,22 @@ Status District::ExitMechanism(int32_t month) {
       // leave that statement negative: money finance must recover.
       std::string reason = "spot-check failure rate " + std::to_string(permille / 10) + "% above the policy's 10%";
       if (first_failure_[ent]) {
-        e.suspended_from = first_failure_[ent];
+        e.exit.suspended_from = first_failure_[ent];
         reason += "; backdated to the first visit found not delivered";
       } else {
-        e.suspended_from = day + 1;
+        e.exit.suspended_from = day + 1;
       }
-      e.suspension_decided = day;
+      e.exit.suspension_decided = day;
       ELDERCARE_RETURN_IF_ERROR(Submit("bureau-dawukou", {{{"type", "enterprise_suspended"}, {"enterprise_id", e.id},
-                                                          {"effective_from", FormatDate(e.suspended_from)},
+                                                          {"effective_from", FormatDate(e.exit.suspended_from)},
                                                           {"reason", reason}, {"evidence", evidence}}}));
-      Progress("month " + FormatMonth(month) + ": " + e.id + " suspended from " + FormatDate(e.suspended_from) +
+      Progress("month " + FormatMonth(month) + ": " + e.id + " suspended from " + FormatDate(e.exit.suspended_from) +
                " (spot-check failures " + std::to_string(permille / 10) + "%)");
-    } else if (day >= e.suspension_decided + 40) {
-      e.exited_from = day + 1;
+    } else if (day >= e.exit.suspension_decided + 40) {
+      e.exit.exited_from = day + 1;
       ELDERCARE_RETURN_IF_ERROR(Submit("bureau-dawukou", {{{"type", "enterprise_exited"}, {"enterprise_id", e.id},
-                                                          {"effective_from", FormatDate(e.exited_from)},
-                                                          {"reason", "failed to deliver; suspended since " + FormatDate(e.suspended_from)},
+                                                          {"effective_from", FormatDate(e.exit.exited_from)},
+                                                          {"reason", "failed to deliver; suspended since " + FormatDate(e.exit.suspended_from)},
                                                           {"evidence", evidence}}}));
       // Its communities and elders go to the next enterprise.
       size_t heir = (ent + 1) % enterprises_.size();
@@ -1046,8 +1043,8 @@ Status District::ExitMechanism(int32_t month) {
       ELDERCARE_RETURN_IF_ERROR(Submit("bureau-dawukou", {{{"type", "contract_signed"}, {"contract_id", "ct-" + enterprises_[heir].id + "-takeover"},
                                                           {"enterprise_id", enterprises_[heir].id}, {"communities", comms},
                                                           {"programmes", {"home_visit", "meal_aid"}},
-                                                          {"valid_from", FormatDate(e.exited_from)},
-                                                          {"valid_until", FormatDate(e.exited_from + 400)},
+                                                          {"valid_from", FormatDate(e.exit.exited_from)},
+                                                          {"valid_until", FormatDate(e.exit.exited_from + 400)},
                                                           {"confidentiality_agreement", Hex32(rng_)},
                                                           {"signed_on", FormatDate(day)}}}));
       std::vector<json> moves;
@@ -1057,7 +1054,7 @@ Status District::ExitMechanism(int32_t month) {
         for (const auto& prog : el.programmes) {
           moves.push_back({{"type", "service_assigned"}, {"assignment_id", Id("AS-")}, {"elder_id", el.id},
                            {"enterprise_id", enterprises_[heir].id}, {"programme", prog},
-                           {"valid_from", FormatDate(e.exited_from)}});
+                           {"valid_from", FormatDate(e.exit.exited_from)}});
         }
         el.enterprise = heir;
         served_[heir].push_back(i);
@@ -1198,14 +1195,9 @@ Result<DistrictReport> District::Run(const std::string& ledger_dir) {
   ELDERCARE_RETURN_IF_ERROR(WriteOutputs());
   report_.truth = truth_;
   for (const Enterprise& e : enterprises_) {
-    if (!e.suspended_from) continue;  // the exit mechanism's catch, as the enterprise records it
+    if (!e.exit.suspended_from) continue;  // the exit mechanism's catch, as the enterprise records it
     report_.suspended_enterprise = e.id;
-    report_.suspended_from = e.suspended_from;
-    report_.suspension_decided = e.suspension_decided;
-    report_.exited_from = e.exited_from;
-    report_.recovered_fen = e.recovered_fen;
-    report_.recovered_on = e.recovered_on;
-    report_.recovery_index = e.recovery_index;
+    report_.exit = e.exit;
     break;
   }
   return report_;

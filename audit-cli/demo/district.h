@@ -45,6 +45,19 @@ struct TruthCase {
   std::vector<std::string> deliveries;
 };
 
+// What the exit mechanism did to an enterprise: the day its suspension
+// takes effect (backdated to the first visit its spot-checks found not
+// delivered), the day the bureau decided it, and the day it exited (0 if it
+// had not by the end); and what it paid back for statements below zero, as
+// finance recorded it (recovery_received): the amount, the day, and the log
+// index of the last record (0 fen: nothing was due, or not yet paid back).
+struct ExitRecord {
+  int32_t suspended_from = 0, suspension_decided = 0, exited_from = 0;
+  int64_t recovered_fen = 0;
+  int32_t recovered_on = 0;
+  uint64_t recovery_index = 0;
+};
+
 struct DistrictReport {
   uint64_t events = 0;
   uint64_t submissions = 0;
@@ -53,18 +66,9 @@ struct DistrictReport {
   std::vector<std::string> enterprises;
   std::vector<std::string> months;
   std::vector<TruthCase> truth;
-  // The enterprise the exit mechanism caught, if any: the day its suspension
-  // takes effect (backdated to the first visit its spot-checks found not
-  // delivered), the day the bureau decided it, and the day it exited (0 if
-  // it had not by the end).
+  // The enterprise the exit mechanism caught, if any, and what happened to it.
   std::string suspended_enterprise;
-  int32_t suspended_from = 0, suspension_decided = 0, exited_from = 0;
-  // What it paid back for a statement below zero, as finance recorded it
-  // (recovery_received): the amount, the day, and the log index of the
-  // record (0 fen: nothing was due, or not yet recovered by the end).
-  int64_t recovered_fen = 0;
-  int32_t recovered_on = 0;
-  uint64_t recovery_index = 0;
+  ExitRecord exit;
 };
 
 // Creates the ledger in `ledger_dir` (must not exist) and fills it.
