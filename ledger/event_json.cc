@@ -68,6 +68,11 @@ bool IsAllDefault(DynamicStruct::Reader r) {
 Status StructFromJson(const json& obj, DynamicStruct::Builder b, const std::string& path,
                       const std::string& skip_key, int depth);
 
+Status EpochRefused(const std::string& name, const json& j) {
+  return Status::InvalidArgument("field '" + name + "': " + j.get<std::string>() +
+                                 " is the epoch, which the log keeps for a date or time not given");
+}
+
 // Converts one JSON value of a field's (element) type into a DynamicValue and
 // hands it to `set`. Structs and lists are built in place through `init`.
 Status ValueFromJson(const StructSchema::Field& field, capnp::Type type, const json& j,
@@ -89,6 +94,9 @@ Status ValueFromJson(const StructSchema::Field& field, capnp::Type type, const j
         if (!j.is_string()) return WrongType(name, "a date \"YYYY-MM-DD\"", j);
         auto d = ParseDate(j.get<std::string>());
         if (!d.ok()) return d.status().WithPrefix("field '" + name + "': ");
+        // Day 0 is how the log stores "no date": shown back it would read
+        // as absent, not as what was signed.
+        if (*d == 0) return EpochRefused(name, j);
         set(*d);
         return Status::Ok();
       }
@@ -101,6 +109,7 @@ Status ValueFromJson(const StructSchema::Field& field, capnp::Type type, const j
         if (!j.is_string()) return WrongType(name, "an RFC 3339 time string", j);
         auto t = ParseTimestamp(j.get<std::string>());
         if (!t.ok()) return t.status().WithPrefix("field '" + name + "': ");
+        if (*t == 0) return EpochRefused(name, j);
         set(*t);
         return Status::Ok();
       }

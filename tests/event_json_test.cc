@@ -87,6 +87,30 @@ TEST(EventJson, OneShownValueHasOneEncoding) {
             CanonicalBytes(b.getRoot<schema::EventBody>().asReader()));
 }
 
+// A date or time is stored as days or microseconds since the epoch, and 0
+// means "not given": 1970-01-01 would be shown back as null, and a required
+// field read back from it refused. So the epoch itself is refused, naming the
+// field. (Found by the submission_json fuzz target.)
+TEST(EventJson, RefusesTheEpochWhichMeansNotGiven) {
+  capnp::MallocMessageBuilder m;
+  Status s = events::EventFromJsonText(
+      R"({"type":"elder_registered","elder_id":"E1","household_district":"d","community":"c","birth_date":"1970-01-01","registered_on":"2024-01-02"})",
+      m.initRoot<schema::EventBody>());
+  EXPECT_EQ(s.code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(s.message().find("field 'birth_date': 1970-01-01 is the epoch"), std::string::npos) << s.ToString();
+  capnp::MallocMessageBuilder t;
+  s = events::EventFromJsonText(
+      R"({"type":"service_delivered","delivery_id":"d1","elder_id":"E1","enterprise_id":"ent","worker_id":"w1","service":"bathing","programme":"home_visit","check_in":"1970-01-01T08:00:00+08:00","check_out":"2024-03-04T09:50:00+08:00"})",
+      t.initRoot<schema::EventBody>());
+  EXPECT_NE(s.message().find("field 'check_in': 1970-01-01T08:00:00+08:00 is the epoch"), std::string::npos) << s.ToString();
+  // The day after is a date like any other.
+  capnp::MallocMessageBuilder ok;
+  EXPECT_TRUE(events::EventFromJsonText(
+                  R"({"type":"elder_registered","elder_id":"E1","household_district":"d","community":"c","birth_date":"1970-01-02","registered_on":"2024-01-02"})",
+                  ok.initRoot<schema::EventBody>())
+                  .ok());
+}
+
 TEST(EventJson, RefusesRepeatedKeysAndNumbersJsonCannotShow) {
   Status s = Parse(R"({"type":"key_revoked","actor_id":"a","actor_id":"b","public_key":")" + kKey + "\"}");
   EXPECT_NE(s.message().find("field 'actor_id' appears more than once"), std::string::npos) << s.ToString();
