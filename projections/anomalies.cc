@@ -306,15 +306,6 @@ class Detector {
       evidence.push_back(r.get().getIndex());
       return true;
     });
-    // Money paid back since does not undo the mismatch, but the inspector
-    // sees it beside the finding (reconcile shows the month settled).
-    int64_t recovered = 0;
-    std::vector<uint64_t> recoveries;
-    snap_.Scan<S::RecoveryRecord>(keys::Prefix({"fr", month_, ent}), [&](std::string_view, const Record<S::RecoveryRecord>& r) {
-      recovered += r.get().getRecovery().getAmountFen();
-      recoveries.push_back(r.get().getIndex());
-      return true;
-    });
     std::vector<std::string> problems;
     int64_t total = close ? close->get().getClose().getTotalFen() : 0;
     if (!close && (paid || city || district)) problems.push_back("money for a month that is not closed");
@@ -328,6 +319,15 @@ class Detector {
       problems.push_back("city " + std::to_string(city) + " and district " + std::to_string(district) + " are not 1:1");
     }
     if (problems.empty()) return;
+    // Money paid back since does not undo the mismatch, but the inspector
+    // sees it beside the finding (reconcile shows the month settled).
+    int64_t recovered = 0;
+    std::vector<uint64_t> recoveries;
+    snap_.Scan<S::RecoveryRecord>(keys::Prefix({"fr", month_, ent}), [&](std::string_view, const Record<S::RecoveryRecord>& r) {
+      recovered += r.get().getRecovery().getAmountFen();
+      recoveries.push_back(r.get().getIndex());
+      return true;
+    });
     Finding f = Make("spending_mismatch", ent, "", "");
     for (const auto& p : problems) f.detail += (f.detail.empty() ? "" : "; ") + p;
     if (recovered) f.detail += "; " + std::to_string(recovered) + " fen paid back since";
