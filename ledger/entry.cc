@@ -10,7 +10,8 @@ namespace eldercare {
 
 struct CanonicalMessage::Impl {
   kj::Array<capnp::word> words;  // a copy, or
-  std::string adopted;           // the caller's bytes, word-aligned
+  std::string adopted;           // the caller's bytes, word-aligned, or
+  std::shared_ptr<const void> owner;  // what keeps the caller's bytes alive
   kj::ArrayPtr<const capnp::word> segments[1];
   std::optional<capnp::SegmentArrayMessageReader> reader;
 };
@@ -77,6 +78,18 @@ Result<CanonicalMessage> CanonicalMessage::Parse(std::string&& bytes, bool requi
   return Read(std::move(impl), require_canonical, traversal_factor);
 }
 
+Result<CanonicalMessage> CanonicalMessage::Parse(std::shared_ptr<const void> owner, std::string_view bytes,
+                                                 bool require_canonical, uint64_t traversal_factor) {
+  if (reinterpret_cast<uintptr_t>(bytes.data()) % alignof(capnp::word) != 0) {
+    return Parse(bytes, require_canonical, traversal_factor);
+  }
+  ELDERCARE_RETURN_IF_ERROR(CheckWholeWords(bytes.size()));
+  auto impl = std::make_shared<Impl>();
+  impl->owner = std::move(owner);
+  impl->segments[0] = kj::arrayPtr(reinterpret_cast<const capnp::word*>(bytes.data()), bytes.size() / sizeof(capnp::word));
+  return Read(std::move(impl), require_canonical, traversal_factor);
+}
+
 Result<CanonicalMessage> CanonicalMessage::Read(std::shared_ptr<Impl> impl, bool require_canonical,
                                                 uint64_t traversal_factor) {
   capnp::ReaderOptions opts;
@@ -122,6 +135,9 @@ Result<CanonicalMessage> CheckEntry(Result<CanonicalMessage> m) {
 Result<CanonicalMessage> ParseEntry(std::string_view leaf_bytes) { return CheckEntry(CanonicalMessage::Parse(leaf_bytes)); }
 Result<CanonicalMessage> ParseEntry(std::string&& leaf_bytes) {
   return CheckEntry(CanonicalMessage::Parse(std::move(leaf_bytes)));
+}
+Result<CanonicalMessage> ParseEntry(std::shared_ptr<const void> owner, std::string_view leaf_bytes) {
+  return CheckEntry(CanonicalMessage::Parse(std::move(owner), leaf_bytes));
 }
 
 }  // namespace eldercare

@@ -54,6 +54,10 @@ class CanonicalMessage {
   // 8-byte words (as a heap-allocated string's do).
   static Result<CanonicalMessage> Parse(std::string&& bytes, bool require_canonical = true,
                                         uint64_t traversal_factor = 16);
+  // The same, reading `bytes` where they lie (when on 8-byte words) and
+  // holding `owner`, which keeps them alive.
+  static Result<CanonicalMessage> Parse(std::shared_ptr<const void> owner, std::string_view bytes,
+                                        bool require_canonical = true, uint64_t traversal_factor = 16);
 
   // The root struct, read once when the message was parsed (getRoot checks
   // the root pointer again on every call, and a verify asks five times an
@@ -76,6 +80,7 @@ class CanonicalMessage {
 // the index it was expected at.
 Result<CanonicalMessage> ParseEntry(std::string_view leaf_bytes);
 Result<CanonicalMessage> ParseEntry(std::string&& leaf_bytes);
+Result<CanonicalMessage> ParseEntry(std::shared_ptr<const void> owner, std::string_view leaf_bytes);
 
 }  // namespace eldercare
 

@@ -1,6 +1,7 @@
 #include "ledger/export.h"
 
 #include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -138,29 +139,55 @@ std::unique_ptr<ExportReader> ExportReader::FromStream(std::unique_ptr<std::istr
   return r;
 }
 
-Result<bool> ExportReader::Next(std::string* leaf) {
-  char header[8];
-  in_->read(header, 8);
-  if (in_->gcount() == 0 && in_->eof()) return false;
-  std::string at = "export record " + std::to_string(record_) + ": ";
-  if (in_->gcount() != 8) return Status::Corruption(at + "truncated segment table");
+size_t ExportReader::Available(size_t need) {
+  if (end_ - pos_ >= need || ended_) return end_ - pos_;
+  constexpr size_t kBlockBytes = 1u << 20;
+  const size_t left = end_ - pos_;
+  const size_t size = std::max(kBlockBytes, need);
+  std::shared_ptr<char[]> next(new char[size]);  // operator new[]: aligned for any word
+  if (left > 0) std::memcpy(next.get(), block_.get() + pos_, left);
+  in_->read(next.get() + left, static_cast<std::streamsize>(size - left));
+  const size_t got = static_cast<size_t>(in_->gcount());
+  if (left + got < size) ended_ = true;  // read stops short only at the end (or on an error)
+  block_ = std::move(next);
+  pos_ = 0;
+  end_ = left + got;
+  return end_;
+}
+
+Result<bool> ExportReader::Next(ExportRecord* record) {
+  const size_t have = Available(8);
+  if (have == 0) return false;
+  // Built only for an error: this runs for every record.
+  auto at = [&] { return "export record " + std::to_string(record_) + ": "; };
+  if (have < 8) return Status::Corruption(at() + "truncated segment table");
+  const char* header = block_.get() + pos_;
   uint32_t segments = GetLE32(header) + 1;
   if (segments != 1) {
-    return Status::Corruption(at + "has " + std::to_string(segments) + " segments; a canonical entry has exactly one");
+    return Status::Corruption(at() + "has " + std::to_string(segments) + " segments; a canonical entry has exactly one");
   }
   uint64_t bytes = uint64_t{GetLE32(header + 4)} * 8;
   if (bytes == 0 || bytes > kMaxEntryBytes) {
-    return Status::Corruption(at + "declares " + std::to_string(bytes) + " bytes (allowed: 8 to " +
+    return Status::Corruption(at() + "declares " + std::to_string(bytes) + " bytes (allowed: 8 to " +
                               std::to_string(kMaxEntryBytes) + ")");
   }
-  leaf->resize(bytes);
-  in_->read(leaf->data(), static_cast<std::streamsize>(bytes));
-  if (static_cast<uint64_t>(in_->gcount()) != bytes) {
-    return Status::Corruption(at + "truncated: " + std::to_string(in_->gcount()) + " of " + std::to_string(bytes) +
+  const size_t whole = 8 + static_cast<size_t>(bytes);
+  if (size_t got = Available(whole); got < whole) {
+    return Status::Corruption(at() + "truncated: " + std::to_string(got - 8) + " of " + std::to_string(bytes) +
                               " bytes");
   }
+  record->block = block_;
+  record->bytes = std::string_view(block_.get() + pos_ + 8, bytes);
+  pos_ += whole;
   ++record_;
   return true;
+}
+
+Result<bool> ExportReader::Next(std::string* leaf) {
+  ExportRecord record;
+  ELDERCARE_ASSIGN_OR_RETURN(bool more, Next(&record));
+  if (more) leaf->assign(record.bytes);
+  return more;
 }
 
 VerifyReport VerifyExportDir(const std::string& dir, const VerifyOptions& options) {
@@ -171,14 +198,14 @@ VerifyReport VerifyExportDir(const std::string& dir, const VerifyOptions& option
     return r;
   }
   LogVerifier v((*reader)->checkpoints(), nullptr, options);
-  std::string leaf;
+  ExportRecord record;
   for (;;) {
-    auto more = (*reader)->Next(&leaf);
+    auto more = (*reader)->Next(&record);
     if (!more.ok()) {
       v.FailSource(more.status());
       break;
     }
-    if (!*more || !v.Add(std::move(leaf))) break;
+    if (!*more || !v.Add(record.block, record.bytes)) break;
   }
   return v.Finish();
 }

@@ -90,8 +90,14 @@ struct LogVerifier::Impl {
     Status valid;
     Hash leaf_hash{};
   };
+  // A leaf's bytes: its own copy, or where they lie in a block held by `owner`.
+  struct Leaf {
+    std::string own;
+    std::shared_ptr<const void> owner;
+    std::string_view bytes;
+  };
   struct Batch {
-    std::vector<std::string> leaves;
+    std::vector<Leaf> leaves;
     std::vector<Prepared> prepared;
     size_t parts_left = 0;  // guarded by mu
   };
@@ -327,9 +333,14 @@ struct LogVerifier::Impl {
   }
 
   // The parsed entry keeps the leaf's bytes (the batch's copy is given up).
-  static void Prepare(std::string& leaf, Prepared& p) {
-    p.leaf_hash = merkle::HashLeaf(AsBytes(leaf));
-    p.parsed = ParseEntry(std::move(leaf));
+  static void Prepare(Leaf& leaf, Prepared& p) {
+    if (leaf.owner) {
+      p.leaf_hash = merkle::HashLeaf(AsBytes(leaf.bytes));
+      p.parsed = ParseEntry(std::move(leaf.owner), leaf.bytes);
+    } else {
+      p.leaf_hash = merkle::HashLeaf(AsBytes(leaf.own));
+      p.parsed = ParseEntry(std::move(leaf.own));
+    }
     if (!p.parsed.ok()) return;
     p.valid = events::ValidateBody(p.parsed->Root<schema::Entry>().getBody());
   }
@@ -402,7 +413,9 @@ struct LogVerifier::Impl {
       Fail(index, index == 0 ? "entry 0 is not the genesis entry" : "a genesis entry after index 0");
       return false;
     }
-    std::string writer = Str(e.getWriter()), id = Str(e.getSubmissionId());
+    // Views into the entry: copied once a submission, compared on its other entries.
+    auto view = [](capnp::Text::Reader t) { return std::string_view(t.cStr(), t.size()); };
+    const std::string_view writer = view(e.getWriter()), id = view(e.getSubmissionId());
     ByteSpan sig(e.getSignature().begin(), e.getSignature().size());
     if (e.getPosition() == 0) {
       if (in_group) {
@@ -422,7 +435,9 @@ struct LogVerifier::Impl {
         return false;
       }
       last_recorded_at = e.getRecordedAt();
-      group = Group{index, writer, id, Bytes(sig.begin(), sig.end()), e.getCount(), e.getRecordedAt(), {}, {}};
+      group = Group{index, std::string(writer), std::string(id), Bytes(sig.begin(), sig.end()), e.getCount(),
+                    e.getRecordedAt(), {}, {}};
+      group.entries.reserve(std::min<uint32_t>(e.getCount(), 4096));  // the count is the file's word until checked
       in_group = true;
     } else if (!in_group || e.getPosition() != group.entries.size() || e.getCount() != group.count ||
                writer != group.writer || id != group.id || e.getRecordedAt() != group.recorded_at ||
@@ -430,7 +445,7 @@ struct LogVerifier::Impl {
       Fail(in_group ? group.first : index,
            "entry " + std::to_string(index) + " does not continue the submission starting at index " +
                std::to_string(in_group ? group.first : index) + " (position " + std::to_string(e.getPosition()) +
-               " of '" + id + "')");
+               " of '" + std::string(id) + "')");
       return false;
     }
     if (index == 0) OnGenesis(body.getGenesis());
@@ -504,7 +519,15 @@ bool LogVerifier::Add(std::string_view leaf) { return Add(std::string(leaf)); }
 bool LogVerifier::Add(std::string&& leaf) {
   Impl& m = *impl_;
   if (m.Failed()) return false;
-  m.filling->leaves.push_back(std::move(leaf));
+  m.filling->leaves.push_back({std::move(leaf), nullptr, {}});
+  if (m.filling->leaves.size() >= kEntriesPerJob) m.Rotate();
+  return !m.Failed();
+}
+
+bool LogVerifier::Add(std::shared_ptr<const void> owner, std::string_view leaf) {
+  Impl& m = *impl_;
+  if (m.Failed()) return false;
+  m.filling->leaves.push_back({{}, std::move(owner), leaf});
   if (m.filling->leaves.size() >= kEntriesPerJob) m.Rotate();
   return !m.Failed();
 }

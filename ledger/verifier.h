@@ -78,6 +78,9 @@ class LogVerifier {
   // feeding more is then pointless.
   bool Add(std::string_view leaf);
   bool Add(std::string&& leaf);  // the same, without a copy
+  // The same, reading the bytes where they lie (in a block of a file read
+  // whole) while holding `owner`, which keeps them alive.
+  bool Add(std::shared_ptr<const void> owner, std::string_view leaf);
   // Reports a failure of the source itself (truncated file, I/O error) at
   // the index that was about to be read.
   void FailSource(const Status& status);

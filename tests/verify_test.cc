@@ -7,6 +7,7 @@
 #include <fstream>
 #include <map>
 #include <random>
+#include <sstream>
 
 #include <capnp/any.h>
 #include <capnp/schema.h>
@@ -298,6 +299,49 @@ TEST(Verify, ReportsATruncatedExportByRecord) {
     ASSERT_FALSE(r.ok) << "cut at " << cut;
     EXPECT_NE(r.error.find("truncated"), std::string::npos) << r.error;
   }
+}
+
+// The reader hands out records where they lie in 1 MiB blocks: records that
+// straddle a block, one larger than a block, every one word-aligned and
+// still intact after the blocks that follow were read; a cut in a later
+// block is named by its record.
+TEST(ExportReader, RecordsAcrossBlocksStayIntactAndAligned) {
+  std::mt19937_64 rng(7);
+  std::vector<std::string> records;
+  std::string stream;
+  for (size_t words : {size_t{1}, size_t{4000}, size_t{131071}, kMaxEntryBytes / 8, size_t{3}, size_t{60000},
+                       size_t{90001}, kMaxEntryBytes / 8, size_t{2}}) {
+    std::string bytes(words * 8, '\0');
+    for (char& c : bytes) c = static_cast<char>(rng());
+    char header[8] = {0, 0, 0, 0, static_cast<char>(words), static_cast<char>(words >> 8),
+                      static_cast<char>(words >> 16), static_cast<char>(words >> 24)};
+    stream.append(header, 8);
+    stream += bytes;
+    records.push_back(std::move(bytes));
+  }
+  auto reader = ExportReader::FromStream(std::make_unique<std::istringstream>(stream));
+  std::vector<ExportRecord> got;
+  for (;;) {
+    ExportRecord r;
+    auto more = reader->Next(&r);
+    ASSERT_TRUE(more.ok()) << more.status().ToString();
+    if (!*more) break;
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(r.bytes.data()) % 8, 0u) << "record " << got.size();
+    got.push_back(std::move(r));
+  }
+  ASSERT_EQ(got.size(), records.size());
+  for (size_t i = 0; i < records.size(); ++i) EXPECT_TRUE(got[i].bytes == records[i]) << "record " << i;
+
+  // Cut inside the seventh record (past the first blocks): named, with how much of it there was.
+  const size_t seventh = 8 * 6 + (1 + 4000 + 131071 + kMaxEntryBytes / 8 + 3 + 60000) * 8;
+  auto cut = ExportReader::FromStream(std::make_unique<std::istringstream>(stream.substr(0, seventh + 8 + 100)));
+  std::string leaf;
+  for (int i = 0; i < 6; ++i) ASSERT_TRUE(*cut->Next(&leaf)) << i;
+  EXPECT_EQ(leaf, records[5]);
+  auto bad = cut->Next(&leaf);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("export record 6: truncated: 100 of 720008 bytes"), std::string::npos)
+      << bad.status().message();
 }
 
 TEST(Verify, RejectsANonCanonicalExportEntry) {
