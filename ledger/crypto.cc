@@ -1,9 +1,13 @@
 #include "ledger/crypto.h"
 
+// SHA256_Init/Update/Final are deprecated in OpenSSL 3 in favour of EVP, but
+// kept through the 3.x series; see Sha256Hasher in crypto.h for why they are used.
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/sha.h>
 
 #include <cerrno>
 #include <cstring>
@@ -14,12 +18,6 @@
 
 namespace eldercare {
 namespace {
-
-const EVP_MD* Sha256Md() {
-  // Fetched once: implicit fetching on every EVP_DigestInit is measurably slow in OpenSSL 3.
-  static EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-  return md;
-}
 
 std::string OpenSslError() {
   unsigned long e = ERR_get_error();
@@ -34,14 +32,17 @@ std::shared_ptr<EVP_PKEY> Wrap(EVP_PKEY* p) { return {p, EVP_PKEY_free}; }
 
 }  // namespace
 
-Sha256Hasher::Sha256Hasher() : ctx_(EVP_MD_CTX_new()) { EVP_DigestInit_ex2(ctx_, Sha256Md(), nullptr); }
-Sha256Hasher::~Sha256Hasher() { EVP_MD_CTX_free(ctx_); }
-void Sha256Hasher::Update(ByteSpan data) { EVP_DigestUpdate(ctx_, data.data(), data.size()); }
+Sha256Hasher::Sha256Hasher() {
+  static_assert(sizeof(SHA256_CTX) <= sizeof(ctx_) && alignof(SHA256_CTX) <= 8,
+                "Sha256Hasher's storage must hold a SHA256_CTX");
+  SHA256_Init(reinterpret_cast<SHA256_CTX*>(ctx_));
+}
+Sha256Hasher::~Sha256Hasher() = default;
+void Sha256Hasher::Update(ByteSpan data) { SHA256_Update(reinterpret_cast<SHA256_CTX*>(ctx_), data.data(), data.size()); }
 Hash Sha256Hasher::Finish() {
   Hash h;
-  unsigned int n = 0;
-  EVP_DigestFinal_ex(ctx_, h.data(), &n);
-  EVP_DigestInit_ex2(ctx_, Sha256Md(), nullptr);
+  SHA256_Final(h.data(), reinterpret_cast<SHA256_CTX*>(ctx_));
+  SHA256_Init(reinterpret_cast<SHA256_CTX*>(ctx_));
   return h;
 }
 
