@@ -388,7 +388,7 @@ double RawScanRate(const Ledger& l, uint64_t* bytes) {
 double ExportReadRate(const std::string& dir) {
   auto reader = ExportReader::Open(dir);
   Die(reader.status(), "export");
-  std::string leaf;
+  ExportRecord leaf;  // as verify reads them: where they lie in the blocks read
   uint64_t n = 0;
   auto start = Clock::now();
   for (;;) {
