@@ -10,8 +10,7 @@ namespace eldercare {
 
 struct CanonicalMessage::Impl {
   kj::Array<capnp::word> words;  // a copy, or
-  std::string adopted;           // the caller's bytes, word-aligned, or
-  std::shared_ptr<const void> owner;  // what keeps the caller's bytes alive
+  std::shared_ptr<const void> owner;  // or what keeps the caller's word-aligned bytes alive
   kj::ArrayPtr<const capnp::word> segments[1];
   std::optional<capnp::SegmentArrayMessageReader> reader;
 };
@@ -67,15 +66,8 @@ Result<CanonicalMessage> CanonicalMessage::Parse(std::string_view bytes, bool re
 
 Result<CanonicalMessage> CanonicalMessage::Parse(std::string&& bytes, bool require_canonical,
                                                  uint64_t traversal_factor) {
-  ELDERCARE_RETURN_IF_ERROR(CheckWholeWords(bytes.size()));
-  auto impl = std::make_shared<Impl>();
-  impl->adopted = std::move(bytes);  // (a short string's bytes move with it: check where they are now)
-  if (reinterpret_cast<uintptr_t>(impl->adopted.data()) % alignof(capnp::word) != 0) {
-    return Parse(std::string_view(impl->adopted), require_canonical, traversal_factor);
-  }
-  impl->segments[0] = kj::arrayPtr(reinterpret_cast<const capnp::word*>(impl->adopted.data()),
-                                   impl->adopted.size() / sizeof(capnp::word));
-  return Read(std::move(impl), require_canonical, traversal_factor);
+  auto owned = std::make_shared<const std::string>(std::move(bytes));
+  return Parse(owned, *owned, require_canonical, traversal_factor);
 }
 
 Result<CanonicalMessage> CanonicalMessage::Parse(std::shared_ptr<const void> owner, std::string_view bytes,

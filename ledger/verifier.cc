@@ -90,9 +90,8 @@ struct LogVerifier::Impl {
     Status valid;
     Hash leaf_hash{};
   };
-  // A leaf's bytes: its own copy, or where they lie in a block held by `owner`.
+  // A leaf's bytes, where they lie in what `owner` keeps alive.
   struct Leaf {
-    std::string own;
     std::shared_ptr<const void> owner;
     std::string_view bytes;
   };
@@ -334,13 +333,8 @@ struct LogVerifier::Impl {
 
   // The parsed entry keeps the leaf's bytes (the batch's copy is given up).
   static void Prepare(Leaf& leaf, Prepared& p) {
-    if (leaf.owner) {
-      p.leaf_hash = merkle::HashLeaf(AsBytes(leaf.bytes));
-      p.parsed = ParseEntry(std::move(leaf.owner), leaf.bytes);
-    } else {
-      p.leaf_hash = merkle::HashLeaf(AsBytes(leaf.own));
-      p.parsed = ParseEntry(std::move(leaf.own));
-    }
+    p.leaf_hash = merkle::HashLeaf(AsBytes(leaf.bytes));
+    p.parsed = ParseEntry(std::move(leaf.owner), leaf.bytes);
     if (!p.parsed.ok()) return;
     p.valid = events::ValidateBody(p.parsed->Root<schema::Entry>().getBody());
   }
@@ -517,17 +511,14 @@ LogVerifier::~LogVerifier() {
 bool LogVerifier::Add(std::string_view leaf) { return Add(std::string(leaf)); }
 
 bool LogVerifier::Add(std::string&& leaf) {
-  Impl& m = *impl_;
-  if (m.Failed()) return false;
-  m.filling->leaves.push_back({std::move(leaf), nullptr, {}});
-  if (m.filling->leaves.size() >= kEntriesPerJob) m.Rotate();
-  return !m.Failed();
+  auto owned = std::make_shared<const std::string>(std::move(leaf));
+  return Add(owned, *owned);
 }
 
 bool LogVerifier::Add(std::shared_ptr<const void> owner, std::string_view leaf) {
   Impl& m = *impl_;
   if (m.Failed()) return false;
-  m.filling->leaves.push_back({{}, std::move(owner), leaf});
+  m.filling->leaves.push_back({std::move(owner), leaf});
   if (m.filling->leaves.size() >= kEntriesPerJob) m.Rotate();
   return !m.Failed();
 }
