@@ -628,9 +628,12 @@ int Run(const Args& a) {
   l.reset();
 
   // Peak memory of the real tool, in its own process.
-  Report({"peak_rss_verify", PeakRssMiB({ELDERCARE_AUDIT_CLI, "verify", "--export", xdir}, a.work), "MiB", 512, "target 512 MiB", false});
-  Report({"peak_rss_rebuild", PeakRssMiB({ELDERCARE_AUDIT_CLI, "projection", "rebuild", "--ledger", ldir}, a.work), "MiB", 512,
-          "target 512 MiB", false});
+  // Issue 5's target is 512 MB (decimal): 488.3 MiB.
+  constexpr double kRssTargetMiB = 512e6 / (1024.0 * 1024.0);
+  Report({"peak_rss_verify", PeakRssMiB({ELDERCARE_AUDIT_CLI, "verify", "--export", xdir}, a.work), "MiB", kRssTargetMiB,
+          "target 512 MB", false});
+  Report({"peak_rss_rebuild", PeakRssMiB({ELDERCARE_AUDIT_CLI, "projection", "rebuild", "--ledger", ldir}, a.work), "MiB",
+          kRssTargetMiB, "target 512 MB", false});
 
   // Single-signed ingest: one Ed25519 signature per event.
   {
