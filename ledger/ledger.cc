@@ -796,6 +796,9 @@ auto WithBatchedReads(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, NodeCach
 }
 }  // namespace
 
+// RocksDB's background jobs while the ledger runs: one flush and one
+// compaction at a time (a rebuild's closing compaction raises them).
+constexpr unsigned kBackgroundJobs = 2;
 
 Status Ledger::Rep::OpenDb(bool create) {
   rocksdb::DBOptions db_opts;
@@ -807,7 +810,7 @@ Status Ledger::Rep::OpenDb(bool create) {
   db_opts.paranoid_checks = true;
   db_opts.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
   db_opts.keep_log_file_num = 4;
-  db_opts.max_background_jobs = 2;
+  db_opts.max_background_jobs = kBackgroundJobs;
   // Memory is bounded on purpose (verify and rebuild must stay well under
   // 512 MiB at any size): memtables share 128 MiB, blocks share a 128 MiB
   // cache, and index and filter blocks live in that cache too, partitioned
@@ -1255,11 +1258,13 @@ Status Ledger::Rep::RebuildProjections() {
   rocksdb::CompactRangeOptions compact;
   compact.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForceOptimized;
   // The families at once, on every core: nothing else runs now, and one
-  // family at a time left the other core idle for a fifth of the rebuild
-  // (the compaction pool holds one thread while the ledger ingests).
-  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  const int pool = db->GetEnv()->GetBackgroundThreads(rocksdb::Env::LOW);
-  if (pool < cores) db->GetEnv()->SetBackgroundThreads(cores, rocksdb::Env::LOW);
+  // family at a time left the other core idle for a fifth of the rebuild.
+  // The ledger's background jobs (kBackgroundJobs: one flush, one
+  // compaction) are raised for it to a flush and a compaction a core, and
+  // put back after.
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  const bool raise = cores + 1 > kBackgroundJobs;
+  if (raise) (void)db->SetDBOptions({{"max_background_jobs", std::to_string(cores + 1)}});
   std::vector<std::future<Status>> compactions;
   for (auto* cf : projection_families().All()) {
     compactions.push_back(std::async(std::launch::async, [&, cf] {
@@ -1271,7 +1276,7 @@ Status Ledger::Rep::RebuildProjections() {
     Status done = c.get();
     if (s.ok()) s = done;
   }
-  if (pool < cores) db->GetEnv()->SetBackgroundThreads(pool, rocksdb::Env::LOW);  // (the Env is the process's)
+  if (raise) (void)db->SetDBOptions({{"max_background_jobs", std::to_string(kBackgroundJobs)}});
   LogMemory("rebuild compacted");
   auto seconds = [](auto from, auto to) { return std::chrono::duration<double>(to - from).count(); };
   spdlog::info("rebuild: {} entries folded in {:.1f} s, projections compacted in {:.1f} s", n,
