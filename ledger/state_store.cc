@@ -136,10 +136,29 @@ void OverlayStateStore::MoveInto(OverlayStateStore& target) && {
 }
 
 std::vector<const HashOverlayStateStore::Change*> HashOverlayStateStore::SortedChanges() const {
+  // Sorted by each key's first eight bytes, read as a big-endian number
+  // (zero-padded), and by the whole key only where those are equal: the
+  // number orders two keys as their bytes do wherever it differs (a key
+  // padded with zeros is a prefix of the other, so sorts first), and it is
+  // at hand in the array instead of behind a pointer to each node.
+  struct Keyed {
+    uint64_t head;
+    const Change* change;
+  };
+  std::vector<Keyed> keyed;
+  keyed.reserve(changes_.size());
+  for (const auto& c : changes_) {
+    uint64_t head = 0;
+    const std::string& k = c.first;
+    for (size_t i = 0; i < 8; ++i) head = head << 8 | (i < k.size() ? static_cast<uint8_t>(k[i]) : 0);
+    keyed.push_back({head, &c});
+  }
+  std::sort(keyed.begin(), keyed.end(), [](const Keyed& a, const Keyed& b) {
+    return a.head != b.head ? a.head < b.head : a.change->first < b.change->first;
+  });
   std::vector<const Change*> out;
-  out.reserve(changes_.size());
-  for (const auto& c : changes_) out.push_back(&c);
-  std::sort(out.begin(), out.end(), [](const Change* a, const Change* b) { return a->first < b->first; });
+  out.reserve(keyed.size());
+  for (const Keyed& k : keyed) out.push_back(k.change);
   return out;
 }
 

@@ -290,8 +290,11 @@ TEST(StateStore, MovingAnOverlayEqualsCopyingIt) {
 TEST(StateStore, HashOverlayAnswersAsTheOrderedOverlay) {
   std::mt19937 rng(7);
   auto key = [&] {
-    static const char* kPrefixes[] = {"a", "ab", "b", "ba\xff", ""};
-    return std::string(kPrefixes[rng() % 5]) + std::to_string(rng() % 40);
+    // Short keys and long ones sharing their first eight bytes, zero bytes
+    // inside, high bytes: what the sort by a key's first eight bytes must order.
+    static const std::string kPrefixes[] = {"a", "ab", "b", "ba\xff", "", std::string("a\0", 2),
+                                            std::string("dl\0E0001\0", 10), "dl\xff\xff\xff\xff\xff\xff\xff"};
+    return kPrefixes[rng() % 8] + std::to_string(rng() % 40);
   };
   for (int round = 0; round < 20; ++round) {
     MemoryStateStore base;
