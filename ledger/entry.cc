@@ -64,12 +64,6 @@ Result<CanonicalMessage> CanonicalMessage::Parse(std::string_view bytes, bool re
   return Read(std::move(impl), require_canonical, traversal_factor);
 }
 
-Result<CanonicalMessage> CanonicalMessage::Parse(std::string&& bytes, bool require_canonical,
-                                                 uint64_t traversal_factor) {
-  auto owned = std::make_shared<const std::string>(std::move(bytes));
-  return Parse(owned, *owned, require_canonical, traversal_factor);
-}
-
 Result<CanonicalMessage> CanonicalMessage::Parse(std::shared_ptr<const void> owner, std::string_view bytes,
                                                  bool require_canonical, uint64_t traversal_factor) {
   if (reinterpret_cast<uintptr_t>(bytes.data()) % alignof(capnp::word) != 0) {
@@ -125,9 +119,6 @@ Result<CanonicalMessage> CheckEntry(Result<CanonicalMessage> m) {
 }  // namespace
 
 Result<CanonicalMessage> ParseEntry(std::string_view leaf_bytes) { return CheckEntry(CanonicalMessage::Parse(leaf_bytes)); }
-Result<CanonicalMessage> ParseEntry(std::string&& leaf_bytes) {
-  return CheckEntry(CanonicalMessage::Parse(std::move(leaf_bytes)));
-}
 Result<CanonicalMessage> ParseEntry(std::shared_ptr<const void> owner, std::string_view leaf_bytes) {
   return CheckEntry(CanonicalMessage::Parse(std::move(owner), leaf_bytes));
 }

@@ -50,10 +50,6 @@ class CanonicalMessage {
   // for untrusted input read a few times, large for records read often.
   static Result<CanonicalMessage> Parse(std::string_view bytes, bool require_canonical = true,
                                         uint64_t traversal_factor = 16);
-  // The same, keeping `bytes` instead of copying them when they lie on
-  // 8-byte words (as a heap-allocated string's do).
-  static Result<CanonicalMessage> Parse(std::string&& bytes, bool require_canonical = true,
-                                        uint64_t traversal_factor = 16);
   // The same, reading `bytes` where they lie (when on 8-byte words) and
   // holding `owner`, which keeps them alive.
   static Result<CanonicalMessage> Parse(std::shared_ptr<const void> owner, std::string_view bytes,
@@ -79,7 +75,6 @@ class CanonicalMessage {
 // Parses leaf bytes as an Entry, checking canonical form; the message names
 // the index it was expected at.
 Result<CanonicalMessage> ParseEntry(std::string_view leaf_bytes);
-Result<CanonicalMessage> ParseEntry(std::string&& leaf_bytes);
 Result<CanonicalMessage> ParseEntry(std::shared_ptr<const void> owner, std::string_view leaf_bytes);
 
 }  // namespace eldercare
