@@ -34,6 +34,7 @@ constexpr size_t kGroupsPerJob = 512;
 constexpr size_t kBatchesInFlight = 3;
 
 std::string Str(capnp::Text::Reader t) { return std::string(t.cStr(), t.size()); }
+std::string_view View(capnp::Text::Reader t) { return std::string_view(t.cStr(), t.size()); }
 
 struct Group {
   uint64_t first = 0;
@@ -408,8 +409,7 @@ struct LogVerifier::Impl {
       return false;
     }
     // Views into the entry: copied once a submission, compared on its other entries.
-    auto view = [](capnp::Text::Reader t) { return std::string_view(t.cStr(), t.size()); };
-    const std::string_view writer = view(e.getWriter()), id = view(e.getSubmissionId());
+    const std::string_view writer = View(e.getWriter()), id = View(e.getSubmissionId());
     ByteSpan sig(e.getSignature().begin(), e.getSignature().size());
     if (e.getPosition() == 0) {
       if (in_group) {
