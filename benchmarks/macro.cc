@@ -7,7 +7,8 @@
 //   ed25519_all_cores   OpenSSL Ed25519 verifications/s on every core
 //   raw_synced_put      the same entry bytes written to a bare RocksDB in the
 //                       same number of synced WriteBatches as the ingest used
-//   raw_scan            reading every entry back (RocksDB iterator / export file)
+//   raw_scan            reading every entry back (RocksDB iterator / export
+//                       file; the RocksDB one the best of three passes)
 //   crypto_floor        the hashing and signature checks verification cannot
 //                       avoid, on every core (SHA-256 of every leaf and body +
 //                       one Ed25519 verify per submission)
@@ -372,17 +373,29 @@ double RawSyncedPut(const Ledger& l, const std::vector<Chunk>& groups, size_t pe
   return events / busy;
 }
 
+// Reading every entry back, the best of three passes (each printed): the
+// first, right after the ingest, may find entries on disk and compete with
+// the compactions the ingest left behind (at 1M, 1.55M entries/s in one run
+// against 2.3-2.6M in three others), and a limit is what the machine can do.
 double RawScanRate(const Ledger& l, uint64_t* bytes) {
-  auto start = Clock::now();
-  uint64_t n = 0, b = 0;
-  Die(l.ScanEntries(0, UINT64_MAX, [&](uint64_t, std::string_view leaf) {
-        ++n;
-        b += leaf.size() + static_cast<uint8_t>(leaf[leaf.size() / 2]) * 0;
-        return true;
-      }),
-      "scan");
-  *bytes = b;
-  return n / Seconds(start, Clock::now());
+  double best = 0;
+  std::string passes;
+  for (int pass = 0; pass < 3; ++pass) {
+    auto start = Clock::now();
+    uint64_t n = 0, b = 0;
+    Die(l.ScanEntries(0, UINT64_MAX, [&](uint64_t, std::string_view leaf) {
+          ++n;
+          b += leaf.size() + static_cast<uint8_t>(leaf[leaf.size() / 2]) * 0;
+          return true;
+        }),
+        "scan");
+    *bytes = b;
+    double rate = n / Seconds(start, Clock::now());
+    best = std::max(best, rate);
+    passes += (passes.empty() ? "" : ", ") + std::to_string(static_cast<uint64_t>(rate));
+  }
+  std::printf("    (raw scan passes: %s entries/s; the limit is the best)\n", passes.c_str());
+  return best;
 }
 
 double ExportReadRate(const std::string& dir) {
