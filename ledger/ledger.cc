@@ -1264,7 +1264,14 @@ Status Ledger::Rep::RebuildProjections() {
   // put back after.
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   const bool raise = cores + 1 > kBackgroundJobs;
-  if (raise) (void)db->SetDBOptions({{"max_background_jobs", std::to_string(cores + 1)}});
+  // Neither setting decides what the rebuild writes, so a refusal is logged,
+  // not returned: not raised, the compaction is only slower; not put back,
+  // RocksDB runs more jobs at once than the ledger asked for.
+  auto background_jobs = [&](unsigned jobs) {
+    auto r = db->SetDBOptions({{"max_background_jobs", std::to_string(jobs)}});
+    if (!r.ok()) spdlog::warn("rebuild: RocksDB kept its background jobs, not {}: {}", jobs, r.ToString());
+  };
+  if (raise) background_jobs(cores + 1);
   std::vector<std::future<Status>> compactions;
   for (auto* cf : projection_families().All()) {
     compactions.push_back(std::async(std::launch::async, [&, cf] {
@@ -1276,7 +1283,7 @@ Status Ledger::Rep::RebuildProjections() {
     Status done = c.get();
     if (s.ok()) s = done;
   }
-  if (raise) (void)db->SetDBOptions({{"max_background_jobs", std::to_string(kBackgroundJobs)}});
+  if (raise) background_jobs(kBackgroundJobs);
   LogMemory("rebuild compacted");
   auto seconds = [](auto from, auto to) { return std::chrono::duration<double>(to - from).count(); };
   spdlog::info("rebuild: {} entries folded in {:.1f} s, projections compacted in {:.1f} s", n,
