@@ -319,11 +319,7 @@ class CachedStateReader : public StateReader {
  private:
   const StateReader& base_;
   size_t capacity_;
-  struct Hasher {
-    using is_transparent = void;
-    size_t operator()(std::string_view k) const { return std::hash<std::string_view>()(k); }
-  };
-  mutable std::unordered_map<std::string, std::optional<std::string>, Hasher, std::equal_to<>> map_;
+  mutable absl::flat_hash_map<std::string, std::optional<std::string>, StateKeyHash, std::equal_to<>> map_;
 };
 
 // A blocked Bloom filter over byte strings (Putze, Sanders and Singler,
@@ -339,13 +335,13 @@ class KeyFilter {
   explicit KeyFilter(uint64_t expected_keys)
       : blocks_(std::max<uint64_t>(kMinBlocks, expected_keys * kBitsPerKey / kBlockBits + 1)) {}
   void Add(std::string_view key) {
-    uint64_t h = std::hash<std::string_view>()(key);
+    uint64_t h = StateKeyHash()(key);
     Block& b = blocks_[BlockOf(h)];
     uint64_t g = Mix(h);
     for (int i = 0; i < kProbes; ++i, g >>= 9) b.words[(g >> 6) & 7] |= uint64_t{1} << (g & 63);
   }
   bool MayContain(std::string_view key) const {
-    uint64_t h = std::hash<std::string_view>()(key);
+    uint64_t h = StateKeyHash()(key);
     const Block& b = blocks_[BlockOf(h)];
     uint64_t g = Mix(h);
     for (int i = 0; i < kProbes; ++i, g >>= 9) {

@@ -11,13 +11,24 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <utility>
 #include <vector>
+
+#include <absl/container/flat_hash_map.h>
+#include <absl/hash/hash.h>
+#include <absl/strings/string_view.h>
 
 #include "ledger/status.h"
 
 namespace eldercare {
+
+// The hash of a state key, for the hash tables and filters that hold keys:
+// absl's, the one absl's tables are tuned for. (Debian's absl has a
+// string_view of its own, hence the conversion.)
+struct StateKeyHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view k) const { return absl::Hash<absl::string_view>()(absl::string_view(k.data(), k.size())); }
+};
 
 class StateReader {
  public:
@@ -92,14 +103,10 @@ class OverlayStateStore : public BasicOverlayStateStore<OrderedStateChanges> {
   void Rebase(const StateReader* base) { base_ = base; }
 };
 
-struct StateKeyHash {
-  using is_transparent = void;
-  size_t operator()(std::string_view k) const { return std::hash<std::string_view>()(k); }
-};
+using HashedStateChanges = absl::flat_hash_map<std::string, std::optional<std::string>, StateKeyHash, std::equal_to<>>;
 
-using HashedStateChanges = std::unordered_map<std::string, std::optional<std::string>, StateKeyHash, std::equal_to<>>;
-
-// In a hash table: cheaper reads and writes of single keys when it holds
+// In a hash table (absl's, open addressing: a probe reads the table's own
+// arrays, not a chain of nodes allocated one by one): cheaper reads and writes of single keys when it holds
 // many (a rebuild's chunk of tens of thousands), at the price of sorting them
 // for a scan or for writing them out.
 class HashOverlayStateStore : public BasicOverlayStateStore<HashedStateChanges> {

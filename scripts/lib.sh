@@ -6,7 +6,7 @@ ELDERCARE_PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git
   librocksdb-dev capnproto libcapnp-dev libssl-dev openssl
   libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev
-  libgtest-dev libgmock-dev libbenchmark-dev libjemalloc-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libjemalloc-dev libabsl-dev
   jq xxd
 )
 
