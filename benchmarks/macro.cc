@@ -523,7 +523,6 @@ int Run(const Args& a) {
   // its read limit below both read them from memory.
   (void)ExportReadRate(xdir);
   uint64_t n = l->Size();
-  uint64_t submissions = chunks.size() + 40;
   {
     auto t0 = Clock::now();
     VerifyReport r = VerifyExportDir(xdir, {});
@@ -538,7 +537,6 @@ int Run(const Args& a) {
                       static_cast<double>(r.signatures_checked) / ed;
     double floor_s = std::max(n / read, crypto_s);
     Report({"full_verify_export", n / secs, "entries/s", n / floor_s, "max(export_read, crypto_floor)"});
-    (void)submissions;
   }
 
   // Proofs at this size: 2,000 random inclusion and consistency proofs, and
