@@ -319,7 +319,7 @@ class CachedStateReader : public StateReader {
  private:
   const StateReader& base_;
   size_t capacity_;
-  mutable absl::flat_hash_map<std::string, std::optional<std::string>, StateKeyHash, std::equal_to<>> map_;
+  mutable HashedStateChanges map_;  // a key's value, or nullopt if deleted
 };
 
 // A blocked Bloom filter over byte strings (Putze, Sanders and Singler,
@@ -1265,7 +1265,9 @@ Status Ledger::Rep::RebuildProjections() {
   // RocksDB runs more jobs at once than the ledger asked for.
   auto background_jobs = [&](unsigned jobs) {
     auto r = db->SetDBOptions({{"max_background_jobs", std::to_string(jobs)}});
-    if (!r.ok()) spdlog::warn("rebuild: RocksDB kept its background jobs, not {}: {}", jobs, r.ToString());
+    if (!r.ok()) {
+      spdlog::warn("rebuild: RocksDB kept its background jobs, not {}: {}", jobs, r.ToString());
+    }
   };
   if (raise) background_jobs(cores + 1);
   std::vector<std::future<Status>> compactions;

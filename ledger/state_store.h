@@ -27,7 +27,9 @@ namespace eldercare {
 // string_view of its own, hence the conversion.)
 struct StateKeyHash {
   using is_transparent = void;
-  size_t operator()(std::string_view k) const { return absl::Hash<absl::string_view>()(absl::string_view(k.data(), k.size())); }
+  size_t operator()(std::string_view k) const {
+    return absl::Hash<absl::string_view>()(absl::string_view(k.data(), k.size()));
+  }
 };
 
 class StateReader {
@@ -103,12 +105,13 @@ class OverlayStateStore : public BasicOverlayStateStore<OrderedStateChanges> {
   void Rebase(const StateReader* base) { base_ = base; }
 };
 
-using HashedStateChanges = absl::flat_hash_map<std::string, std::optional<std::string>, StateKeyHash, std::equal_to<>>;
+using HashedStateChanges =
+    absl::flat_hash_map<std::string, std::optional<std::string>, StateKeyHash, std::equal_to<>>;
 
 // In a hash table (absl's, open addressing: a probe reads the table's own
-// arrays, not a chain of nodes allocated one by one): cheaper reads and writes of single keys when it holds
-// many (a rebuild's chunk of tens of thousands), at the price of sorting them
-// for a scan or for writing them out.
+// arrays, not a chain of nodes allocated one by one): cheaper reads and
+// writes of single keys when it holds many (a rebuild's chunk of tens of
+// thousands), at the price of sorting them for a scan or for writing them out.
 class HashOverlayStateStore : public BasicOverlayStateStore<HashedStateChanges> {
  public:
   using Change = std::pair<const std::string, std::optional<std::string>>;
