@@ -862,12 +862,13 @@ Status Ledger::Rep::OpenDb(bool create) {
   rocksdb::ColumnFamilyOptions projection_opts = cf_opts;
   projection_opts.memtable_whole_key_filtering = true;
   projection_opts.memtable_prefix_bloom_size_ratio = 0.05;
-  // A rebuild writes each chunk's changes in key order, between the keys of
-  // the chunks before it. The skiplist's own memory of the last insert is
-  // thrown away whenever the next key is not right after it (an earlier
-  // chunk's key lies between), and every such insert searched from the top.
-  // A hint per key family ("dl", "dw", "di", ...) is repaired only at the
-  // levels that no longer bracket the new key.
+  // A rebuild writes each chunk's changes in key order, and an ingest each
+  // group's, between the keys written before them. The skiplist's own
+  // memory of the last insert is thrown away whenever the next key is not
+  // right after it (an earlier key lies between), and every such insert
+  // searched from the top. A hint per key family ("dl", "dw", "di", ...) is
+  // repaired only at the levels that no longer bracket the new key
+  // (benchmarks/RESULTS.md, 2026-12-06, sixth session).
   projection_opts.memtable_insert_with_hint_prefix_extractor.reset(rocksdb::NewCappedPrefixTransform(2));
   // Delivery-id and evidence lookups (store_layout.h): keyed at random and
   // only ever read by key, so tiered (universal) compaction, which rewrites
