@@ -44,8 +44,12 @@ jq -c 'select(.submissionId == "day-2024-03-01")' entries.json | jq -s -c 'sort_
 
 # The writer's key, from the operator's key_registered entry for clerk-1.
 pub=$(jq -r 'select(.body.keyRegistered.actorId == "clerk-1") | .body.keyRegistered.publicKey' entries.json)
-{ printf '\x30\x2a\x30\x05\x06\x03\x2b\x65\x70\x03\x21\x00'; printf '%s' "$pub" | base64 -d; } >pub.der
-openssl pkey -pubin -inform DER -in pub.der -out pub.pem
+# A raw Ed25519 public key (base64) as PEM: the SubjectPublicKeyInfo prefix, then the key.
+pem_of() {  # BASE64 OUT
+  { printf '\x30\x2a\x30\x05\x06\x03\x2b\x65\x70\x03\x21\x00'; printf '%s' "$1" | base64 -d; } >"$2.der"
+  openssl pkey -pubin -inform DER -in "$2.der" -out "$2"
+}
+pem_of "$pub" pub.pem
 
 # body_digest[i] = SHA-256(canonical(EventBody_i))
 digests=()
@@ -76,21 +80,19 @@ if openssl pkeyutl -verify -pubin -inkey pub.pem -rawin -in msg.bin -sigfile sig
   echo "a truncated submission verified: the check proves nothing"; exit 1
 fi
 
-# Leaf hash = SHA-256(0x00 || canonical(Entry)), compared with entries.jsonl.
-line=$(sed -n 4p entries.json)
-leaf=$(printf '%s' "$line" | capnp convert json:canonical "$schema" Entry \
-       | { printf '\x00'; cat; } | openssl dgst -sha256 -binary | xxd -p -c 64)
-want=$(sed -n 4p X/entries.jsonl | jq -r .leaf_hash)
-[ "$leaf" = "$want" ] || { echo "leaf hash $leaf != $want"; exit 1; }
-echo "leaf hash of entry 3 reproduced with capnp and openssl: $leaf"
-
-# --- The Merkle tree, the checkpoints and the proofs (docs/FORMATS.md) ---
+# Leaf hash = SHA-256(0x00 || canonical(Entry)), of every entry; entry 3's
+# compared with entries.jsonl.
 hex_sha() { openssl dgst -sha256 -binary | xxd -p -c 64; }
-node() { { printf '\x01'; printf '%s%s' "$1" "$2" | xxd -r -p; } | hex_sha; }  # RFC 9162 2.1.1
 leaves=()
 while read -r e; do
   leaves+=("$(printf '%s' "$e" | capnp convert json:canonical "$schema" Entry | { printf '\x00'; cat; } | hex_sha)")
 done <entries.json
+want=$(sed -n 4p X/entries.jsonl | jq -r .leaf_hash)
+[ "${leaves[3]}" = "$want" ] || { echo "leaf hash ${leaves[3]} != $want"; exit 1; }
+echo "leaf hash of entry 3 reproduced with capnp and openssl: ${leaves[3]}"
+
+# --- The Merkle tree, the checkpoints and the proofs (docs/FORMATS.md) ---
+node() { { printf '\x01'; printf '%s%s' "$1" "$2" | xxd -r -p; } | hex_sha; }  # RFC 9162 2.1.1
 mth() {  # mth FROM N: the root of the N leaves from FROM (N >= 1)
   local from=$1 n=$2 k=1
   if [ "$n" -eq 1 ]; then echo "${leaves[$from]}"; return; fi
@@ -100,12 +102,11 @@ mth() {  # mth FROM N: the root of the N leaves from FROM (N >= 1)
 
 # The operator's key, from the genesis entry, as a PEM public key.
 opk=$(jq -r 'select(.index == "0") | .body.genesis.operatorKey' entries.json)
-{ printf '\x30\x2a\x30\x05\x06\x03\x2b\x65\x70\x03\x21\x00'; printf '%s' "$opk" | base64 -d; } >op.der
-openssl pkey -pubin -inform DER -in op.der -out op-pub.pem
+pem_of "$opk" op-pub.pem
 
 # A checkpoint: C2SP tlog-checkpoint body, signed note. Prints its root (hex).
 check_note() {  # FILE SIZE
-  local f=$1 size=$2 origin line name blob
+  local f=$1 size=$2 origin line name blob id
   origin=$(sed -n 1p "$f")
   [ "$(sed -n 2p "$f")" = "$size" ] || { echo "$f: not at size $size" >&2; return 1; }
   [ -z "$(sed -n 4p "$f")" ] || { echo "$f: no blank line after the body" >&2; return 1; }
@@ -116,7 +117,6 @@ check_note() {  # FILE SIZE
   [ "$name" = "$origin" ] || { echo "$f: signed by '$name', not the origin" >&2; return 1; }
   blob=$(printf '%s' "$line" | cut -d' ' -f3 | base64 -d | xxd -p -c 256)
   # key id = SHA-256(name || 0x0A || 0x01 || public key), first 4 bytes
-  local id
   id=$({ printf '%s\n\x01' "$name"; printf '%s' "$opk" | base64 -d; } | openssl dgst -sha256 -binary | head -c 4 | xxd -p)
   [ "${blob:0:8}" = "$id" ] || { echo "$f: key id ${blob:0:8}, the operator's is $id" >&2; return 1; }
   printf '%s' "${blob:8}" | xxd -r -p >note.sig
