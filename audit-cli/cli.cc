@@ -2,13 +2,17 @@
 
 #include <spdlog/sinks/ostream_sink.h>
 
+#include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 
 #include "audit-cli/context.h"
+#include "ledger/time_util.h"
 #include "projections/fold.h"
+#include "projections/snapshot.h"
 
 namespace eldercare::cli {
 
@@ -17,6 +21,34 @@ Result<std::unique_ptr<Ledger>> OpenLedger(const Context& ctx, const std::string
   o.read_only = !writable;
   o.projector = ctx.projector;
   return Ledger::Open(dir, o);
+}
+
+const CLI::Validator& WholeNumber() {
+  static const CLI::Validator v(
+      [](std::string& text) -> std::string {
+        bool digits = !text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+        return digits ? std::string() : "'" + text + "' is not a whole number (0 or more)";
+      },
+      "UINT");
+  return v;
+}
+
+void AddAtSize(CLI::App* cmd, int64_t& at_size) {
+  cmd->add_option("--at-size", at_size, "Answer as of this log size (default: now)")->check(WholeNumber());
+}
+
+Result<std::unique_ptr<proj::Snapshot>> SnapshotAt(const ProjectionView& view, int64_t at_size) {
+  if (at_size > static_cast<int64_t>(view.size)) {
+    return Status::InvalidArgument("--at-size " + std::to_string(at_size) + " is beyond the log's size " +
+                                   std::to_string(view.size));
+  }
+  uint64_t size = at_size < 0 ? view.size : static_cast<uint64_t>(at_size);
+  return std::make_unique<proj::Snapshot>(*view.state, view.size, size);
+}
+
+int32_t Today() {
+  auto now = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch());
+  return DateOfTimestamp(now.count(), kChinaOffsetMinutes);
 }
 
 std::string Yuan(int64_t fen) {

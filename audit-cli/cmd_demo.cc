@@ -25,10 +25,10 @@ void AddDemoCommands(CLI::App& app, Context& ctx) {
       "demo", "Generate and ingest a deterministic synthetic district (keys, master key and ground truth beside it)");
   demo->add_option("--ledger", a->ledger, "Ledger directory to create; its parent receives keys/, master.key, ground-truth.jsonl")
       ->required();
-  demo->add_option("--elders", a->options.elders, "Registered elders aged 60+ (Dawukou: 42,900)")->capture_default_str();
-  demo->add_option("--months", a->options.months, "Months of service")->capture_default_str();
+  demo->add_option("--elders", a->options.elders, "Registered elders aged 60+ (Dawukou: 42,900)")->capture_default_str()->check(WholeNumber());
+  demo->add_option("--months", a->options.months, "Months of service")->capture_default_str()->check(WholeNumber());
   demo->add_option("--start", a->options.start, "First month, YYYY-MM")->capture_default_str();
-  demo->add_option("--seed", a->options.seed, "Random seed: the same seed gives the same district")->capture_default_str();
+  demo->add_option("--seed", a->options.seed, "Random seed: the same seed gives the same district")->capture_default_str()->check(WholeNumber());
   demo->add_option("--fraud-rate", a->options.fraud_rate, "Rate at which known fraud patterns are injected")
       ->capture_default_str();
   demo->callback([&ctx, a] {

@@ -17,11 +17,6 @@ namespace {
 namespace S = schema;
 using nlohmann::json;
 
-int32_t Today() {
-  auto now = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch());
-  return DateOfTimestamp(now.count(), kChinaOffsetMinutes);
-}
-
 Result<int32_t> DayOr(const std::string& text) {
   if (text.empty()) return Today();
   return ParseDate(text);

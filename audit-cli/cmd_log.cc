@@ -134,7 +134,7 @@ void AddLogCommands(CLI::App& app, Context& ctx) {
   auto cps_size = std::make_shared<int64_t>(-1);
   auto* cps = app.add_subcommand("checkpoints", "Print kept checkpoints (all, or the one at --size)");
   cps->add_option("--ledger", *cps_dir, "Ledger directory")->required();
-  cps->add_option("--size", *cps_size, "Only the checkpoint of this tree size");
+  cps->add_option("--size", *cps_size, "Only the checkpoint of this tree size")->check(WholeNumber());
   cps->callback([&ctx, cps_dir, cps_size] {
     ctx.action = [&ctx, cps_dir, cps_size]() -> Status {
       ELDERCARE_ASSIGN_OR_RETURN(auto ledger, OpenLedger(ctx, *cps_dir, false));
@@ -155,8 +155,8 @@ void AddLogCommands(CLI::App& app, Context& ctx) {
   auto la = std::make_shared<LogArgs>();
   auto* log = app.add_subcommand("log", "Print entries, one per line (or JSON lines)");
   log->add_option("--ledger", la->ledger, "Ledger directory")->required();
-  log->add_option("--from", la->from, "First index")->capture_default_str();
-  log->add_option("--limit", la->limit, "How many entries")->capture_default_str();
+  log->add_option("--from", la->from, "First index")->capture_default_str()->check(WholeNumber());
+  log->add_option("--limit", la->limit, "How many entries")->capture_default_str()->check(WholeNumber());
   log->add_flag("--json", la->json, "JSON lines with signature and leaf hash");
   log->callback([&ctx, la] {
     ctx.action = [&ctx, la]() -> Status {

@@ -27,7 +27,7 @@ struct AsOf {
 
 void AddAsOf(CLI::App* cmd, AsOf& a) {
   cmd->add_option("--ledger", a.ledger, "Ledger directory (opened read-only)")->required();
-  cmd->add_option("--at-size", a.at_size, "Answer as of this log size (default: now)");
+  AddAtSize(cmd, a.at_size);
   cmd->add_flag("--json", a.json, "Print JSON");
 }
 
@@ -41,12 +41,7 @@ Result<View> OpenView(const Context& ctx, const AsOf& a) {
   View v;
   ELDERCARE_ASSIGN_OR_RETURN(v.ledger, OpenLedger(ctx, a.ledger, false));
   ELDERCARE_ASSIGN_OR_RETURN(v.projections, v.ledger->Projections());
-  if (a.at_size > static_cast<int64_t>(v.projections.size)) {
-    return Status::InvalidArgument("--at-size " + std::to_string(a.at_size) + " is beyond the log's size " +
-                                   std::to_string(v.projections.size));
-  }
-  uint64_t size = a.at_size < 0 ? v.projections.size : static_cast<uint64_t>(a.at_size);
-  v.snap = std::make_unique<proj::Snapshot>(*v.projections.state, v.projections.size, size);
+  ELDERCARE_ASSIGN_OR_RETURN(v.snap, SnapshotAt(v.projections, a.at_size));
   return v;
 }
 
@@ -233,11 +228,14 @@ void AddProgrammeCommands(CLI::App& app, Context& ctx) {
   AddAsOf(elig, *ea);
   elig->add_option("--elder", ea->elder, "Elder id (omit with --summary)");
   elig->add_option("--programme,--program", ea->programme, "Programme id (default: every programme of the policy in force)");
-  elig->add_option("--on", ea->on, "Business date YYYY-MM-DD")->required();
+  elig->add_option("--on", ea->on, "Business date YYYY-MM-DD (default: today in China, UTC+8)");
   elig->add_flag("--summary", ea->summary, "Counts over every registered elder, by programme and condition");
   elig->callback([&ctx, ea] {
     ctx.action = [&ctx, ea]() -> Status {
-      ELDERCARE_ASSIGN_OR_RETURN(int32_t day, ParseDate(ea->on));
+      int32_t day = Today();
+      if (!ea->on.empty()) {
+        ELDERCARE_ASSIGN_OR_RETURN(day, ParseDate(ea->on));
+      }
       ELDERCARE_ASSIGN_OR_RETURN(View v, OpenView(ctx, *ea));
       if (ea->summary) return EligibilitySummary(ctx, *v.snap, day, ea->json);
       if (ea->elder.empty()) return Status::InvalidArgument("give --elder ID, or --summary");

@@ -28,8 +28,8 @@ void AddProofCommands(CLI::App& app, Context& ctx) {
   auto ia = std::make_shared<ProveArgs>();
   auto* inc = prove->add_subcommand("inclusion", "Prove that entry INDEX is in the tree of SIZE entries");
   inc->add_option("--ledger", ia->ledger, "Ledger directory")->required();
-  inc->add_option("--index", ia->index, "Log index of the entry")->required();
-  inc->add_option("--size", ia->size, "Tree size (default: the current size)");
+  inc->add_option("--index", ia->index, "Log index of the entry")->required()->check(WholeNumber());
+  inc->add_option("--size", ia->size, "Tree size (default: the current size)")->check(WholeNumber());
   inc->add_flag("--json", ia->json, "Print {index,size,leaf_hash,root,proof}");
   inc->callback([&ctx, ia] {
     ctx.action = [&ctx, ia]() -> Status {
@@ -54,8 +54,8 @@ void AddProofCommands(CLI::App& app, Context& ctx) {
   auto ca = std::make_shared<ProveArgs>();
   auto* con = prove->add_subcommand("consistency", "Prove that the tree of size FROM is a prefix of the tree of size TO");
   con->add_option("--ledger", ca->ledger, "Ledger directory")->required();
-  con->add_option("--from", ca->from, "Older tree size")->required();
-  con->add_option("--to", ca->to, "Newer tree size (default: the current size)");
+  con->add_option("--from", ca->from, "Older tree size")->required()->check(WholeNumber());
+  con->add_option("--to", ca->to, "Newer tree size (default: the current size)")->check(WholeNumber());
   con->add_flag("--json", ca->json, "Print {from,to,old_root,new_root,proof}");
   con->callback([&ctx, ca] {
     ctx.action = [&ctx, ca]() -> Status {

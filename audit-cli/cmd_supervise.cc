@@ -56,8 +56,8 @@ Status Anomalies(Context& ctx, const AnomalyArgs& a) {
   if (a.month.empty() == !a.all) return Status::InvalidArgument("give --month YYYY-MM or --all");
   ELDERCARE_ASSIGN_OR_RETURN(auto ledger, OpenLedger(ctx, a.ledger, false));
   ELDERCARE_ASSIGN_OR_RETURN(auto view, ledger->Projections());
-  uint64_t size = a.at_size < 0 ? view.size : static_cast<uint64_t>(a.at_size);
-  proj::Snapshot snap(*view.state, view.size, size);
+  ELDERCARE_ASSIGN_OR_RETURN(std::unique_ptr<proj::Snapshot> at, SnapshotAt(view, a.at_size));
+  const proj::Snapshot& snap = *at;
   std::vector<std::string> months = a.all ? MonthsWithActivity(snap) : std::vector<std::string>{a.month};
   // Months are independent reads of one snapshot: one per core, in month order.
   std::vector<Result<std::vector<proj::Finding>>> per_month(months.size(), Status::FailedPrecondition("not run"));
@@ -143,10 +143,7 @@ struct MonthArgs {
 Result<std::pair<ProjectionView, std::unique_ptr<proj::Snapshot>>> Open(const Context& ctx, const Ledger& ledger,
                                                                         int64_t at_size) {
   ELDERCARE_ASSIGN_OR_RETURN(ProjectionView view, ledger.Projections());
-  if (at_size > static_cast<int64_t>(view.size)) {
-    return Status::InvalidArgument("--at-size " + std::to_string(at_size) + " is beyond the log's size " + std::to_string(view.size));
-  }
-  auto snap = std::make_unique<proj::Snapshot>(*view.state, view.size, at_size < 0 ? view.size : static_cast<uint64_t>(at_size));
+  ELDERCARE_ASSIGN_OR_RETURN(auto snap, SnapshotAt(view, at_size));
   return std::make_pair(std::move(view), std::move(snap));
 }
 
@@ -387,7 +384,7 @@ void AddSuperviseCommands(CLI::App& app, Context& ctx) {
   auto* rec = app.add_subcommand("reconcile", "Statement vs allocated vs paid vs paid back per enterprise; over- and under-payments, money to recover, totals");
   rec->add_option("--ledger", ra->ledger, "Ledger directory (opened read-only)")->required();
   rec->add_option("--month", ra->month, "YYYY-MM")->required();
-  rec->add_option("--at-size", ra->at_size, "As of this log size");
+  AddAtSize(rec, ra->at_size);
   rec->add_flag("--json", ra->json, "JSON lines");
   rec->add_flag("--csv", ra->csv, "CSV (UTF-8 with BOM, for spreadsheets)");
   rec->callback([&ctx, ra] { ctx.action = [&ctx, ra]() { return ReconcileCmd(ctx, *ra); }; });
@@ -396,7 +393,7 @@ void AddSuperviseCommands(CLI::App& app, Context& ctx) {
   auto* ex = app.add_subcommand("exit-recommendations", "Enterprises over the policy's supervision thresholds, with evidence");
   ex->add_option("--ledger", xa->ledger, "Ledger directory (opened read-only)")->required();
   ex->add_option("--month", xa->month, "YYYY-MM")->required();
-  ex->add_option("--at-size", xa->at_size, "As of this log size");
+  AddAtSize(ex, xa->at_size);
   ex->add_flag("--json", xa->json, "JSON lines");
   ex->callback([&ctx, xa] { ctx.action = [&ctx, xa]() { return RecommendationsCmd(ctx, *xa); }; });
 
@@ -410,8 +407,8 @@ void AddSuperviseCommands(CLI::App& app, Context& ctx) {
   plan->add_option("--plan", pa->plan, "Plan id")->required();
   plan->add_option("--enterprise", pa->enterprises, "Enterprise(s) (repeatable)")->required();
   plan->add_option("--month", pa->month, "YYYY-MM")->required();
-  plan->add_option("--size", pa->size, "Deliveries to draw");
-  plan->add_option("--permille", pa->permille, "Or a share of the month's deliveries");
+  plan->add_option("--size", pa->size, "Deliveries to draw")->check(WholeNumber());
+  plan->add_option("--permille", pa->permille, "Or a share of the month's deliveries")->check(WholeNumber());
   plan->add_option("--on", pa->planned_on, "Date planned (default: the first day after the month)");
   plan->callback([&ctx, pa] { ctx.action = [&ctx, pa]() { return PlanCmd(ctx, *pa); }; });
   auto sa = std::make_shared<PlanArgs>();
@@ -459,7 +456,7 @@ void AddSuperviseCommands(CLI::App& app, Context& ctx) {
   an->add_option("--month", a->month, "YYYY-MM");
   an->add_flag("--all", a->all, "Every month with deliveries");
   an->add_option("--enterprise", a->enterprise, "Only this enterprise");
-  an->add_option("--at-size", a->at_size, "As of this log size");
+  AddAtSize(an, a->at_size);
   an->add_flag("--json", a->json, "JSON lines");
   an->add_flag("--csv", a->csv, "CSV (UTF-8 with BOM)");
   an->add_option("--score", a->truth, "Compare with a demo's ground-truth.jsonl: precision and recall per pattern");

@@ -16,6 +16,7 @@
 #include "ledger/status.h"
 
 namespace eldercare::proj {
+class Snapshot;
 class Statement;
 }  // namespace eldercare::proj
 
@@ -44,6 +45,18 @@ void AddSuperviseCommands(CLI::App& app, Context& ctx);
 
 // Opens a ledger with the context's projection.
 Result<std::unique_ptr<Ledger>> OpenLedger(const Context& ctx, const std::string& dir, bool writable);
+// For log sizes, indexes and counts: digits only. Without it CLI11 reads
+// "-1" into an int64_t (which the commands take for "not given") or wraps it
+// to 2^64 - 1 in a uint64_t.
+const CLI::Validator& WholeNumber();
+// --at-size on a projection query; a negative `at_size` after parsing means
+// it was not given.
+void AddAtSize(CLI::App* cmd, int64_t& at_size);
+// The projections as of `at_size` (negative: the state as it is); a size
+// beyond the log is an error.
+Result<std::unique_ptr<proj::Snapshot>> SnapshotAt(const ProjectionView& view, int64_t at_size);
+// Today in China (UTC+8), days since 1970-01-01: the default business date.
+int32_t Today();
 // "1234.50" from fen.
 std::string Yuan(int64_t fen);
 // A statement as `audit-cli billing` prints it: totals, refusals, the

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -13,6 +14,7 @@
 #include "ledger/ledger.h"
 #include "ledger/merkle.h"
 #include "ledger/proof_json.h"
+#include "ledger/time_util.h"
 #include "tests/test_util.h"
 
 namespace eldercare {
@@ -294,6 +296,74 @@ TEST_F(Cli, RegistersRevealsAndShredsPersonalData) {
   EXPECT_EQ(gone.code, 1);
   EXPECT_NE(gone.err.find("erased"), std::string::npos) << gone.err;
   EXPECT_EQ(Run({"verify", "--ledger", P("L")}).code, 0);
+}
+
+// Log sizes, indexes and counts are whole numbers. CLI11 reads "-1" into an
+// int64_t, which the commands took for "not given" (--at-size -1 answered
+// now), and wraps it to 2^64 - 1 in a uint64_t (--limit -1 printed the whole
+// log); each is refused by name before anything is opened.
+TEST_F(Cli, RefusesNegativeAndNonNumericCountsByName) {
+  State before = Snapshot();
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"billing", "--ledger", P("L"), "--month", "2024-01", "--at-size", "-1"}, "--at-size: '-1'"},
+      {{"eligibility", "--ledger", P("L"), "--summary", "--on", "2024-01-01", "--at-size", "-3"}, "--at-size: '-3'"},
+      {{"supervision", "--ledger", P("L"), "--month", "2024-01", "--enterprise", "ent-a", "--at-size", "-1"},
+       "--at-size: '-1'"},
+      {{"digest", "--ledger", P("L"), "--at-size", "-5"}, "--at-size: '-5'"},
+      {{"reconcile", "--ledger", P("L"), "--month", "2024-01", "--at-size", "1e3"}, "--at-size: '1e3'"},
+      {{"exit-recommendations", "--ledger", P("L"), "--month", "2024-01", "--at-size", "-2"}, "--at-size: '-2'"},
+      {{"anomalies", "--ledger", P("L"), "--month", "2024-01", "--at-size", "-1"}, "--at-size: '-1'"},
+      {{"prove", "inclusion", "--ledger", P("L"), "--index", "-1"}, "--index: '-1'"},
+      {{"prove", "inclusion", "--ledger", P("L"), "--index", "0", "--size", "-1"}, "--size: '-1'"},
+      {{"prove", "consistency", "--ledger", P("L"), "--from", "-2"}, "--from: '-2'"},
+      {{"prove", "consistency", "--ledger", P("L"), "--from", "1", "--to", "-9"}, "--to: '-9'"},
+      {{"log", "--ledger", P("L"), "--limit", "-1"}, "--limit: '-1'"},
+      {{"log", "--ledger", P("L"), "--from", "-3"}, "--from: '-3'"},
+      {{"checkpoints", "--ledger", P("L"), "--size", "-7"}, "--size: '-7'"},
+      {{"spotcheck", "plan", "--ledger", P("L"), "--actor", "ent-a", "--key", P("ent.pem"), "--plan", "p1",
+        "--enterprise", "ent-a", "--month", "2024-01", "--size", "-5"},
+       "--size: '-5'"},
+      {{"demo", "--ledger", P("D"), "--elders", "-5"}, "--elders: '-5'"},
+  };
+  for (const auto& [args, option] : cases) {
+    auto r = Run(args);
+    EXPECT_EQ(r.code, 2) << args[0] << " " << option << ": " << r.out;
+    EXPECT_NE(r.err.find(option + " is not a whole number (0 or more)"), std::string::npos)
+        << args[0] << ": " << r.err;
+  }
+  EXPECT_EQ(Snapshot(), before);
+  EXPECT_FALSE(std::filesystem::exists(P("D"))) << "the demo started";
+  // A size beyond the log is named by every as-of query (anomalies used to
+  // answer at the current size instead).
+  for (std::vector<std::string> args : std::vector<std::vector<std::string>>{
+           {"anomalies", "--ledger", P("L"), "--month", "2024-01"},
+           {"billing", "--ledger", P("L"), "--month", "2024-01"},
+           {"reconcile", "--ledger", P("L"), "--month", "2024-01"},
+           {"digest", "--ledger", P("L")}}) {
+    args.insert(args.end(), {"--at-size", "999"});
+    auto r = Run(args);
+    EXPECT_EQ(r.code, 1) << args[0];
+    EXPECT_NE(r.err.find("--at-size 999 is beyond the log's size 3"), std::string::npos) << args[0] << ": " << r.err;
+  }
+}
+
+// `--on` is optional, as the eligibility command's synopsis has it: without
+// it the business date is today in China.
+TEST_F(Cli, EligibilityIsForTodayWithoutOn) {
+  auto day = [] {
+    auto now = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch());
+    return FormatDate(DateOfTimestamp(now.count(), kChinaOffsetMinutes));
+  };
+  // This ledger has no policy: the refusal names the date asked about.
+  std::string before = day();
+  auto r = Run({"eligibility", "--ledger", P("L"), "--summary"});
+  std::string after = day();
+  EXPECT_EQ(r.code, 1);
+  EXPECT_TRUE(r.err.find("no policy is in force on " + before) != std::string::npos ||
+              r.err.find("no policy is in force on " + after) != std::string::npos)
+      << r.err << " is not about today (" << before << ")";
+  auto fixed = Run({"eligibility", "--ledger", P("L"), "--summary", "--on", "2024-03-01"});
+  EXPECT_NE(fixed.err.find("no policy is in force on 2024-03-01"), std::string::npos) << fixed.err;
 }
 
 TEST_F(Cli, RejectsBadArguments) {
