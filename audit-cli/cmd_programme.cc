@@ -239,14 +239,33 @@ void AddProgrammeCommands(CLI::App& app, Context& ctx) {
       ELDERCARE_ASSIGN_OR_RETURN(View v, OpenView(ctx, *ea));
       if (ea->summary) return EligibilitySummary(ctx, *v.snap, day, ea->json);
       if (ea->elder.empty()) return Status::InvalidArgument("give --elder ID, or --summary");
+      // (The projection answers not_registered; at the command line an id
+      // nobody registered is more likely mistyped, as for `enterprise --id`.)
+      if (!v.snap->Load<S::ElderRecord>(keys::Join({"el", ea->elder}))) {
+        return Status::NotFound("unknown elder '" + ea->elder + "' at log size " + std::to_string(v.snap->size()));
+      }
       auto policies = proj::LoadPolicies(*v.snap);
       std::vector<std::string> programmes;
       if (!ea->programme.empty()) {
+        // A programme of no policy ever published is a mistyped id, not an
+        // answer; one that the policy of that day lacks is answered (not
+        // eligible: unknown_programme).
+        std::set<std::string> known;
+        for (const auto& p : policies) {
+          for (auto prog : p.get().getPolicy().getProgrammes()) known.insert(proj::Str(prog.getId()));
+        }
+        if (!known.contains(ea->programme)) {
+          std::string names;
+          for (const auto& k : known) names += (names.empty() ? "" : ", ") + k;
+          return Status::InvalidArgument("--program '" + ea->programme + "' is in no policy published at log size " +
+                                         std::to_string(v.snap->size()) + " (programmes: " +
+                                         (names.empty() ? "none" : names) + ")");
+        }
         programmes.push_back(ea->programme);
       } else if (const auto* p = proj::PolicyOn(policies, day)) {
         for (auto prog : p->get().getPolicy().getProgrammes()) programmes.push_back(proj::Str(prog.getId()));
       } else {
-        return Status::NotFound("no policy is in force on " + ea->on);
+        return Status::NotFound("no policy is in force on " + FormatDate(day));
       }
       for (const auto& prog : programmes) {
         auto e = proj::QueryEligibility(*v.snap, policies, ea->elder, prog, day);

@@ -282,8 +282,10 @@ Eligibility Evaluate(const ElderFacts& facts, const S::PolicyPublished::Reader* 
     if (age_ok && level_ok) amount = std::max(amount, r.getAmountFen());
   }
   if (amount == 0) amount = prog->getMonthlyCapPerElderFen();
-  e.monthly_entitlement_fen = amount;
   e.eligible = e.reasons.empty();
+  // An elder who is not eligible is entitled to nothing (the amount a
+  // condition would bring is no answer to finance).
+  e.monthly_entitlement_fen = e.eligible ? amount : 0;
   return e;
 }
 

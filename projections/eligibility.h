@@ -42,7 +42,7 @@ struct Eligibility {
   schema::AbilityLevel ability = schema::AbilityLevel::INTACT;
   bool dementia = false;
   schema::CareLevel care_level = schema::CareLevel::NONE;
-  int64_t monthly_entitlement_fen = 0;
+  int64_t monthly_entitlement_fen = 0;  // 0 unless eligible
   std::string assessment_id;
   std::string application_id;
 };

@@ -366,6 +366,38 @@ TEST_F(Cli, EligibilityIsForTodayWithoutOn) {
   EXPECT_NE(fixed.err.find("no policy is in force on 2024-03-01"), std::string::npos) << fixed.err;
 }
 
+// A mistyped elder or programme id is an error naming it, not a "not
+// eligible" with exit status 0.
+TEST_F(Cli, EligibilityRefusesIdsNobodyRegistered) {
+  for (const char* who : {"bur", "com"}) Keygen(std::string(who) + ".pem");
+  ASSERT_EQ(Run({"keys", "register", "--ledger", P("L"), "--operator-key", P("op.pem"), "--actor", "bureau", "--role",
+                 "bureau", "--public-key", P("bur.pub")}).code, 0);
+  ASSERT_EQ(Run({"keys", "register", "--ledger", P("L"), "--operator-key", P("op.pem"), "--actor", "com-1", "--role",
+                 "community", "--public-key", P("com.pub")}).code, 0);
+  auto none = Run({"eligibility", "--ledger", P("L"), "--elder", "E-0002", "--on", "2024-03-01", "--program", "meal_aid"});
+  EXPECT_EQ(none.code, 1);
+  EXPECT_NE(none.err.find("unknown elder 'E-0002' at log size 5"), std::string::npos) << none.err;
+  auto policy = Run({"submit", "--ledger", P("L"), "--actor", "bureau", "--key", P("bur.pem"),
+                     std::string(ELDERCARE_SOURCE_DIR) + "/projections/policy/default-policy.json"});
+  ASSERT_EQ(policy.code, 0) << policy.err;
+  auto elder = Run({"submit", "--ledger", P("L"), "--actor", "com-1", "--key", P("com.pem"), "-"},
+                   R"({"type":"elder_registered","elder_id":"E-0002","household_district":"dawukou","community":"com-1","birth_date":"1930-02-02","registered_on":"2024-01-03"})");
+  ASSERT_EQ(elder.code, 0) << elder.err;
+  auto typo = Run({"eligibility", "--ledger", P("L"), "--elder", "E-0002", "--on", "2024-03-01", "--program", "meal_aide"});
+  EXPECT_EQ(typo.code, 1);
+  EXPECT_NE(typo.err.find("--program 'meal_aide' is in no policy published at log size 7 (programmes: "),
+            std::string::npos) << typo.err;
+  EXPECT_NE(typo.err.find("meal_aid"), std::string::npos) << "names the programmes there are";
+  auto asked = Run({"eligibility", "--ledger", P("L"), "--elder", "E-0002", "--on", "2024-03-01", "--program",
+                    "meal_aid", "--json"});
+  ASSERT_EQ(asked.code, 0) << asked.err;
+  auto answer = nlohmann::json::parse(asked.out);
+  EXPECT_FALSE(answer["eligible"]) << "no application was approved";
+  EXPECT_EQ(answer["monthly_entitlement_fen"], 0);
+  // Before the elder was registered, the id was unknown.
+  EXPECT_EQ(Run({"eligibility", "--ledger", P("L"), "--elder", "E-0002", "--on", "2024-03-01", "--at-size", "6"}).code, 1);
+}
+
 TEST_F(Cli, RejectsBadArguments) {
   EXPECT_EQ(Run({"prove", "inclusion", "--ledger", P("L"), "--index", "99"}).code, 1);
   auto r = Run({"keys", "register", "--ledger", P("L"), "--operator-key", P("op.pem"), "--actor", "z", "--role",

@@ -141,6 +141,8 @@ TEST_F(Eligibility, AnswersAsOfAnEarlierLogSize) {
   EXPECT_FALSE(then.eligible);
   EXPECT_TRUE(HasReason(then, "not_approved"));
   EXPECT_EQ(then.reasons.size(), 1u);
+  EXPECT_EQ(then.monthly_entitlement_fen, 0) << "not eligible, yet entitled";
+  EXPECT_GT(f.Elig("E1", "home_visit", "2024-03-01").monthly_entitlement_fen, 0);
   // Before the elder existed at all.
   EXPECT_TRUE(HasReason(f.Elig("E1", "home_visit", "2024-03-01", 5), "not_registered"));
 }
