@@ -1,6 +1,7 @@
 // eligibility, billing, supervision, enterprise, projection digest|rebuild (also top-level digest, rebuild).
 #include <map>
 #include <set>
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "audit-cli/context.h"
@@ -213,7 +214,47 @@ json SupervisionJson(const proj::Supervision& s) {
           {"confirmation_permille", s.confirmation_permille}, {"satisfaction", s.satisfaction},
           {"complaints_filed", s.complaints_filed}, {"complaints_open", s.complaints_open},
           {"complaints_upheld", s.complaints_upheld}, {"spot_checks", s.spot_checks},
-          {"assigned_elders", s.assigned_elders}, {"unserved_elders", s.unserved_elders}};
+          {"assigned_elders", s.assigned_elders}, {"unserved_elders", s.unserved_elders},
+          {"to_reassign", s.to_reassign}};
+}
+
+// Ids on one line: all of them, or the first `most` and how many more.
+std::string IdList(const std::vector<std::string>& ids, size_t most = 12) {
+  std::string out;
+  for (size_t i = 0; i < ids.size() && i < most; ++i) out += (i ? " " : "") + ids[i];
+  if (ids.size() > most) out += " ... and " + std::to_string(ids.size() - most) + " more (--json lists all)";
+  return out;
+}
+
+void PrintSupervision(std::ostream& out, const proj::Supervision& s, uint64_t size) {
+  auto counts = [](const std::map<std::string, uint32_t>& m) {
+    std::string t;
+    for (const auto& [k, n] : m) t += (t.empty() ? "" : ", ") + k + " " + std::to_string(n);
+    return t.empty() ? std::string("none") : t;
+  };
+  out << "supervision " << s.enterprise << " " << s.name << " " << s.month << " at log size " << size << "\n";
+  out << "  status: " << s.status << (s.status_since ? " since " + FormatDate(s.status_since) : "")
+      << "; contracts on " << FormatDate(s.on) << ": "
+      << (s.contracts.empty() ? std::string("none") : IdList(s.contracts)) << "\n";
+  out << "  deliveries " << s.deliveries << ", billable " << s.billable << "; claimed " << Yuan(s.claimed_fen)
+      << ", billed " << Yuan(s.billed_fen) << " yuan\n";
+  out << "  refused: " << counts(s.refusals) << "\n";
+  out << "  follow-up calls " << s.calls << ": confirmed " << s.confirmed << ", denied " << s.denied << ", unreachable "
+      << s.unreachable;
+  if (s.confirmed + s.denied > 0) {
+    out << "; confirmation " << s.confirmation_permille / 10 << "." << s.confirmation_permille % 10 << "%";
+  }
+  if (s.satisfaction > 0) out << "; satisfaction " << fmt::format("{:.2f}", s.satisfaction) << " of 5";
+  out << "\n";
+  out << "  complaints: " << s.complaints_filed << " filed (" << s.complaints_upheld << " of them upheld on closing); "
+      << s.complaints_open << " open at the month's end\n";
+  out << "  spot-checks: " << counts(s.spot_checks) << "\n";
+  out << "  assigned elders " << s.assigned_elders << "; without a delivery this month " << s.unserved_elders.size()
+      << (s.unserved_elders.empty() ? "" : ": " + IdList(s.unserved_elders)) << "\n";
+  if (!s.to_reassign.empty()) {
+    out << "  to reassign (" << s.status << "): " << s.to_reassign.size() << " elders: " << IdList(s.to_reassign)
+        << "\n";
+  }
 }
 
 }  // namespace
@@ -332,11 +373,12 @@ void AddProgrammeCommands(CLI::App& app, Context& ctx) {
     ctx.action = [&ctx, sa]() -> Status {
       ELDERCARE_ASSIGN_OR_RETURN(View v, OpenView(ctx, *sa));
       ELDERCARE_ASSIGN_OR_RETURN(proj::Supervision s, proj::ComputeSupervision(*v.snap, sa->enterprise, sa->month));
-      json j = SupervisionJson(s);
       if (sa->json) {
+        json j = SupervisionJson(s);
+        j["at_size"] = v.snap->size();
         ctx.out << j.dump(2) << "\n";
       } else {
-        for (auto& [k, val] : j.items()) ctx.out << k << ": " << (val.is_string() ? val.get<std::string>() : val.dump()) << "\n";
+        PrintSupervision(ctx.out, s, v.snap->size());
       }
       return Status::Ok();
     };

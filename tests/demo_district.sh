@@ -95,6 +95,14 @@ want="suspended since $sfrom"
 [[ -z $exited ]] || want="exited since $exited"
 "$cli" enterprise --ledger "$ledger" --id "$sent" | grep -Eq "^status at the end of [0-9-]+: $want\$" ||
   fail "enterprise $sent does not show its latest status ($want)"
+# Once suspended, its assigned elders need another enterprise: supervision
+# names every one of them (DOMAIN.md, Exit).
+"$cli" supervision --ledger "$ledger" --enterprise "$sent" --month "$smonth" --json >"$work/sup.json"
+jq -e '.status != "active" and .assigned_elders > 0 and (.to_reassign | length) == .assigned_elders' "$work/sup.json" >/dev/null ||
+  fail "$sent in $smonth: its elders to reassign are not listed: $(jq -c '{status, assigned_elders, to_reassign}' "$work/sup.json")"
+"$cli" supervision --ledger "$ledger" --enterprise "$sent" --month "$smonth" |
+  grep -Eq "^  to reassign \((suspended|exited)\): $(jq .assigned_elders "$work/sup.json") elders: " ||
+  fail "$sent in $smonth: the text does not show the elders to reassign"
 echo "ok  $sent suspended from $sfrom, decided in $smonth: $((-taken)) fen taken back, payable $payable fen$( ((payable < 0)) && echo ", paid back before the end")"
 
 # Spot-check samples: the same on the original and on a copy restored from the export.
@@ -114,7 +122,7 @@ ent=$(jq -r '.enterprise_id' "$work/closes.jsonl" | head -1)
 months=$(jq '.months | length' "$work/ent.json")
 ((months >= 4)) || fail "enterprise $ent shows $months months"
 m=$(jq -r '.months[1].month' "$work/ent.json")
-want=$("$cli" supervision --ledger "$ledger" --enterprise "$ent" --month "$m" --json | jq -c .)
+want=$("$cli" supervision --ledger "$ledger" --enterprise "$ent" --month "$m" --json | jq -c 'del(.at_size)')
 got=$(jq -c ".months[1]" "$work/ent.json")
 [[ $got == "$want" ]] || fail "enterprise --id $ent month $m differs from supervision: $got vs $want"
 "$cli" enterprise --ledger "$ledger" --id "$ent" | grep -q "refusals by reason:" || fail "enterprise table lacks refusals"
