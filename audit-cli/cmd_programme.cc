@@ -436,9 +436,9 @@ void AddProgrammeCommands(CLI::App& app, Context& ctx) {
       }
       const auto& last = rows.back();
       ctx.out << "name: " << last.name << "\nstatus at the end of " << last.month << ": " << last.status
-              << (last.status_since ? " since " + FormatDate(last.status_since) : "") << "\ncontracts: ";
-      for (size_t i = 0; i < last.contracts.size(); ++i) ctx.out << (i ? ", " : "") << last.contracts[i];
-      ctx.out << "\n\n";
+              << (last.status_since ? " since " + FormatDate(last.status_since) : "") << "\ncontracts on "
+              << FormatDate(last.on) << ": " << (last.contracts.empty() ? std::string("none") : IdList(last.contracts))
+              << "\n\n";
       std::vector<std::vector<std::string>> table = {{"month", "deliveries", "billable", "billed (yuan)", "refused",
                                                       "calls", "confirmed", "denied", "satisfaction", "complaints",
                                                       "upheld", "spot-checks", "unserved"}};

@@ -95,6 +95,11 @@ want="suspended since $sfrom"
 [[ -z $exited ]] || want="exited since $exited"
 "$cli" enterprise --ledger "$ledger" --id "$sent" | grep -Eq "^status at the end of [0-9-]+: $want\$" ||
   fail "enterprise $sent does not show its latest status ($want)"
+if [[ -n $exited ]]; then
+  # Its contract ends with it: no contract on the last day of the month it left.
+  "$cli" supervision --ledger "$ledger" --enterprise "$sent" --month "${exited:0:7}" --json |
+    jq -e '.status == "exited" and .contracts == []' >/dev/null || fail "$sent exited on $exited but still holds a contract"
+fi
 # Once suspended, its assigned elders need another enterprise: supervision
 # names every one of them (DOMAIN.md, Exit).
 "$cli" supervision --ledger "$ledger" --enterprise "$sent" --month "$smonth" --json >"$work/sup.json"

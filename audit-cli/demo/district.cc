@@ -1036,6 +1036,11 @@ Status District::ExitMechanism(int32_t month) {
                                                           {"effective_from", FormatDate(e.exit.exited_from)},
                                                           {"reason", "failed to deliver; suspended since " + FormatDate(e.exit.suspended_from)},
                                                           {"evidence", evidence}}}));
+      // The purchase contract ends with it (its workers also lose access to
+      // the elders' sealed personal data, docs/PRIVACY.md).
+      ELDERCARE_RETURN_IF_ERROR(Submit("bureau-dawukou", {{{"type", "contract_ended"}, {"contract_id", "ct-" + e.id},
+                                                          {"ended_on", FormatDate(e.exit.exited_from)},
+                                                          {"reason", "enterprise exited (退出机制)"}}}));
       // Its communities and elders go to the next enterprise.
       size_t heir = (ent + 1) % enterprises_.size();
       json comms = json::array();
