@@ -161,6 +161,12 @@ void AddLogCommands(CLI::App& app, Context& ctx) {
   log->callback([&ctx, la] {
     ctx.action = [&ctx, la]() -> Status {
       ELDERCARE_ASSIGN_OR_RETURN(auto ledger, OpenLedger(ctx, la->ledger, false));
+      // From the log's size on there is nothing yet (a script following the
+      // log asks for it); beyond it, the index is wrong.
+      if (la->from > ledger->Size()) {
+        return Status::InvalidArgument("--from " + std::to_string(la->from) + " is beyond the log's size " +
+                                       std::to_string(ledger->Size()));
+      }
       Status bad;
       Status s = ledger->ScanEntries(la->from, la->limit, [&](uint64_t index, std::string_view leaf) {
         auto e = ParseEntry(leaf);

@@ -345,6 +345,13 @@ TEST_F(Cli, RefusesNegativeAndNonNumericCountsByName) {
     EXPECT_EQ(r.code, 1) << args[0];
     EXPECT_NE(r.err.find("--at-size 999 is beyond the log's size 3"), std::string::npos) << args[0] << ": " << r.err;
   }
+  // The log from its end on is empty (nothing new yet); beyond it, named.
+  auto tail = Run({"log", "--ledger", P("L"), "--from", "3"});
+  EXPECT_EQ(tail.code, 0) << tail.err;
+  EXPECT_EQ(tail.out, "");
+  auto past = Run({"log", "--ledger", P("L"), "--from", "4"});
+  EXPECT_EQ(past.code, 1);
+  EXPECT_NE(past.err.find("--from 4 is beyond the log's size 3"), std::string::npos) << past.err;
 }
 
 // `--on` is optional, as the eligibility command's synopsis has it: without
