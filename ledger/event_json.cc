@@ -26,7 +26,12 @@ const char* JsonTypeName(const json& j) {
     case json::value_t::boolean: return "a boolean";
     case json::value_t::number_integer:
     case json::value_t::number_unsigned: return "an integer";
-    case json::value_t::number_float: return "a decimal number";
+    case json::value_t::number_float: {
+      // An integer literal past 64 bits reaches here as a float too.
+      double v = j.get<double>();
+      return std::isfinite(v) && std::trunc(v) == v && std::fabs(v) >= 9.2e18 ? "an integer too large for 64 bits"
+                                                                               : "a decimal number";
+    }
     case json::value_t::string: return "a string";
     case json::value_t::array: return "an array";
     case json::value_t::object: return "an object";
