@@ -201,11 +201,25 @@ Status OnContractEnded(Fold& f, S::ContractEnded::Reader c) {
 
 // --- Elders ----------------------------------------------------------------------
 
+// Micro-degrees: latitude within +-90, longitude within +-180 degrees.
+Status CheckCoordinates(const char* lat_field, int32_t lat, const char* lon_field, int32_t lon) {
+  if (lat < -90'000'000 || lat > 90'000'000) {
+    return Status::InvalidArgument(std::string("field '") + lat_field + "': " + std::to_string(lat) +
+                                   " micro-degrees is not a latitude (-90 to 90 degrees)");
+  }
+  if (lon < -180'000'000 || lon > 180'000'000) {
+    return Status::InvalidArgument(std::string("field '") + lon_field + "': " + std::to_string(lon) +
+                                   " micro-degrees is not a longitude (-180 to 180 degrees)");
+  }
+  return Status::Ok();
+}
+
 Status OnElderRegistered(Fold& f, S::ElderRegistered::Reader e) {
   ELDERCARE_RETURN_IF_ERROR(Ids({{"elder_id", e.getElderId()}, {"community", e.getCommunity()}}));
   std::string id = Str(e.getElderId());
   if (f.Exists(keys::Join({"el", id}))) return Status::AlreadyExists("elder '" + id + "' is already registered");
   if (e.getBirthDate() > e.getRegisteredOn()) return Status::InvalidArgument("field 'birth_date' is after 'registered_on'");
+  ELDERCARE_RETURN_IF_ERROR(CheckCoordinates("home_lat_micro", e.getHomeLatMicro(), "home_lon_micro", e.getHomeLonMicro()));
   if (e.hasIdNumberHmac()) {
     std::string hmac(reinterpret_cast<const char*>(e.getIdNumberHmac().begin()), e.getIdNumberHmac().size());
     if (auto other = f.IndexTarget(keys::Join({"hm", hmac}))) {
@@ -405,6 +419,13 @@ Status OnDelivered(Fold& f, S::ServiceDelivered::Reader d) {
                                     std::string(f.ctx.writer) + "' signed one for '" + ent + "'");
   }
   if (d.getCheckOut() < d.getCheckIn()) return Status::InvalidArgument("field 'check_out' is before 'check_in'");
+  if (d.getPlannedStart() != 0 && d.getPlannedEnd() != 0 && d.getPlannedEnd() < d.getPlannedStart()) {
+    return Status::InvalidArgument("field 'planned_end' is before 'planned_start'");
+  }
+  ELDERCARE_RETURN_IF_ERROR(
+      CheckCoordinates("check_in_lat_micro", d.getCheckInLatMicro(), "check_in_lon_micro", d.getCheckInLonMicro()));
+  ELDERCARE_RETURN_IF_ERROR(
+      CheckCoordinates("check_out_lat_micro", d.getCheckOutLatMicro(), "check_out_lon_micro", d.getCheckOutLonMicro()));
   if (d.getCheckOut() - d.getCheckIn() > kMicrosPerDay) {
     return Status::InvalidArgument("a visit of more than 24 hours is not a visit (check_in to check_out)");
   }
