@@ -7,6 +7,7 @@
 #include "projections/gbt42195.h"
 #include "projections/keys.h"
 #include "projections/records.h"
+#include "projections/spotcheck.h"
 
 namespace eldercare::proj {
 namespace {
@@ -595,6 +596,16 @@ Status OnPlanned(Fold& f, S::SpotCheckPlanned::Reader p) {
     return Status::InvalidArgument("field 'checkpoint_size': " + std::to_string(p.getCheckpointSize()) +
                                    " is beyond the log at this plan's position " + std::to_string(f.ctx.index));
   }
+  // The sample is fixed by the plan (its checkpoint already exists): drawn
+  // once here, so that a result can be held to it.
+  Hash root{};
+  std::memcpy(root.data(), p.getCheckpointRoot().begin(), std::min<size_t>(kHashSize, p.getCheckpointRoot().size()));
+  std::vector<std::string> enterprises;
+  for (auto e : p.getEnterprises()) enterprises.push_back(Str(e));
+  ELDERCARE_ASSIGN_OR_RETURN(Sample sample,
+                             DrawSampleFor(f.state, f.ctx.index, id, enterprises, Str(p.getMonth()), p.getSampleSize(),
+                                           p.getSamplePermille(), p.getCheckpointSize(), root));
+  for (const SampledDelivery& d : sample.deliveries) f.PutIndex(keys::Join({"ss", id, d.enterprise, d.delivery_id}));
   Draft<S::PlanRecord> r;
   r.root().setIndex(f.ctx.index);
   r.root().setPlan(p);
@@ -615,6 +626,12 @@ Status OnSpotResult(Fold& f, S::SpotCheckResult::Reader s) {
   if (month != Str(p->get().getPlan().getMonth())) {
     return Status::InvalidArgument("delivery '" + id + "' is from " + month + ", not the plan's month " +
                                    Str(p->get().getPlan().getMonth()));
+  }
+  if (!f.Exists(keys::Join({"ss", plan, ent, id}))) {
+    return Status::InvalidArgument("delivery '" + id + "' of '" + ent + "' is not in the sample of plan '" + plan +
+                                   "', drawn from the checkpoint at size " +
+                                   std::to_string(p->get().getPlan().getCheckpointSize()) +
+                                   " (audit-cli spotcheck sample --plan " + plan + ")");
   }
   std::string sr = keys::Join({"sr", ent, month, plan, id});
   if (f.Exists(sr)) return Status::AlreadyExists("delivery '" + id + "' already has a result in plan '" + plan + "'");

@@ -23,7 +23,7 @@ namespace eldercare::proj {
 class ProgrammeProjector : public Projector {
  public:
   Status Apply(const EventContext& ctx, schema::EventBody::Reader body, StateStore& state) const override;
-  std::string_view version() const override { return "programme/9"; }
+  std::string_view version() const override { return "programme/10"; }
 };
 
 // The month ("YYYY-MM") a delivery belongs to: its check-in date in China

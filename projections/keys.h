@@ -23,6 +23,7 @@
 //   dx      enterpriseId workerId BE64(checkIn) deliveryId  -> dl key (the visit was voided)
 //   ev      evidence(32 bytes)                              (no target: the index is its first delivery's)
 //   ae      enterpriseId elderId assignmentId               assignments by enterprise
+//   ss      planId enterpriseId deliveryId                  a plan's sample, drawn when it is recorded
 //   ct      contractId                                      -> enterpriseId
 //   ci      complaintId                                     -> enterpriseId
 //   as      assignmentId                                    -> elderId

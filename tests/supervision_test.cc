@@ -385,7 +385,9 @@ TEST(Adjustments, AClosedMonthIsRecheckedExactlyWhenALateFactCouldChangeIt) {
     return p;
   };
   const std::string plan =
-      R"({"type":"spot_check_planned","plan_id":"SC-late","enterprises":["ent-a"],"month":"2024-03","sample_size":1,"checkpoint_size":1,"checkpoint_root":")" +
+      // (Its sample is the whole month, drawn from a checkpoint at the
+      // plan's position: the result below is for one of its visits.)
+      R"({"type":"spot_check_planned","plan_id":"SC-late","enterprises":["ent-a"],"month":"2024-03","sample_permille":1000,"checkpoint_size":SIZE,"checkpoint_root":")" +
       std::string(64, '0') + R"(","planned_on":"2024-04-06"})";
   struct Case {
     const char* name;
@@ -661,6 +663,45 @@ TEST_F(Supervision, SamplesReproduceOnAnotherCopyAndNobodyCouldPredictThem) {
   EXPECT_NE(report.error.find("made before 2024-04 ended"), std::string::npos) << report.error;
 }
 
+// A plan's results are for the deliveries it drew, nothing else: a result
+// for another visit of the month (picked, not drawn) is refused, and so is
+// any result of a plan drawn from a checkpoint made before the month's visits
+// were written (its sample is empty).
+TEST_F(Supervision, SpotCheckResultsAreHeldToThePlansSample) {
+  std::string lines;
+  for (int d = 1; d <= 6; ++d) {
+    char day[16];
+    std::snprintf(day, sizeof day, "2024-03-%02d", d);
+    lines += At("s" + std::to_string(d), "E1", "w1", "bathing", day, "09:00", "10:00", 400 + d) + "\n";
+  }
+  uint64_t before = f.ledger().Size();
+  f.Expect("ent-a", lines);
+  auto plan = [&](const std::string& id, uint64_t size) {
+    return R"({"type":"spot_check_planned","plan_id":")" + id +
+           R"(","enterprises":["ent-a"],"month":"2024-03","sample_size":2,"checkpoint_size":)" + std::to_string(size) +
+           R"(,"checkpoint_root":")" + std::string(64, '7') + R"(","planned_on":"2024-04-02"})";
+  };
+  auto result = [](const std::string& plan_id, const std::string& delivery) {
+    return R"({"type":"spot_check_result","plan_id":")" + plan_id + R"(","enterprise_id":"ent-a","delivery_id":")" +
+           delivery + R"(","outcome":"verified","checked_on":"2024-04-03"})";
+  };
+  f.Expect("bureau", plan("drawn", f.ledger().Size()));
+  auto sample = proj::DrawSample(*f.Snap().view.state, f.ledger().Size(), "drawn");
+  ASSERT_TRUE(sample.ok()) << sample.status().ToString();
+  ASSERT_EQ(sample->deliveries.size(), 2u);
+  std::set<std::string> drawn;
+  for (const auto& d : sample->deliveries) drawn.insert(d.delivery_id);
+  for (int d = 1; d <= 6; ++d) {
+    std::string id = "s" + std::to_string(d);
+    if (drawn.count(id)) continue;
+    f.Reject("insp", result("drawn", id), "delivery '" + id + "' of 'ent-a' is not in the sample of plan 'drawn'");
+  }
+  for (const auto& id : drawn) f.Expect("insp", result("drawn", id));
+  f.Expect("bureau", plan("early", before));
+  f.Reject("insp", result("early", *drawn.begin()), "is not in the sample of plan 'early', drawn from the checkpoint at size " +
+                                                        std::to_string(before));
+}
+
 TEST_F(Supervision, ExitRecommendationsCarryTheirEvidence) {
   std::string lines, calls;
   for (int d = 1; d <= 12; ++d) {
@@ -675,8 +716,10 @@ TEST_F(Supervision, ExitRecommendationsCarryTheirEvidence) {
                 R"(","enterprise_id":"ent-a","programme":"home_visit","valid_from":"2024-01-15"})" + "\n";
   }
   f.Expect("ent-a", assigned);
-  f.Expect("bureau", R"({"type":"spot_check_planned","plan_id":"p1","enterprises":["ent-a"],"month":"2024-03","sample_size":12,"checkpoint_size":1,"checkpoint_root":")" +
-                         std::string(64, '0') + R"(","planned_on":"2024-04-02"})");
+  // All twelve visits are the sample, drawn from a checkpoint made after them.
+  f.Expect("bureau", R"({"type":"spot_check_planned","plan_id":"p1","enterprises":["ent-a"],"month":"2024-03","sample_size":12,"checkpoint_size":)" +
+                         std::to_string(f.ledger().Size()) + R"(,"checkpoint_root":")" + std::string(64, '0') +
+                         R"(","planned_on":"2024-04-02"})");
   std::string results;
   for (int d = 1; d <= 12; ++d) {
     results += R"({"type":"spot_check_result","plan_id":"p1","enterprise_id":"ent-a","delivery_id":"x)" + std::to_string(d) +
