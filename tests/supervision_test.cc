@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -700,6 +701,39 @@ TEST_F(Supervision, SpotCheckResultsAreHeldToThePlansSample) {
   f.Expect("bureau", plan("early", before));
   f.Reject("insp", result("early", *drawn.begin()), "is not in the sample of plan 'early', drawn from the checkpoint at size " +
                                                         std::to_string(before));
+}
+
+// The universe a sample is drawn from: the plan's enterprises' visits of the
+// month recorded before the checkpoint -- voided or not, each enterprise
+// once however often the plan names it, nobody else's and nothing later.
+TEST_F(Supervision, TheUniverseIsTheMonthsVisitsAsTheCheckpointSawThem) {
+  f.EnterpriseAndContract("ent-b", "com-2");
+  f.Elder("E5", "1930-01-01", "com-2");
+  auto first = f.Expect("ent-a", At("u1", "E1", "w1", "bathing", "2024-03-02", "09:00", "10:00", 501) + "\n" +
+                                     At("u2", "E3", "w2", "bathing", "2024-03-03", "09:00", "10:00", 502) + "\n" +
+                                     At("u3", "E1", "w1", "bathing", "2024-04-01", "09:00", "10:00", 503));
+  f.Expect("ent-b", At("b1", "E5", "w9", "bathing", "2024-03-04", "09:00", "10:00", 504, 0, 20, "ent-b"));
+  f.Expect("ent-a", R"({"type":"delivery_voided","delivery_id":"u2","enterprise_id":"ent-a","reason":"typo","voided_on":"2024-03-05"})");
+  uint64_t checkpoint = f.ledger().Size();
+  f.Expect("ent-a", At("u4", "E3", "w2", "bathing", "2024-03-20", "09:00", "10:00", 505));  // after the checkpoint
+  auto v = f.Snap();
+  auto all = proj::DrawSampleFor(*v.view.state, v.view.size, "p", {"ent-a", "ent-a"}, "2024-03", 0, 1000, checkpoint,
+                                 Hash{});
+  ASSERT_TRUE(all.ok()) << all.status().ToString();
+  EXPECT_EQ(all->universe, 2u);
+  std::map<std::string, proj::SampledDelivery> by_id;
+  for (const auto& d : all->deliveries) by_id[d.delivery_id] = d;
+  ASSERT_EQ(by_id.size(), 2u);
+  ASSERT_TRUE(by_id.count("u1") && by_id.count("u2")) << "u1 and the voided u2";
+  EXPECT_EQ(by_id["u1"].elder_id, "E1");
+  EXPECT_EQ(by_id["u2"].elder_id, "E3");
+  EXPECT_EQ(by_id["u1"].enterprise, "ent-a");
+  EXPECT_EQ(by_id["u1"].index, first.first_index);
+  EXPECT_EQ(by_id["u2"].index, first.first_index + 1);
+  auto both = proj::DrawSampleFor(*v.view.state, v.view.size, "p", {"ent-b", "ent-a"}, "2024-03", 0, 1000,
+                                  f.ledger().Size(), Hash{});
+  ASSERT_TRUE(both.ok());
+  EXPECT_EQ(both->universe, 4u) << "u1, u2, u4 and b1";
 }
 
 TEST_F(Supervision, ExitRecommendationsCarryTheirEvidence) {
