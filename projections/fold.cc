@@ -587,7 +587,11 @@ Status OnPlanned(Fold& f, S::SpotCheckPlanned::Reader p) {
   ELDERCARE_RETURN_IF_ERROR(f.RequireMonth(Str(p.getMonth())));
   if (f.Exists(keys::Join({"sp", id}))) return Status::AlreadyExists("spot-check plan '" + id + "' already exists");
   if (p.getEnterprises().size() == 0) return Status::InvalidArgument("a plan names at least one enterprise");
-  for (auto e : p.getEnterprises()) ELDERCARE_RETURN_IF_ERROR(f.RequireEnterprise(Str(e)));
+  std::set<std::string> named;
+  for (auto e : p.getEnterprises()) {
+    ELDERCARE_RETURN_IF_ERROR(f.RequireEnterprise(Str(e)));
+    if (!named.insert(Str(e)).second) return Status::InvalidArgument("the plan names enterprise '" + Str(e) + "' twice");
+  }
   if (p.getSampleSize() == 0 && p.getSamplePermille() == 0) {
     return Status::InvalidArgument("a plan needs 'sample_size' or 'sample_permille'");
   }

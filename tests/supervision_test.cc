@@ -698,6 +698,10 @@ TEST_F(Supervision, SpotCheckResultsAreHeldToThePlansSample) {
     f.Reject("insp", result("drawn", id), "delivery '" + id + "' of 'ent-a' is not in the sample of plan 'drawn'");
   }
   for (const auto& id : drawn) f.Expect("insp", result("drawn", id));
+  f.Reject("bureau",
+           R"({"type":"spot_check_planned","plan_id":"twice","enterprises":["ent-a","ent-a"],"month":"2024-03","sample_size":2,"checkpoint_size":1,"checkpoint_root":")" +
+               std::string(64, '7') + R"(","planned_on":"2024-04-02"})",
+           "the plan names enterprise 'ent-a' twice");
   f.Expect("bureau", plan("early", before));
   f.Reject("insp", result("early", *drawn.begin()), "is not in the sample of plan 'early', drawn from the checkpoint at size " +
                                                         std::to_string(before));
