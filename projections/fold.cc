@@ -527,6 +527,11 @@ Status OnFollowUp(Fold& f, S::FollowUpCall::Reader c) {
   ELDERCARE_RETURN_IF_ERROR(f.RequireElder(elder));
   ELDERCARE_RETURN_IF_ERROR(f.RequireEnterprise(ent));
   if (c.getSatisfaction() > 5) return Status::InvalidArgument("field 'satisfaction' must be 0 (not asked) to 5");
+  // The elder is asked about the month's visits: not before it began.
+  if (DateOfTimestamp(c.getCalledAt(), kChinaOffsetMinutes) < FirstDayOfMonth(*ParseMonth(month))) {
+    return Status::InvalidArgument("field 'called_at': " + FormatTimestampOffset(c.getCalledAt(), kChinaOffsetMinutes) +
+                                   " is before " + month + " began, the month the call asks about");
+  }
   if (f.Exists(keys::Join({"fi", id}))) return Status::AlreadyExists("call '" + id + "' is already recorded");
   std::vector<std::string> targets;
   for (auto del : c.getDeliveries()) {
@@ -534,6 +539,9 @@ Status OnFollowUp(Fold& f, S::FollowUpCall::Reader c) {
     auto rec = Record<S::DeliveryRecord>::Load(f.state, key);
     if (Str(rec->get().getClaim().getElderId()) != elder) {
       return Status::InvalidArgument("delivery '" + Str(del) + "' was not to elder '" + elder + "'");
+    }
+    if (std::string from = DeliveryMonth(rec->get().getClaim().getCheckIn()); from != month) {
+      return Status::InvalidArgument("delivery '" + Str(del) + "' is from " + from + ", not the call's month " + month);
     }
     targets.push_back(key);
   }
