@@ -355,6 +355,18 @@ Status OnStage(Fold& f, Stage stage, capnp::Text::Reader app_id, S::Decision dec
       fact = r.initDecision();
       break;
   }
+  // Each level acts on what the level before it did: not before it.
+  int32_t before = stage == Stage::kCommunity     ? r.getFiledOn()
+                   : stage == Stage::kSubdistrict ? r.getCommunityReview().getOn()
+                                                  : r.getSubdistrictReview().getOn();
+  if (on < before) {
+    const char* field = stage == Stage::kDecision ? "decided_on" : "reviewed_on";
+    const char* what = stage == Stage::kCommunity     ? "the application was filed"
+                       : stage == Stage::kSubdistrict ? "the community review"
+                                                      : "the subdistrict review";
+    return Status::InvalidArgument("application '" + id + "': field '" + field + "' " + FormatDate(on) + " is before " +
+                                   what + " (" + FormatDate(before) + ")");
+  }
   fact.setIndex(f.ctx.index);
   fact.setDecision(decision);
   fact.setOn(on);
@@ -632,6 +644,10 @@ Status OnSpotResult(Fold& f, S::SpotCheckResult::Reader s) {
   bool planned = false;
   for (auto e : p->get().getPlan().getEnterprises()) planned |= Str(e) == ent;
   if (!planned) return Status::InvalidArgument("plan '" + plan + "' does not cover enterprise '" + ent + "'");
+  if (int32_t planned_on = p->get().getPlan().getPlannedOn(); s.getCheckedOn() < planned_on) {
+    return Status::InvalidArgument("field 'checked_on' " + FormatDate(s.getCheckedOn()) + " is before plan '" + plan +
+                                   "' was made (" + FormatDate(planned_on) + ")");
+  }
   ELDERCARE_ASSIGN_OR_RETURN(std::string key, FindDelivery(f, ent, id));
   auto rec = Record<S::DeliveryRecord>::Load(f.state, key);
   std::string month = DeliveryMonth(rec->get().getClaim().getCheckIn());

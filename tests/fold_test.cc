@@ -54,6 +54,20 @@ TEST_F(Fold, EnforcesTheOrderOfTheThreeReviews) {
            "role 'community' may not write 'subdistrict_review'");
 }
 
+// And in time: each level acts on the date of the level before it or later.
+TEST_F(Fold, EachReviewIsDatedAfterTheOneBeforeIt) {
+  f.Expect("com-1", R"({"type":"application_submitted","application_id":"a2","elder_id":"E1","programme":"home_visit","filed_by":"family","filed_on":"2024-01-06"})");
+  f.Reject("com-1", R"({"type":"community_review","application_id":"a2","decision":"pass","reviewed_on":"2024-01-05"})",
+           "field 'reviewed_on' 2024-01-05 is before the application was filed (2024-01-06)");
+  f.Expect("com-1", R"({"type":"community_review","application_id":"a2","decision":"pass","reviewed_on":"2024-01-06"})");
+  f.Reject("sub-1", R"({"type":"subdistrict_review","application_id":"a2","decision":"pass","reviewed_on":"2024-01-05"})",
+           "field 'reviewed_on' 2024-01-05 is before the community review (2024-01-06)");
+  f.Expect("sub-1", R"({"type":"subdistrict_review","application_id":"a2","decision":"pass","reviewed_on":"2024-01-08"})");
+  f.Reject("bureau", R"({"type":"application_decided","application_id":"a2","decision":"pass","effective_from":"2024-01-10","decided_on":"2024-01-07"})",
+           "field 'decided_on' 2024-01-07 is before the subdistrict review (2024-01-08)");
+  f.Expect("bureau", R"({"type":"application_decided","application_id":"a2","decision":"pass","effective_from":"2024-01-10","decided_on":"2024-01-08"})");
+}
+
 TEST_F(Fold, AnApprovalNeedsItsEffectiveDate) {
   f.Expect("com-1", R"({"type":"application_submitted","application_id":"a1","elder_id":"E1","programme":"home_visit","filed_by":"family","filed_on":"2024-01-06"})");
   f.Expect("com-1", R"({"type":"community_review","application_id":"a1","decision":"pass","reviewed_on":"2024-01-07"})");

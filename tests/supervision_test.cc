@@ -697,6 +697,9 @@ TEST_F(Supervision, SpotCheckResultsAreHeldToThePlansSample) {
     if (drawn.count(id)) continue;
     f.Reject("insp", result("drawn", id), "delivery '" + id + "' of 'ent-a' is not in the sample of plan 'drawn'");
   }
+  std::string early = result("drawn", *drawn.begin());
+  early.replace(early.find("2024-04-03"), 10, "2024-04-01");
+  f.Reject("insp", early, "field 'checked_on' 2024-04-01 is before plan 'drawn' was made (2024-04-02)");
   for (const auto& id : drawn) f.Expect("insp", result("drawn", id));
   f.Reject("bureau",
            R"({"type":"spot_check_planned","plan_id":"twice","enterprises":["ent-a","ent-a"],"month":"2024-03","sample_size":2,"checkpoint_size":1,"checkpoint_root":")" +
