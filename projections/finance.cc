@@ -34,6 +34,15 @@ Result<std::vector<Reconciliation>> Reconcile(const Snapshot& snap, const std::s
       auto d = close->get().getClose().getStatementDigest();
       r.statement_digest = HexEncode(ByteSpan(d.begin(), d.size()));
       r.evidence.push_back(r.close_index);
+      // The close froze a statement and the log size it was computed at:
+      // replayed to that size, the statement must be the same, or the
+      // amount finance books is not the one the log supports.
+      Snapshot then(snap.state(), snap.state_size(), close->get().getClose().getAtSize());
+      auto frozen = ComputeStatement(then, ent, month);
+      if (!frozen.ok() || HexEncode((*frozen)->digest()) != r.statement_digest ||
+          (*frozen)->get().getPayableFen() != r.statement_fen) {
+        r.flags.push_back("close_does_not_reproduce");
+      }
     }
     snap.Scan<S::AllocationRecord>(keys::Prefix({"fa", month, ent}), [&](std::string_view, const Record<S::AllocationRecord>& a) {
       (a.get().getAllocation().getSource() == S::FundSource::CITY ? r.city_fen : r.district_fen) +=

@@ -25,7 +25,9 @@ struct Reconciliation {
   // paid - recovered - statement: above zero the enterprise holds money the
   // programme must get back, below zero the programme owes it.
   int64_t difference_fen = 0;
-  // Closed months: unpaid_closed_statement; overpaid (paid, and the
+  // Closed months: close_does_not_reproduce (the statement replayed to the
+  // close's log size has another digest or payable amount than the close
+  // recorded); unpaid_closed_statement; overpaid (paid, and the
   // difference above zero); underpaid (paid, nothing recovered, the
   // difference below zero); recovery_due (the statement is below zero,
   // adjustments took back more than the month billed, and the difference is

@@ -495,6 +495,8 @@ TEST_F(Supervision, ReconciliationFlagsOverAndUnderPaymentsAndMissingCloses) {
   EXPECT_TRUE(has(by["ent-a"], "allocation_not_1_to_1"));
   EXPECT_TRUE(has(by["ent-a"], "allocation_differs_from_statement"));
   EXPECT_TRUE(has(by["ent-b"], "unpaid_closed_statement"));
+  EXPECT_FALSE(has(by["ent-a"], "close_does_not_reproduce"));
+  EXPECT_FALSE(has(by["ent-b"], "close_does_not_reproduce"));
   auto feb = proj::Reconcile(*v.snap, "2024-02");
   ASSERT_TRUE(feb.ok());
   bool orphan = false;
@@ -502,6 +504,41 @@ TEST_F(Supervision, ReconciliationFlagsOverAndUnderPaymentsAndMissingCloses) {
   EXPECT_TRUE(orphan);
   // And the spending detector sees the same.
   EXPECT_EQ(Find("spending_mismatch").size(), 1u);
+}
+
+// A close must reproduce: replayed to its log size, the statement has the
+// digest and the payable amount the close froze. Finance books the close's
+// amount, so one that does not reproduce is flagged, by enterprise.
+TEST_F(Supervision, ReconciliationFlagsACloseThatDoesNotReproduce) {
+  f.EnterpriseAndContract("ent-b", "com-1");
+  f.Expect("ent-a", At("d1", "E1", "w1", "bathing", "2024-03-04", "09:00", "10:00", 1) + "\n" +
+                        At("d4", "E1", "w1", "bathing", "2024-04-04", "09:00", "10:00", 4));
+  f.Expect("ent-b", At("d2", "E3", "w9", "bathing", "2024-03-04", "09:00", "10:00", 2, 0, 20, "ent-b"));
+  uint64_t at = f.ledger().Size();
+  auto close = [&](const char* ent, const char* month, const std::string& digest, int64_t total) {
+    f.Expect("bureau", std::string(R"({"type":"billing_period_closed","enterprise_id":")") + ent + R"(","month":")" +
+                           month + R"(","at_size":)" + std::to_string(at) + R"(,"statement_digest":")" + digest +
+                           R"(","total_fen":)" + std::to_string(total) + R"(,"closed_on":"2024-05-05"})");
+  };
+  auto digest = [&](const char* ent, const char* month) {
+    return HexEncode(f.Bill(ent, month, static_cast<int64_t>(at))->digest());
+  };
+  close("ent-a", "2024-03", digest("ent-a", "2024-03"), 6000);
+  close("ent-b", "2024-03", std::string(64, 'f'), 6000);         // another digest
+  close("ent-a", "2024-04", digest("ent-a", "2024-04"), 9000);   // another amount
+  auto flagged = [&](const char* month) {
+    std::map<std::string, bool> out;
+    auto rows = proj::Reconcile(*f.Snap().snap, month);
+    EXPECT_TRUE(rows.ok());
+    for (const auto& r : *rows) {
+      out[r.enterprise] = std::find(r.flags.begin(), r.flags.end(), "close_does_not_reproduce") != r.flags.end();
+    }
+    return out;
+  };
+  auto march = flagged("2024-03"), april = flagged("2024-04");
+  EXPECT_FALSE(march["ent-a"]);
+  EXPECT_TRUE(march["ent-b"]);
+  EXPECT_TRUE(april["ent-a"]);
 }
 
 // A suspension decided in April, backdated into March after March was closed
