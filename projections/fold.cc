@@ -706,6 +706,11 @@ Status OnClosed(Fold& f, S::BillingPeriodClosed::Reader c) {
   ELDERCARE_RETURN_IF_ERROR(f.RequireMonth(month));
   std::string key = keys::Join({"bc", ent, month});
   if (f.Exists(key)) return Status::AlreadyExists("the billing period " + month + " of '" + ent + "' is already closed");
+  // A month is closed once it is over: its last day's visits are in it.
+  if (int32_t next = FirstDayOfMonth(*ParseMonth(month) + 1); c.getClosedOn() < next) {
+    return Status::InvalidArgument("field 'closed_on': " + FormatDate(c.getClosedOn()) + " is before " + month +
+                                   " ended (a month is closed from " + FormatDate(next) + " on)");
+  }
   if (c.getAtSize() > f.ctx.index) {
     return Status::InvalidArgument("field 'at_size': " + std::to_string(c.getAtSize()) +
                                    " is beyond the log at this close's position " + std::to_string(f.ctx.index));
