@@ -4,6 +4,7 @@
 #include <capnp/serialize.h>
 
 #include <cstring>
+#include <set>
 
 #include "ledger/event_schema.h"
 
@@ -64,6 +65,11 @@ Status KeyRegistry::Apply(uint64_t index, schema::EventBody::Reader body) {
         const ActorKey& k = existing->keys[i];
         if (k.revoked_at == 0 && k.key.raw().size() == r.getPublicKey().size() &&
             std::memcmp(k.key.raw().data(), r.getPublicKey().begin(), k.key.raw().size()) == 0) {
+          if (existing->role == schema::Role::OPERATOR && !AnotherOperatorKey(id, i)) {
+            return Status::FailedPrecondition(
+                "this is the last unrevoked operator key: revoked, nobody could register or revoke a key again; "
+                "register another operator key first");
+          }
           Mutable(id)->keys[i].revoked_at = index;
           return Status::Ok();
         }
@@ -73,6 +79,21 @@ Status KeyRegistry::Apply(uint64_t index, schema::EventBody::Reader body) {
     default:
       return Status::Ok();
   }
+}
+
+bool KeyRegistry::AnotherOperatorKey(std::string_view actor_id, size_t key) const {
+  std::set<std::string, std::less<>> ids;
+  for (const KeyRegistry* r = this; r != nullptr; r = r->parent_) {
+    for (const auto& [id, a] : r->actors_) ids.insert(id);
+  }
+  for (const std::string& id : ids) {
+    const Actor* a = Find(id);  // the overlay's copy wins
+    if (a == nullptr || a->role != schema::Role::OPERATOR) continue;
+    for (size_t i = 0; i < a->keys.size(); ++i) {
+      if (a->keys[i].revoked_at == 0 && !(id == actor_id && i == key)) return true;
+    }
+  }
+  return false;
 }
 
 const Actor* KeyRegistry::Find(std::string_view actor_id) const {

@@ -76,6 +76,8 @@ class KeyRegistry {
  private:
   // The actor to modify: this overlay's copy, made on first touch.
   Actor* Mutable(const std::string& id);
+  // Whether an operator key other than `actor_id`'s key number `key` is unrevoked.
+  bool AnotherOperatorKey(std::string_view actor_id, size_t key) const;
 
   const KeyRegistry* parent_ = nullptr;
   std::map<std::string, Actor, std::less<>> actors_;

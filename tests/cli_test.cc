@@ -405,6 +405,31 @@ TEST_F(Cli, EligibilityRefusesIdsNobodyRegistered) {
   EXPECT_EQ(Run({"eligibility", "--ledger", P("L"), "--elder", "E-0002", "--on", "2024-03-01", "--at-size", "6"}).code, 1);
 }
 
+// Revoking the last unrevoked operator key would leave nobody able to
+// register or revoke a key: refused, naming why, the ledger unchanged.
+TEST_F(Cli, RefusesToRevokeTheLastOperatorKey) {
+  ASSERT_EQ(Run({"keys", "revoke", "--ledger", P("L"), "--operator-key", P("op.pem"), "--actor", "ops-2",
+                 "--public-key", ops2_pub_})
+                .code,
+            0);
+  State before = Snapshot();
+  auto r = Run({"keys", "revoke", "--ledger", P("L"), "--operator-key", P("op.pem"), "--actor", "operator",
+                "--public-key", op_pub_});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("this is the last unrevoked operator key"), std::string::npos) << r.err;
+  EXPECT_EQ(Snapshot(), before);
+  // With another operator key registered first, the old one can go.
+  Keygen("op3.pem");
+  ASSERT_EQ(Run({"keys", "register", "--ledger", P("L"), "--operator-key", P("op.pem"), "--actor", "ops-3", "--role",
+                 "operator", "--public-key", P("op3.pub")})
+                .code,
+            0);
+  auto rotated = Run({"keys", "revoke", "--ledger", P("L"), "--operator-key", P("op.pem"), "--actor", "operator",
+                      "--public-key", op_pub_});
+  EXPECT_EQ(rotated.code, 0) << rotated.err;
+  EXPECT_EQ(Run({"verify", "--ledger", P("L")}).code, 0);
+}
+
 TEST_F(Cli, RejectsBadArguments) {
   EXPECT_EQ(Run({"prove", "inclusion", "--ledger", P("L"), "--index", "99"}).code, 1);
   auto r = Run({"keys", "register", "--ledger", P("L"), "--operator-key", P("op.pem"), "--actor", "z", "--role",
