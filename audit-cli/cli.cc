@@ -51,6 +51,11 @@ int32_t Today() {
   return DateOfTimestamp(now.count(), kChinaOffsetMinutes);
 }
 
+Result<int32_t> DayOr(const std::string& text) {
+  if (text.empty()) return Today();
+  return ParseDate(text);
+}
+
 std::string Yuan(int64_t fen) {
   std::string sign = fen < 0 ? "-" : "";
   uint64_t a = fen < 0 ? static_cast<uint64_t>(-(fen + 1)) + 1 : static_cast<uint64_t>(fen);

@@ -17,11 +17,6 @@ namespace {
 namespace S = schema;
 using nlohmann::json;
 
-Result<int32_t> DayOr(const std::string& text) {
-  if (text.empty()) return Today();
-  return ParseDate(text);
-}
-
 // The elder's projection record as of now.
 Result<proj::Record<S::ElderRecord>> FindElder(const Ledger& ledger, const std::string& id, ProjectionView* keep) {
   ELDERCARE_ASSIGN_OR_RETURN(*keep, ledger.Projections());

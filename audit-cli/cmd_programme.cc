@@ -273,10 +273,7 @@ void AddProgrammeCommands(CLI::App& app, Context& ctx) {
   elig->add_flag("--summary", ea->summary, "Counts over every registered elder, by programme and condition");
   elig->callback([&ctx, ea] {
     ctx.action = [&ctx, ea]() -> Status {
-      int32_t day = Today();
-      if (!ea->on.empty()) {
-        ELDERCARE_ASSIGN_OR_RETURN(day, ParseDate(ea->on));
-      }
+      ELDERCARE_ASSIGN_OR_RETURN(int32_t day, DayOr(ea->on));
       ELDERCARE_ASSIGN_OR_RETURN(View v, OpenView(ctx, *ea));
       if (ea->summary) return EligibilitySummary(ctx, *v.snap, day, ea->json);
       if (ea->elder.empty()) return Status::InvalidArgument("give --elder ID, or --summary");

@@ -140,8 +140,7 @@ struct MonthArgs {
   bool json = false, csv = false;
 };
 
-Result<std::pair<ProjectionView, std::unique_ptr<proj::Snapshot>>> Open(const Context& ctx, const Ledger& ledger,
-                                                                        int64_t at_size) {
+Result<std::pair<ProjectionView, std::unique_ptr<proj::Snapshot>>> Open(const Ledger& ledger, int64_t at_size) {
   ELDERCARE_ASSIGN_OR_RETURN(ProjectionView view, ledger.Projections());
   ELDERCARE_ASSIGN_OR_RETURN(auto snap, SnapshotAt(view, at_size));
   return std::make_pair(std::move(view), std::move(snap));
@@ -149,7 +148,7 @@ Result<std::pair<ProjectionView, std::unique_ptr<proj::Snapshot>>> Open(const Co
 
 Status ReconcileCmd(Context& ctx, const MonthArgs& a) {
   ELDERCARE_ASSIGN_OR_RETURN(auto ledger, OpenLedger(ctx, a.ledger, false));
-  ELDERCARE_ASSIGN_OR_RETURN(auto opened, Open(ctx, *ledger, a.at_size));
+  ELDERCARE_ASSIGN_OR_RETURN(auto opened, Open(*ledger, a.at_size));
   ELDERCARE_ASSIGN_OR_RETURN(auto rows, proj::Reconcile(*opened.second, a.month));
   auto flags = [](const proj::Reconciliation& r) {
     std::string f;
@@ -210,7 +209,7 @@ Status ReconcileCmd(Context& ctx, const MonthArgs& a) {
 
 Status RecommendationsCmd(Context& ctx, const MonthArgs& a) {
   ELDERCARE_ASSIGN_OR_RETURN(auto ledger, OpenLedger(ctx, a.ledger, false));
-  ELDERCARE_ASSIGN_OR_RETURN(auto opened, Open(ctx, *ledger, a.at_size));
+  ELDERCARE_ASSIGN_OR_RETURN(auto opened, Open(*ledger, a.at_size));
   ELDERCARE_ASSIGN_OR_RETURN(auto recs, proj::ExitRecommendations(*opened.second, a.month));
   for (const auto& r : recs) {
     if (a.json) {

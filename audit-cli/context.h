@@ -57,6 +57,8 @@ void AddAtSize(CLI::App* cmd, int64_t& at_size);
 Result<std::unique_ptr<proj::Snapshot>> SnapshotAt(const ProjectionView& view, int64_t at_size);
 // Today in China (UTC+8), days since 1970-01-01: the default business date.
 int32_t Today();
+// The date YYYY-MM-DD in `text`, or today when it is empty.
+Result<int32_t> DayOr(const std::string& text);
 // "1234.50" from fen.
 std::string Yuan(int64_t fen);
 // A statement as `audit-cli billing` prints it: totals, refusals, the
