@@ -179,6 +179,7 @@ Result<bool> ExportReader::Next(ExportRecord* record) {
   record->block = block_;
   record->bytes = std::string_view(block_.get() + pos_ + 8, bytes);
   pos_ += whole;
+  bytes_read_ += whole;
   ++record_;
   return true;
 }
@@ -190,8 +191,98 @@ Result<bool> ExportReader::Next(std::string* leaf) {
   return more;
 }
 
+namespace {
+
+// The manifest is written last (WriteExport): without it the export is
+// incomplete. Read before the entries, so that this fails at once.
+Result<nlohmann::json> ReadManifest(const std::string& dir) {
+  const std::string path = (fs::path(dir) / "manifest.json").string();
+  std::error_code ec;
+  if (!fs::exists(path, ec)) {
+    return Status::NotFound(path + " is missing: an export writes it last, so this one is incomplete "
+                            "(interrupted, or copied in part)");
+  }
+  ELDERCARE_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  nlohmann::json m = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (m.is_discarded()) return Status::InvalidArgument(path + " is not JSON");
+  if (!m.is_object()) return Status::InvalidArgument(path + " is not a JSON object");
+  const auto format = m.find("format");
+  if (format == m.end() || !format->is_string() || *format != kExportFormat) {
+    return Status::InvalidArgument(path + ": format is " + (format == m.end() ? "missing" : format->dump()) +
+                                   ", expected \"" + kExportFormat + "\"");
+  }
+  return m;
+}
+
+// "manifest.json says FIELD is X; the export holds Y", or empty when it
+// agrees with what was verified.
+std::string ManifestDisagreement(const nlohmann::json& m, const VerifyReport& r, const ExportReader& reader) {
+  auto field = [&](const char* name) -> const nlohmann::json& {
+    static const nlohmann::json missing;
+    auto it = m.find(name);
+    return it == m.end() ? missing : *it;
+  };
+  auto says = [](const char* name, const nlohmann::json& value, const std::string& holds) {
+    return std::string("manifest.json says ") + name + " is " + (value.is_null() ? "nothing" : value.dump()) +
+           "; " + holds;
+  };
+  if (field("origin") != r.origin) return says("origin", field("origin"), "the genesis entry's is \"" + r.origin + "\"");
+  if (field("operator_key") != r.operator_key) {
+    return says("operator_key", field("operator_key"), "the genesis entry's is \"" + r.operator_key + "\"");
+  }
+  auto key = PublicKey::FromBase64(r.operator_key);
+  if (key.ok() && field("verifier_key") != note::VerifierKey(r.origin, *key)) {
+    return says("verifier_key", field("verifier_key"),
+                "the genesis entry's is \"" + note::VerifierKey(r.origin, *key) + "\"");
+  }
+  if (field("size") != r.size) {
+    return says("size", field("size"), "entries.bin holds " + std::to_string(r.size) + " entries");
+  }
+  if (field("root") != HexEncode(r.root)) {
+    return says("root", field("root"), "the entries' root is " + HexEncode(r.root));
+  }
+  std::vector<uint64_t> held;
+  for (const std::string& n : reader.checkpoints()) {
+    auto parsed = note::Parse(n);
+    auto body = parsed.ok() ? checkpoint::ParseBody(parsed->text) : Result<checkpoint::Checkpoint>(parsed.status());
+    if (body.ok()) held.push_back(body->size);  // (each was verified: none fails here)
+  }
+  std::sort(held.begin(), held.end());
+  const nlohmann::json& listed = field("checkpoint_sizes");
+  if (listed != nlohmann::json(held)) {
+    const bool sizes = listed.is_array() && std::all_of(listed.begin(), listed.end(), [](const nlohmann::json& v) {
+                         return v.is_number_unsigned();
+                       });
+    if (!sizes) return "manifest.json's checkpoint_sizes is not a list of sizes: " + listed.dump();
+    std::vector<uint64_t> want;
+    for (const auto& v : listed) want.push_back(v.get<uint64_t>());
+    std::sort(want.begin(), want.end());
+    std::string absent, extra;
+    for (uint64_t s : want) {
+      if (!std::binary_search(held.begin(), held.end(), s)) absent += (absent.empty() ? "" : ", ") + std::to_string(s);
+    }
+    for (uint64_t s : held) {
+      if (!std::binary_search(want.begin(), want.end(), s)) extra += (extra.empty() ? "" : ", ") + std::to_string(s);
+    }
+    std::string what = "manifest.json lists " + std::to_string(want.size()) + " checkpoints; checkpoints/ holds " +
+                       std::to_string(held.size());
+    if (!absent.empty()) what += "; missing: the checkpoints at size " + absent;
+    if (!extra.empty()) what += "; not listed: the checkpoints at size " + extra;
+    if (absent.empty() && extra.empty()) what += "; listed out of order or twice: " + listed.dump();
+    return what;
+  }
+  const nlohmann::json bytes = m.value("/files/entries.bin/bytes"_json_pointer, nlohmann::json());
+  if (bytes != reader.bytes_read()) {
+    return says("entries.bin's bytes", bytes, "it is " + std::to_string(reader.bytes_read()) + " bytes long");
+  }
+  return "";
+}
+
+}  // namespace
+
 VerifyReport VerifyExportDir(const std::string& dir, const VerifyOptions& options) {
-  auto reader = ExportReader::Open(dir);
+  auto manifest = ReadManifest(dir);
+  auto reader = manifest.ok() ? ExportReader::Open(dir) : Result<std::unique_ptr<ExportReader>>(manifest.status());
   if (!reader.ok()) {
     VerifyReport r;
     r.error = reader.status().ToString();
@@ -207,7 +298,19 @@ VerifyReport VerifyExportDir(const std::string& dir, const VerifyOptions& option
     }
     if (!*more || !v.Add(record.block, record.bytes)) break;
   }
-  return v.Finish();
+  VerifyReport r = v.Finish();
+  if (!r.ok) return r;
+  // The entries and checkpoints verify on their own; the manifest, unsigned,
+  // must still tell the truth about them (a checkpoint file lost in a copy,
+  // entries cut at a record boundary).
+  if (std::string wrong = ManifestDisagreement(*manifest, r, **reader); !wrong.empty()) {
+    r.ok = false;
+    r.error = std::move(wrong);
+    return r;
+  }
+  r.facts.push_back("manifest.json agrees: origin, operator key, size, root, " +
+                    std::to_string((*reader)->checkpoints().size()) + " checkpoints, entries.bin's length");
+  return r;
 }
 
 Result<std::unique_ptr<Ledger>> RestoreExport(const std::string& export_dir, const std::string& ledger_dir,

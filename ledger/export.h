@@ -8,8 +8,10 @@
 //   DIR/checkpoints/<size>.note   every checkpoint, a C2SP signed note
 //   DIR/entries.jsonl        the same entries as JSON lines, for people
 //   DIR/manifest.json        origin, size, root, operator verifier key, file
-//                            digests (a convenience: verify trusts only the
-//                            genesis key and the signed checkpoints)
+//                            digests; written last, so an export without it is
+//                            incomplete. Verify trusts only the genesis key and
+//                            the signed checkpoints, and then requires the
+//                            manifest to describe what it verified.
 #ifndef ELDERCARE_LEDGER_EXPORT_H_
 #define ELDERCARE_LEDGER_EXPORT_H_
 
@@ -62,6 +64,8 @@ class ExportReader {
   Result<bool> Next(ExportRecord* record);
   // The checkpoint notes of DIR/checkpoints/, by increasing size.
   const std::vector<std::string>& checkpoints() const { return checkpoints_; }
+  // Bytes of entries.bin handed out so far (segment tables included).
+  uint64_t bytes_read() const { return bytes_read_; }
 
  private:
   // Makes `need` bytes from pos_ readable in block_ (moving what is left to
@@ -75,9 +79,14 @@ class ExportReader {
   size_t end_ = 0;  // bytes of block_ read from the stream
   bool ended_ = false;
   uint64_t record_ = 0;
+  uint64_t bytes_read_ = 0;
   std::vector<std::string> checkpoints_;
 };
 
+// Verifies every entry and checkpoint of the export (LogVerifier), then
+// that DIR/manifest.json describes what was verified: its format, origin,
+// operator key, size, root, checkpoint sizes and entries.bin's length. A
+// missing or unreadable manifest fails at once (the export is incomplete).
 VerifyReport VerifyExportDir(const std::string& dir, const VerifyOptions& options);
 
 // Verifies the export, then recreates the ledger it came from in

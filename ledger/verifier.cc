@@ -185,6 +185,7 @@ struct LogVerifier::Impl {
     if (!key.ok()) return Fail(0, "genesis operator key: " + key.status().message());
     std::string origin = Str(g.getOrigin());
     report.origin = origin;
+    report.operator_key = key->ToBase64();
     operator_verifier = note::Verifier{origin, note::KeyId(origin, *key), *key};
     report.facts.push_back("operator key (from genesis): " + note::VerifierKey(origin, *key));
     for (auto& [size, cp] : checkpoints) {

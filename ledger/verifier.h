@@ -55,6 +55,7 @@ struct VerifyReport {
   std::string error;                 // what is wrong, for people
   std::vector<std::string> facts;    // what was established ("extends your checkpoint at 100")
   std::string origin;                // the genesis entry's origin
+  std::string operator_key;          // the genesis entry's operator key (base64)
 };
 
 class LogVerifier {

@@ -5,9 +5,12 @@
 #include <bit>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <random>
 #include <sstream>
+
+#include <nlohmann/json.hpp>
 
 #include <capnp/any.h>
 #include <capnp/schema.h>
@@ -299,6 +302,71 @@ TEST(Verify, ReportsATruncatedExportByRecord) {
     ASSERT_FALSE(r.ok) << "cut at " << cut;
     EXPECT_NE(r.error.find("truncated"), std::string::npos) << r.error;
   }
+}
+
+// The manifest is unsigned, but written last: an export without it is
+// incomplete, and one whose manifest says otherwise than its verified
+// entries and checkpoints is not what it claims to be. Each lie is named.
+TEST(Verify, AnExportMustHaveAManifestThatDescribesIt) {
+  Built b;
+  std::string out = b.f->dir.Sub("export");
+  ASSERT_TRUE(WriteExport(*b.f->ledger, out).ok());
+  const std::string path = out + "/manifest.json";
+  const std::string good = *ReadFile(path);
+  auto intact = VerifyExportDir(out, {});
+  ASSERT_TRUE(intact.ok) << intact.error;
+  EXPECT_NE(intact.facts.back().find("manifest.json agrees"), std::string::npos) << intact.facts.back();
+
+  auto with = [&](const std::function<void(nlohmann::json&)>& edit) {
+    nlohmann::json m = nlohmann::json::parse(good);
+    edit(m);
+    std::ofstream(path, std::ios::trunc) << m.dump(2);
+    auto r = VerifyExportDir(out, {});
+    EXPECT_FALSE(r.ok);
+    EXPECT_FALSE(r.first_bad_index.has_value()) << "no entry is bad: " << r.error;
+    return r.error;
+  };
+  auto has = [](const std::string& error, const std::string& part) {
+    return error.find(part) != std::string::npos ? ::testing::AssertionSuccess()
+                                                   : ::testing::AssertionFailure() << error;
+  };
+  EXPECT_TRUE(has(with([&](auto& m) { m["size"] = b.size() - 1; }),
+                  "manifest.json says size is " + std::to_string(b.size() - 1) + "; entries.bin holds " +
+                      std::to_string(b.size()) + " entries"));
+  EXPECT_TRUE(has(with([](auto& m) { m["root"] = std::string(64, '0'); }), "says root is \"000"));
+  EXPECT_TRUE(has(with([](auto& m) { m["origin"] = "elsewhere"; }), "says origin is \"elsewhere\"; the genesis entry's is"));
+  EXPECT_TRUE(has(with([](auto& m) { m["operator_key"] = NewKey().public_key().ToBase64(); }), "says operator_key is"));
+  EXPECT_TRUE(has(with([](auto& m) { m.erase("verifier_key"); }), "says verifier_key is nothing"));
+  EXPECT_TRUE(has(with([](auto& m) { m["checkpoint_sizes"].push_back(99999); }),
+                  "lists 4 checkpoints; checkpoints/ holds 3; missing: the checkpoints at size 99999"));
+  EXPECT_TRUE(has(with([](auto& m) { m["checkpoint_sizes"] = "all"; }), "checkpoint_sizes is not a list of sizes"));
+  EXPECT_TRUE(has(with([](auto& m) { m["files"]["entries.bin"]["bytes"] = 8; }),
+                  "says entries.bin's bytes is 8; it is"));
+
+  // A checkpoint file lost on the way: every remaining one verifies, the manifest names the lost one.
+  std::ofstream(path, std::ios::trunc) << good;
+  const std::string latest = out + "/checkpoints/" + std::string(20 - std::to_string(b.size()).size(), '0') +
+                             std::to_string(b.size()) + ".note";
+  ASSERT_TRUE(fs::exists(latest));
+  const std::string note = *ReadFile(latest);
+  fs::remove(latest);
+  auto lost = VerifyExportDir(out, {});
+  EXPECT_FALSE(lost.ok);
+  EXPECT_TRUE(has(lost.error, "missing: the checkpoints at size " + std::to_string(b.size())));
+  std::ofstream(latest) << note;
+  ASSERT_TRUE(VerifyExportDir(out, {}).ok);
+
+  // Without a manifest, or with one that is not an export's, nothing is read.
+  fs::remove(path);
+  auto missing = VerifyExportDir(out, {});
+  EXPECT_FALSE(missing.ok);
+  EXPECT_EQ(missing.size, 0u);
+  EXPECT_TRUE(has(missing.error, path + " is missing: an export writes it last, so this one is incomplete"));
+  std::ofstream(path) << "{\"format\": \"something-else/2\"}";
+  EXPECT_TRUE(has(VerifyExportDir(out, {}).error, "format is \"something-else/2\", expected \"" +
+                                                      std::string(kExportFormat) + "\""));
+  std::ofstream(path, std::ios::trunc) << "{not json";
+  EXPECT_TRUE(has(VerifyExportDir(out, {}).error, path + " is not JSON"));
 }
 
 // The reader hands out records where they lie in 1 MiB blocks: records that
