@@ -73,9 +73,8 @@ TEST_F(Billing, RefusesWithEveryReasonCode) {
   f.Expect("ent-a", lines);
   f.Expect("ent-a", R"({"type":"delivery_voided","delivery_id":"void","enterprise_id":"ent-a","reason":"typo","voided_on":"2024-03-02"})");
   // The whole month is the sample (a checkpoint at the plan's position).
-  f.Expect("bureau", R"({"type":"spot_check_planned","plan_id":"p1","enterprises":["ent-a"],"month":"2024-03","sample_permille":1000,"checkpoint_size":)" +
-                         std::to_string(f.ledger().Size()) + R"(,"checkpoint_root":")" + std::string(64, '0') +
-                         R"(","planned_on":"2024-04-02"})");
+  f.Expect("bureau", ProgrammeFixture::SpotCheckPlan("p1", "2024-03", R"("sample_permille":1000)", f.ledger().Size(),
+                                                     std::string(64, '0'), "2024-04-02"));
   f.Expect("insp", R"({"type":"spot_check_result","plan_id":"p1","enterprise_id":"ent-a","delivery_id":"spot","outcome":"not_delivered","checked_on":"2024-04-03"})");
   f.Expect("insp", R"({"type":"follow_up_call","call_id":"c1","elder_id":"E1","enterprise_id":"ent-a","called_at":"2024-04-01T10:00:00+08:00","month":"2024-03","outcome":"denied","deliveries":["call"]})");
   auto st = f.Bill("ent-a", "2024-03");

@@ -150,6 +150,16 @@ class ProgrammeFixture {
            R"(","programme":")" + programme + R"(","check_in":")" + in + R"(","check_out":")" + out +
            R"(","evidence":")" + ev + "\"" + (units ? ",\"units\":" + std::to_string(units) : "") + "}";
   }
+  // A spot-check plan of ent-a's `month` (or `enterprises`, a JSON list):
+  // `sample` is `"sample_size":N` or `"sample_permille":N`; the root is
+  // written as given (64 hex digits), never checked by the write side.
+  static std::string SpotCheckPlan(const std::string& plan_id, const std::string& month, const std::string& sample,
+                                   uint64_t checkpoint_size, const std::string& root_hex,
+                                   const std::string& planned_on, const std::string& enterprises = R"(["ent-a"])") {
+    return R"({"type":"spot_check_planned","plan_id":")" + plan_id + R"(","enterprises":)" + enterprises +
+           R"(,"month":")" + month + R"(",)" + sample + R"(,"checkpoint_size":)" + std::to_string(checkpoint_size) +
+           R"(,"checkpoint_root":")" + root_hex + R"(","planned_on":")" + planned_on + R"("})";
+  }
 
  private:
   static LedgerOptions Options(const std::function<void(LedgerOptions&)>& tune) {

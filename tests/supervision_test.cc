@@ -670,8 +670,8 @@ TEST_F(Supervision, SamplesReproduceOnAnotherCopyAndNobodyCouldPredictThem) {
   ASSERT_TRUE(f.ledger().MakeCheckpoint(f.base().op_key).ok());
   uint64_t size = f.ledger().Size();
   Hash root = *f.ledger().RootAt(size);
-  f.Expect("bureau", R"({"type":"spot_check_planned","plan_id":"p-mar","enterprises":["ent-a"],"month":"2024-03","sample_size":5,"checkpoint_size":)" +
-                         std::to_string(size) + R"(,"checkpoint_root":")" + HexEncode(root) + R"(","planned_on":"2024-04-02"})");
+  f.Expect("bureau", ProgrammeFixture::SpotCheckPlan("p-mar", "2024-03", R"("sample_size":5)", size, HexEncode(root),
+                                                     "2024-04-02"));
   auto v = f.Snap();
   auto mine = proj::DrawSample(*v.view.state, v.view.size, "p-mar");
   ASSERT_TRUE(mine.ok()) << mine.status().ToString();
@@ -694,8 +694,8 @@ TEST_F(Supervision, SamplesReproduceOnAnotherCopyAndNobodyCouldPredictThem) {
   EXPECT_TRUE(VerifyLedgerDir(f.base().path(), {}).ok);
   // A plan drawn from a checkpoint made before the month ended is rejected by verify.
   f.base().clock.now->store(*ParseTimestamp("2024-05-15T12:00:00+08:00"));
-  f.Expect("bureau", R"({"type":"spot_check_planned","plan_id":"p-apr","enterprises":["ent-a"],"month":"2024-04","sample_size":5,"checkpoint_size":)" +
-                         std::to_string(size) + R"(,"checkpoint_root":")" + HexEncode(root) + R"(","planned_on":"2024-05-02"})");
+  f.Expect("bureau", ProgrammeFixture::SpotCheckPlan("p-apr", "2024-04", R"("sample_size":5)", size, HexEncode(root),
+                                                     "2024-05-02"));
   auto report = VerifyLedgerDir(f.base().path(), {});
   ASSERT_FALSE(report.ok);
   EXPECT_NE(report.error.find("made before 2024-04 ended"), std::string::npos) << report.error;
@@ -714,10 +714,9 @@ TEST_F(Supervision, SpotCheckResultsAreHeldToThePlansSample) {
   }
   uint64_t before = f.ledger().Size();
   f.Expect("ent-a", lines);
-  auto plan = [&](const std::string& id, uint64_t size) {
-    return R"({"type":"spot_check_planned","plan_id":")" + id +
-           R"(","enterprises":["ent-a"],"month":"2024-03","sample_size":2,"checkpoint_size":)" + std::to_string(size) +
-           R"(,"checkpoint_root":")" + std::string(64, '7') + R"(","planned_on":"2024-04-02"})";
+  auto plan = [&](const std::string& id, uint64_t size, const std::string& enterprises = R"(["ent-a"])") {
+    return ProgrammeFixture::SpotCheckPlan(id, "2024-03", R"("sample_size":2)", size, std::string(64, '7'),
+                                           "2024-04-02", enterprises);
   };
   auto result = [](const std::string& plan_id, const std::string& delivery) {
     return R"({"type":"spot_check_result","plan_id":")" + plan_id + R"(","enterprise_id":"ent-a","delivery_id":")" +
@@ -738,10 +737,7 @@ TEST_F(Supervision, SpotCheckResultsAreHeldToThePlansSample) {
   early.replace(early.find("2024-04-03"), 10, "2024-04-01");
   f.Reject("insp", early, "field 'checked_on' 2024-04-01 is before plan 'drawn' was made (2024-04-02)");
   for (const auto& id : drawn) f.Expect("insp", result("drawn", id));
-  f.Reject("bureau",
-           R"({"type":"spot_check_planned","plan_id":"twice","enterprises":["ent-a","ent-a"],"month":"2024-03","sample_size":2,"checkpoint_size":1,"checkpoint_root":")" +
-               std::string(64, '7') + R"(","planned_on":"2024-04-02"})",
-           "the plan names enterprise 'ent-a' twice");
+  f.Reject("bureau", plan("twice", 1, R"(["ent-a","ent-a"])"), "the plan names enterprise 'ent-a' twice");
   f.Expect("bureau", plan("early", before));
   f.Reject("insp", result("early", *drawn.begin()), "is not in the sample of plan 'early', drawn from the checkpoint at size " +
                                                         std::to_string(before));
@@ -795,9 +791,8 @@ TEST_F(Supervision, ExitRecommendationsCarryTheirEvidence) {
   }
   f.Expect("ent-a", assigned);
   // All twelve visits are the sample, drawn from a checkpoint made after them.
-  f.Expect("bureau", R"({"type":"spot_check_planned","plan_id":"p1","enterprises":["ent-a"],"month":"2024-03","sample_size":12,"checkpoint_size":)" +
-                         std::to_string(f.ledger().Size()) + R"(,"checkpoint_root":")" + std::string(64, '0') +
-                         R"(","planned_on":"2024-04-02"})");
+  f.Expect("bureau", ProgrammeFixture::SpotCheckPlan("p1", "2024-03", R"("sample_size":12)", f.ledger().Size(),
+                                                     std::string(64, '0'), "2024-04-02"));
   std::string results;
   for (int d = 1; d <= 12; ++d) {
     results += R"({"type":"spot_check_result","plan_id":"p1","enterprise_id":"ent-a","delivery_id":"x)" + std::to_string(d) +
