@@ -12,7 +12,7 @@ struct VerifyArgs {
   std::string ledger, export_dir;
   std::vector<std::string> checkpoints;
   unsigned threads = 0;
-  bool json = false, derived = false;
+  bool json = false, derived = false, jsonl = false;
 };
 
 nlohmann::json ReportJson(const VerifyReport& r) {
@@ -44,6 +44,8 @@ void AddVerifyCommands(CLI::App& app, Context& ctx) {
                      "A signed checkpoint kept elsewhere: prove the log extends it (repeatable)");
   verify->add_option("--threads", va->threads, "Signature-checking threads (default: all cores)");
   verify->add_flag("--json", va->json, "Print the report as JSON");
+  verify->add_flag("--jsonl", va->jsonl,
+                   "With --export: also check entries.jsonl, line by line, against the verified entries");
   verify->add_flag("--derived", va->derived,
                    "Also recompute the derived stores (submission index, actors, metadata, projections) from the "
                    "log and compare them with the stored ones (holds the projection state in memory)");
@@ -55,6 +57,8 @@ void AddVerifyCommands(CLI::App& app, Context& ctx) {
       VerifyOptions opts;
       opts.threads = va->threads;
       if (va->derived && va->ledger.empty()) return Status::InvalidArgument("--derived needs --ledger DIR");
+      if (va->jsonl && va->export_dir.empty()) return Status::InvalidArgument("--jsonl needs --export DIR");
+      opts.export_jsonl = va->jsonl;
       opts.derived = va->derived;
       opts.projector = ctx.projector;
       for (const auto& path : va->checkpoints) {

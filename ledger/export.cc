@@ -11,6 +11,7 @@
 #include "ledger/file_io.h"
 #include "ledger/merkle.h"
 #include "ledger/note.h"
+#include "ledger/thread_pool.h"
 
 namespace eldercare {
 namespace {
@@ -32,6 +33,11 @@ std::string CheckpointFileName(uint64_t size) {
 }
 
 }  // namespace
+
+Result<std::string> EntryJsonLine(std::string_view leaf) {
+  ELDERCARE_ASSIGN_OR_RETURN(auto parsed, ParseEntry(leaf));
+  return events::EntryToJson(parsed.Root<schema::Entry>(), HexEncode(merkle::HashLeaf(AsBytes(leaf)))).dump();
+}
 
 Result<ExportSummary> WriteExport(const Ledger& ledger, const std::string& out_dir) {
   std::error_code ec;
@@ -62,17 +68,15 @@ Result<ExportSummary> WriteExport(const Ledger& ledger, const std::string& out_d
     bin_hash.Update(head);
     bin_hash.Update(leaf);
     sum.entry_bytes += 8 + leaf.size();
-    auto parsed = ParseEntry(leaf);
-    if (!parsed.ok()) {
-      failure = Status::Corruption("entry " + std::to_string(index) + ": " + parsed.status().message());
+    auto line = EntryJsonLine(leaf);
+    if (!line.ok()) {
+      failure = Status::Corruption("entry " + std::to_string(index) + ": " + line.status().message());
       return false;
     }
-    std::string line =
-        events::EntryToJson(parsed->Root<schema::Entry>(), HexEncode(merkle::HashLeaf(AsBytes(leaf)))).dump();
-    line += '\n';
+    *line += '\n';
     failure = bin.Append(head);
     if (failure.ok()) failure = bin.Append(leaf);
-    if (failure.ok()) failure = jsonl.Append(line);
+    if (failure.ok()) failure = jsonl.Append(*line);
     return failure.ok();
   });
   ELDERCARE_RETURN_IF_ERROR(scan);
@@ -278,6 +282,51 @@ std::string ManifestDisagreement(const nlohmann::json& m, const VerifyReport& r,
   return "";
 }
 
+// entries.jsonl against the entries (already verified): line k must be
+// exactly what WriteExport writes for entry k - 1, and there must be one
+// line per entry. Empty when it is so.
+std::string JsonlDisagreement(const std::string& dir, unsigned threads) {
+  const std::string path = (fs::path(dir) / "entries.jsonl").string();
+  std::ifstream lines(path, std::ios::binary);
+  if (!lines) return path + " is missing";
+  auto reader = ExportReader::Open(dir);
+  if (!reader.ok()) return reader.status().message();
+  ThreadPool pool(threads == 0 ? 0 : threads - 1);
+  constexpr size_t kBatch = 8192;
+  std::vector<ExportRecord> records(kBatch);
+  std::vector<std::string> text(kBatch);
+  std::vector<uint8_t> differs(kBatch);
+  uint64_t first = 0;  // index of the batch's first entry
+  for (;;) {
+    size_t n = 0;
+    for (; n < kBatch; ++n) {
+      auto more = (*reader)->Next(&records[n]);
+      if (!more.ok()) return more.status().message();
+      if (!*more) break;
+      if (!std::getline(lines, text[n])) {
+        return "entries.jsonl ends after " + std::to_string(first + n) + " lines; the export holds more entries";
+      }
+    }
+    pool.ParallelFor(n, [&](size_t i) {
+      auto line = EntryJsonLine(records[i].bytes);
+      differs[i] = !line.ok() || *line != text[i];
+    });
+    for (size_t i = 0; i < n; ++i) {
+      if (differs[i]) {
+        return "entries.jsonl line " + std::to_string(first + i + 1) + " is not what entry " + std::to_string(first + i) +
+               " of entries.bin says (a person reading it would be misled)";
+      }
+    }
+    first += n;
+    if (n < kBatch) break;
+  }
+  std::string extra;
+  if (std::getline(lines, extra)) {
+    return "entries.jsonl has more lines than the export has entries (line " + std::to_string(first + 1) + " on)";
+  }
+  return "";
+}
+
 }  // namespace
 
 VerifyReport VerifyExportDir(const std::string& dir, const VerifyOptions& options) {
@@ -310,6 +359,14 @@ VerifyReport VerifyExportDir(const std::string& dir, const VerifyOptions& option
   }
   r.facts.push_back("manifest.json agrees: origin, operator key, size, root, " +
                     std::to_string((*reader)->checkpoints().size()) + " checkpoints, entries.bin's length");
+  if (!options.export_jsonl) {
+    r.facts.push_back("entries.jsonl not checked (--jsonl compares every line with its verified entry)");
+  } else if (std::string wrong = JsonlDisagreement(dir, options.threads); !wrong.empty()) {
+    r.ok = false;
+    r.error = std::move(wrong);
+  } else {
+    r.facts.push_back("entries.jsonl agrees: every line is its verified entry");
+  }
   return r;
 }
 

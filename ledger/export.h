@@ -37,6 +37,9 @@ struct ExportSummary {
   uint64_t entry_bytes = 0;
 };
 
+// The line of entries.jsonl for one entry's leaf bytes (without its newline).
+Result<std::string> EntryJsonLine(std::string_view leaf);
+
 // Writes an export of the ledger's first Size() entries (as of the call) and
 // of every checkpoint at or below that size. `out_dir` must not exist or be empty.
 Result<ExportSummary> WriteExport(const Ledger& ledger, const std::string& out_dir);
@@ -87,6 +90,8 @@ class ExportReader {
 // that DIR/manifest.json describes what was verified: its format, origin,
 // operator key, size, root, checkpoint sizes and entries.bin's length. A
 // missing or unreadable manifest fails at once (the export is incomplete).
+// With options.export_jsonl, last, that entries.jsonl holds exactly the
+// line WriteExport writes for each verified entry (on all cores).
 VerifyReport VerifyExportDir(const std::string& dir, const VerifyOptions& options);
 
 // Verifies the export, then recreates the ledger it came from in

@@ -41,6 +41,10 @@ struct VerifyOptions {
   // projection state) and compare them with the stored ones.
   bool derived = false;
   const Projector* projector = nullptr;
+  // Exports only: also check entries.jsonl, the entries as people read them,
+  // line by line against the verified entries (each rendered again: several
+  // times the cost of the rest of verify).
+  bool export_jsonl = false;
 };
 
 struct VerifyReport {

@@ -166,6 +166,12 @@ TEST_F(Cli, SubmitsCheckpointsProvesAndVerifies) {
   auto vx = Run({"verify", "--export", P("X"), "--json"});
   EXPECT_EQ(vx.code, 0) << vx.err;
   EXPECT_EQ(nlohmann::json::parse(vx.out)["size"], 5);
+  auto vj = Run({"verify", "--export", P("X"), "--jsonl"});
+  EXPECT_EQ(vj.code, 0) << vj.err;
+  EXPECT_NE(vj.out.find("entries.jsonl agrees: every line is its verified entry"), std::string::npos) << vj.out;
+  auto misuse = Run({"verify", "--ledger", P("L"), "--jsonl"});
+  EXPECT_EQ(misuse.code, 1);
+  EXPECT_NE(misuse.err.find("--jsonl needs --export DIR"), std::string::npos) << misuse.err;
 
   auto log = Run({"log", "--ledger", P("L"), "--json", "--from", "3", "--limit", "1"});
   ASSERT_EQ(log.code, 0);

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <bit>
 #include <filesystem>
 #include <fstream>
@@ -315,7 +316,9 @@ TEST(Verify, AnExportMustHaveAManifestThatDescribesIt) {
   const std::string good = *ReadFile(path);
   auto intact = VerifyExportDir(out, {});
   ASSERT_TRUE(intact.ok) << intact.error;
-  EXPECT_NE(intact.facts.back().find("manifest.json agrees"), std::string::npos) << intact.facts.back();
+  EXPECT_NE(std::find(intact.facts.begin(), intact.facts.end(),
+                      "manifest.json agrees: origin, operator key, size, root, 3 checkpoints, entries.bin's length"),
+            intact.facts.end());
 
   auto with = [&](const std::function<void(nlohmann::json&)>& edit) {
     nlohmann::json m = nlohmann::json::parse(good);
@@ -367,6 +370,54 @@ TEST(Verify, AnExportMustHaveAManifestThatDescribesIt) {
                                                       std::string(kExportFormat) + "\""));
   std::ofstream(path, std::ios::trunc) << "{not json";
   EXPECT_TRUE(has(VerifyExportDir(out, {}).error, path + " is not JSON"));
+}
+
+// entries.jsonl is what people read. Verify leaves it alone unless asked
+// (and says so); asked, every line must be its verified entry, one a line.
+TEST(Verify, ChecksTheExportsJsonLinesWhenAsked) {
+  Built b;
+  std::string out = b.f->dir.Sub("export");
+  ASSERT_TRUE(WriteExport(*b.f->ledger, out).ok());
+  const std::string path = out + "/entries.jsonl";
+  const std::string good = *ReadFile(path);
+  VerifyOptions jsonl;
+  jsonl.export_jsonl = true;
+  auto whole = VerifyExportDir(out, jsonl);
+  ASSERT_TRUE(whole.ok) << whole.error;
+  EXPECT_EQ(whole.facts.back(), "entries.jsonl agrees: every line is its verified entry");
+  // One line per entry, each EntryJsonLine of its entry.
+  std::vector<std::string> lines;
+  std::istringstream in(good);
+  for (std::string l; std::getline(in, l);) lines.push_back(l);
+  ASSERT_EQ(lines.size(), b.size());
+  EXPECT_EQ(lines[3], *EntryJsonLine(*b.f->ledger->EntryBytes(3)));
+
+  auto with = [&](const std::string& text) {
+    std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
+    return VerifyExportDir(out, jsonl);
+  };
+  std::string edited = good;
+  size_t at = edited.find("\"actor_id\":\"e2-1\"");
+  ASSERT_NE(at, std::string::npos);
+  edited.replace(at + 13, 4, "e2-9");
+  const size_t line = static_cast<size_t>(std::count(good.begin(), good.begin() + static_cast<std::ptrdiff_t>(at), '\n')) + 1;
+  auto r = with(edited);
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.error, "entries.jsonl line " + std::to_string(line) + " is not what entry " + std::to_string(line - 1) +
+                         " of entries.bin says (a person reading it would be misled)");
+  r = with(good.substr(0, good.size() - lines.back().size() - 1));
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.error, "entries.jsonl ends after " + std::to_string(b.size() - 1) +
+                         " lines; the export holds more entries");
+  r = with(good + lines.back() + "\n");
+  EXPECT_FALSE(r.ok);
+  EXPECT_NE(r.error.find("more lines than the export has entries (line " + std::to_string(b.size() + 1) + " on)"),
+            std::string::npos) << r.error;
+  // Not asked: the entries verify, and the report says the lines were not read.
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << edited;
+  auto unasked = VerifyExportDir(out, {});
+  ASSERT_TRUE(unasked.ok) << unasked.error;
+  EXPECT_EQ(unasked.facts.back(), "entries.jsonl not checked (--jsonl compares every line with its verified entry)");
 }
 
 // The reader hands out records where they lie in 1 MiB blocks: records that
