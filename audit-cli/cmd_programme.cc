@@ -249,11 +249,11 @@ void PrintSupervision(std::ostream& out, const proj::Supervision& s, uint64_t si
   out << "  complaints: " << s.complaints_filed << " filed (" << s.complaints_upheld << " of them upheld on closing); "
       << s.complaints_open << " open at the month's end\n";
   out << "  spot-checks: " << counts(s.spot_checks) << "\n";
-  out << "  assigned elders " << s.assigned_elders << "; without a delivery this month " << s.unserved_elders.size()
-      << (s.unserved_elders.empty() ? "" : ": " + IdList(s.unserved_elders)) << "\n";
+  out << "  assigned elders " << s.assigned_elders << "; owed service and without a delivery this month "
+      << s.unserved_elders.size() << (s.unserved_elders.empty() ? "" : ": " + IdList(s.unserved_elders)) << "\n";
   if (!s.to_reassign.empty()) {
-    out << "  to reassign (" << s.status << "): " << s.to_reassign.size() << " elders: " << IdList(s.to_reassign)
-        << "\n";
+    const std::string why = s.status != "active" ? s.status : "no contract covering them on " + FormatDate(s.on);
+    out << "  to reassign (" << why << "): " << s.to_reassign.size() << " elders: " << IdList(s.to_reassign) << "\n";
   }
 }
 

@@ -55,7 +55,8 @@ struct Line {
   bool capped = false;
 };
 
-// The enterprise's status on `day`: the last change effective by then.
+}  // namespace
+
 std::optional<S::StatusKind> StatusOn(S::EnterpriseRecord::Reader e, int32_t day) {
   std::optional<S::StatusKind> kind;
   int32_t best = INT32_MIN;
@@ -68,7 +69,11 @@ std::optional<S::StatusKind> StatusOn(S::EnterpriseRecord::Reader e, int32_t day
   return kind;
 }
 
-}  // namespace
+bool MayServe(S::EnterpriseRecord::Reader e, std::string_view community, std::string_view programme, int32_t day) {
+  auto status = StatusOn(e, day);
+  if (status && *status != S::StatusKind::REINSTATED) return false;
+  return ContractOn(e, community, programme, day) == S::Refusal::NONE;
+}
 
 namespace {
 

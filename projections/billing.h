@@ -29,6 +29,7 @@
 #include <capnp/message.h>
 
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -87,6 +88,15 @@ std::string RefusalName(schema::Refusal r);
 // the programme) or outside_contract_period (one does, not on `day`).
 schema::Refusal ContractOn(schema::EnterpriseRecord::Reader enterprise, std::string_view community,
                            std::string_view programme, int32_t day);
+
+// The enterprise's status on `day`: the last change effective by then
+// (none: never suspended).
+std::optional<schema::StatusKind> StatusOn(schema::EnterpriseRecord::Reader enterprise, int32_t day);
+
+// Whether the enterprise may serve (and bill) the programme in the community
+// on `day`: neither suspended nor exited, and a contract covering them in force.
+bool MayServe(schema::EnterpriseRecord::Reader enterprise, std::string_view community, std::string_view programme,
+              int32_t day);
 
 }  // namespace eldercare::proj
 

@@ -1,5 +1,6 @@
 #include "projections/supervision.h"
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -68,10 +69,22 @@ void Complaints(const Snapshot& snap, Supervision& s, int32_t first, int32_t las
   });
 }
 
-// Assigned elders whose latest assignment for a programme is this enterprise.
-std::map<std::string, std::vector<uint64_t>> AssignedElders(const Snapshot& snap, const std::string& ent, int32_t first,
-                                                            int32_t last) {
-  std::map<std::string, std::vector<uint64_t>> out;  // elder -> assignment indexes
+// An elder whose latest assignment for a programme is the enterprise.
+struct AssignedElder {
+  std::vector<uint64_t> assignments;  // indexes of its assignments in force in the month
+  // Some day of the month the enterprise owed it service: assigned, and
+  // allowed to serve it (not suspended or exited, a contract covering the
+  // elder's community for the programme in force). Not owed, a month
+  // without service is no failure to deliver.
+  bool owed = false;
+  // On the month's last day the enterprise may no longer serve it (suspended,
+  // exited, or no contract in force): another enterprise must.
+  bool to_reassign = false;
+};
+
+std::map<std::string, AssignedElder> AssignedElders(const Snapshot& snap, S::EnterpriseRecord::Reader enterprise,
+                                                    const std::string& ent, int32_t first, int32_t last) {
+  std::map<std::string, AssignedElder> out;
   std::string ae = keys::Prefix({"ae", ent});
   for (const auto& k : snap.Keys(ae)) {
     std::string rest = k.substr(ae.size());
@@ -80,25 +93,35 @@ std::map<std::string, std::vector<uint64_t>> AssignedElders(const Snapshot& snap
     auto rec = snap.Load<S::ElderRecord>(keys::Join({"el", elder}));
     if (!rec || HasCircumstance(rec->get(), S::Circumstance::DECEASED, first)) continue;
     if (!AssignedTo(rec->get(), ent, first, last)) continue;
-    std::vector<uint64_t>& mine = out[elder];
+    AssignedElder& mine = out[elder];
+    const std::string_view community = View(rec->get().getProfile().getCommunity());
+    bool servable_at_end = false;
     for (auto a : rec->get().getAssignments()) {
       if (a.getValidFrom() > last || (a.getValidUntil() != 0 && a.getValidUntil() < first)) continue;
-      if (View(a.getEnterpriseId()) == ent) mine.push_back(a.getIndex());
+      if (View(a.getEnterpriseId()) != ent) continue;
+      mine.assignments.push_back(a.getIndex());
+      const int32_t from = std::max(first, a.getValidFrom());
+      const int32_t to = a.getValidUntil() == 0 ? last : std::min(last, a.getValidUntil());
+      for (int32_t day = from; day <= to && !mine.owed; ++day) {
+        mine.owed = MayServe(enterprise, community, View(a.getProgramme()), day);
+      }
+      if (to == last) servable_at_end |= MayServe(enterprise, community, View(a.getProgramme()), last);
     }
+    mine.to_reassign = !servable_at_end;
   }
   return out;
 }
 
-void Assigned(const Snapshot& snap, Supervision& s, int32_t first, int32_t last) {
+void Assigned(const Snapshot& snap, S::EnterpriseRecord::Reader enterprise, Supervision& s, int32_t first,
+              int32_t last) {
   std::set<std::string> served;
   std::string de = keys::Prefix({"de", s.enterprise, s.month});
   for (const auto& k : snap.Keys(de)) served.insert(k.substr(de.size()));
-  std::set<std::string> assigned;
-  for (const auto& [elder, idx] : AssignedElders(snap, s.enterprise, first, last)) assigned.insert(elder);
+  auto assigned = AssignedElders(snap, enterprise, s.enterprise, first, last);
   s.assigned_elders = static_cast<uint32_t>(assigned.size());
-  for (const auto& e : assigned) {
-    if (!served.count(e)) s.unserved_elders.push_back(e);
-    if (s.status != "active") s.to_reassign.push_back(e);
+  for (const auto& [elder, a] : assigned) {
+    if (a.owed && !served.count(elder)) s.unserved_elders.push_back(elder);
+    if (a.to_reassign) s.to_reassign.push_back(elder);
   }
 }
 
@@ -130,7 +153,7 @@ Result<Supervision> ComputeSupervision(const Snapshot& snap, const std::string& 
                              static_cast<uint16_t>(rr.get().getResult().getOutcome()))];
     return true;
   });
-  Assigned(snap, s, first, last);
+  Assigned(snap, ent->get(), s, first, last);
   return s;
 }
 
@@ -143,14 +166,14 @@ Result<std::vector<Recommendation>> ExitRecommendations(const Snapshot& snap, co
   if (!policy) return Status::NotFound("no policy is in force in " + month);
   auto limits = policy->get().getPolicy().getSupervision();
   std::vector<Recommendation> out;
-  std::vector<std::string> enterprises;
+  std::vector<std::pair<std::string, Record<S::EnterpriseRecord>>> enterprises;
   snap.Scan<S::EnterpriseRecord>(keys::Prefix({"en"}), [&](std::string_view k, const Record<S::EnterpriseRecord>& r) {
     bool exited = false;
     for (auto st : r.get().getStatus()) exited |= st.getKind() == S::StatusKind::EXITED && st.getEffectiveFrom() <= first;
-    if (!exited) enterprises.emplace_back(k.substr(3));
+    if (!exited) enterprises.emplace_back(std::string(k.substr(3)), r);
     return true;
   });
-  for (const std::string& ent : enterprises) {
+  for (const auto& [ent, record] : enterprises) {
     // Spot-checks: this month and the two before.
     uint64_t total = 0;
     std::vector<uint64_t> failed;
@@ -192,16 +215,16 @@ Result<std::vector<Recommendation>> ExitRecommendations(const Snapshot& snap, co
       out.push_back({ent, "complaints", complaints.size(), limits.getComplaintsPerMonth(),
                      std::to_string(complaints.size()) + " complaints filed in " + month, complaints});
     }
-    // Assigned elders left the month without any service.
+    // Assigned elders it owed service, left the month without any.
     std::set<std::string> served;
     std::string de = keys::Prefix({"de", ent, month});
     for (const auto& k : snap.Keys(de)) served.insert(k.substr(de.size()));
     std::vector<uint64_t> unserved;
     uint64_t count = 0;
-    for (const auto& [elder, idx] : AssignedElders(snap, ent, first, last)) {
-      if (served.count(elder)) continue;
+    for (const auto& [elder, a] : AssignedElders(snap, record.get(), ent, first, last)) {
+      if (!a.owed || served.count(elder)) continue;
       ++count;
-      unserved.insert(unserved.end(), idx.begin(), idx.end());
+      unserved.insert(unserved.end(), a.assignments.begin(), a.assignments.end());
     }
     if (limits.getUnservedAssignedElders() > 0 && count > limits.getUnservedAssignedElders()) {
       out.push_back({ent, "unserved_assigned_elders", count, limits.getUnservedAssignedElders(),

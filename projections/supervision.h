@@ -33,8 +33,13 @@ struct Supervision {
   uint32_t complaints_filed = 0, complaints_open = 0, complaints_upheld = 0;
   std::map<std::string, uint32_t> spot_checks;  // by outcome
   uint32_t assigned_elders = 0;
-  std::vector<std::string> unserved_elders;     // assigned, no delivery this month
-  std::vector<std::string> to_reassign;         // suspended or exited: its elders need another enterprise
+  // Assigned, owed service some day of the month (the enterprise neither
+  // suspended nor exited, a contract covering the elder in force), and no
+  // delivery this month.
+  std::vector<std::string> unserved_elders;
+  // Assigned, and on the month's last day the enterprise may not serve them
+  // (suspended, exited, or no contract covering them): another enterprise must.
+  std::vector<std::string> to_reassign;
 };
 
 // A policy threshold an enterprise crossed: grounds for suspension or exit

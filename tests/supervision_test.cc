@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -812,6 +813,54 @@ TEST_F(Supervision, ExitRecommendationsCarryTheirEvidence) {
   ASSERT_TRUE(sup.ok());
   EXPECT_EQ(sup->status, "suspended");
   EXPECT_EQ(sup->to_reassign.size(), 3u);
+}
+
+// A month without service is a failure to deliver only where the enterprise
+// owed it: assigned, not suspended or exited, a contract covering the
+// elder's community in force some day of the month. Elders it may no longer
+// serve at the month's end are to be reassigned, whatever the reason.
+TEST_F(Supervision, UnservedEldersAreThoseTheEnterpriseOwedService) {
+  for (const char* e : {"E4", "E5", "E6", "E7"}) {
+    f.Elder(e, "1930-01-01");
+    Assign(std::string("as-") + e, e, "ent-a", "2024-01-10");
+  }
+  auto unserved = [&](const std::string& month) -> std::optional<uint64_t> {
+    auto recs = proj::ExitRecommendations(*f.Snap().snap, month);
+    EXPECT_TRUE(recs.ok()) << recs.status().ToString();
+    for (const auto& r : *recs) {
+      if (r.threshold == "unserved_assigned_elders") return r.value;
+    }
+    return std::nullopt;
+  };
+  auto sup = [&](const std::string& month) {
+    auto s = proj::ComputeSupervision(*f.Snap().snap, "ent-a", month);
+    EXPECT_TRUE(s.ok()) << s.status().ToString();
+    return *s;
+  };
+  // March, under contract: seven elders owed a visit, none served (the limit is 5).
+  EXPECT_EQ(unserved("2024-03"), 7u);
+  EXPECT_EQ(sup("2024-03").unserved_elders.size(), 7u);
+  EXPECT_TRUE(sup("2024-03").to_reassign.empty());
+  // One served: six left.
+  f.Expect("ent-a", At("m1", "E1", "w1", "bathing", "2024-03-04", "09:00", "10:00", 1));
+  EXPECT_EQ(unserved("2024-03"), 6u);
+  // After the contract's end (2024-12-31) nothing is owed: the elders are to
+  // be reassigned, and no exit is recommended for not serving them.
+  EXPECT_EQ(unserved("2025-02"), std::nullopt);
+  EXPECT_TRUE(sup("2025-02").unserved_elders.empty());
+  EXPECT_EQ(sup("2025-02").to_reassign.size(), 7u);
+  EXPECT_EQ(sup("2025-02").assigned_elders, 7u);
+  // Ended on 15 June: owed for half of June (a failure), not in July.
+  f.Expect("bureau", R"({"type":"contract_ended","contract_id":"ct-ent-a","ended_on":"2024-06-15","reason":"station closed"})");
+  EXPECT_EQ(unserved("2024-06"), 7u);
+  EXPECT_EQ(sup("2024-06").to_reassign.size(), 7u);
+  EXPECT_EQ(unserved("2024-07"), std::nullopt);
+  EXPECT_TRUE(sup("2024-07").unserved_elders.empty());
+  // Suspended from 1 April: nothing owed in April or May, everyone to reassign.
+  f.Expect("bureau", R"({"type":"enterprise_suspended","enterprise_id":"ent-a","effective_from":"2024-04-01","reason":"spot-check failures","evidence":[1]})");
+  EXPECT_EQ(unserved("2024-04"), std::nullopt);
+  EXPECT_EQ(sup("2024-04").to_reassign.size(), 7u);
+  EXPECT_EQ(sup("2024-03").unserved_elders.size(), 6u) << "March, before the suspension, is unchanged";
 }
 
 TEST_F(Supervision, AttestationsBindSizeRootPolicyAndStatements) {
