@@ -51,6 +51,12 @@ int32_t Today() {
   return DateOfTimestamp(now.count(), kChinaOffsetMinutes);
 }
 
+Result<int32_t> LogDay(const Ledger& ledger, uint64_t size) {
+  if (size == 0) return Status::InvalidArgument("an empty log has no latest entry");
+  ELDERCARE_ASSIGN_OR_RETURN(int64_t at, ledger.RecordedAt(size - 1));
+  return DateOfTimestamp(at, kChinaOffsetMinutes);
+}
+
 Result<int32_t> DayOr(const std::string& text) {
   if (text.empty()) return Today();
   return ParseDate(text);

@@ -214,7 +214,7 @@ json SupervisionJson(const proj::Supervision& s) {
           {"confirmation_permille", s.confirmation_permille}, {"satisfaction", s.satisfaction},
           {"complaints_filed", s.complaints_filed}, {"complaints_open", s.complaints_open},
           {"complaints_upheld", s.complaints_upheld}, {"spot_checks", s.spot_checks},
-          {"assigned_elders", s.assigned_elders}, {"unserved_elders", s.unserved_elders},
+          {"assigned_elders", s.assigned_elders}, {"unserved_elders", s.unserved_elders}, {"month_over", s.month_over},
           {"to_reassign", s.to_reassign}};
 }
 
@@ -250,7 +250,8 @@ void PrintSupervision(std::ostream& out, const proj::Supervision& s, uint64_t si
       << s.complaints_open << " open at the month's end\n";
   out << "  spot-checks: " << counts(s.spot_checks) << "\n";
   out << "  assigned elders " << s.assigned_elders << "; owed service and without a delivery this month "
-      << s.unserved_elders.size() << (s.unserved_elders.empty() ? "" : ": " + IdList(s.unserved_elders)) << "\n";
+      << (s.month_over ? "" : "so far (the month is not over at this log size) ") << s.unserved_elders.size()
+      << (s.unserved_elders.empty() ? "" : ": " + IdList(s.unserved_elders)) << "\n";
   if (!s.to_reassign.empty()) {
     const std::string why = s.status != "active" ? s.status : "no contract covering them on " + FormatDate(s.on);
     out << "  to reassign (" << why << "): " << s.to_reassign.size() << " elders: " << IdList(s.to_reassign) << "\n";
@@ -369,7 +370,9 @@ void AddProgrammeCommands(CLI::App& app, Context& ctx) {
   sup->callback([&ctx, sa] {
     ctx.action = [&ctx, sa]() -> Status {
       ELDERCARE_ASSIGN_OR_RETURN(View v, OpenView(ctx, *sa));
-      ELDERCARE_ASSIGN_OR_RETURN(proj::Supervision s, proj::ComputeSupervision(*v.snap, sa->enterprise, sa->month));
+      ELDERCARE_ASSIGN_OR_RETURN(int32_t log_day, LogDay(*v.ledger, v.snap->size()));
+      ELDERCARE_ASSIGN_OR_RETURN(proj::Supervision s,
+                                 proj::ComputeSupervision(*v.snap, sa->enterprise, sa->month, log_day));
       if (sa->json) {
         json j = SupervisionJson(s);
         j["at_size"] = v.snap->size();
@@ -416,8 +419,9 @@ void AddProgrammeCommands(CLI::App& app, Context& ctx) {
         }
       }
       std::vector<proj::Supervision> rows;
+      ELDERCARE_ASSIGN_OR_RETURN(int32_t log_day, LogDay(*v.ledger, v.snap->size()));
       for (const auto& m : months) {
-        ELDERCARE_ASSIGN_OR_RETURN(proj::Supervision s, proj::ComputeSupervision(*v.snap, na->id, m));
+        ELDERCARE_ASSIGN_OR_RETURN(proj::Supervision s, proj::ComputeSupervision(*v.snap, na->id, m, log_day));
         rows.push_back(std::move(s));
       }
       if (na->json) {

@@ -3,6 +3,7 @@
 #include <set>
 #include <thread>
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <fstream>
@@ -210,7 +211,15 @@ Status ReconcileCmd(Context& ctx, const MonthArgs& a) {
 Status RecommendationsCmd(Context& ctx, const MonthArgs& a) {
   ELDERCARE_ASSIGN_OR_RETURN(auto ledger, OpenLedger(ctx, a.ledger, false));
   ELDERCARE_ASSIGN_OR_RETURN(auto opened, Open(*ledger, a.at_size));
-  ELDERCARE_ASSIGN_OR_RETURN(auto recs, proj::ExitRecommendations(*opened.second, a.month));
+  ELDERCARE_ASSIGN_OR_RETURN(int32_t month, ParseMonth(a.month));
+  ELDERCARE_ASSIGN_OR_RETURN(int32_t log_day, LogDay(*ledger, opened.second->size()));
+  ELDERCARE_ASSIGN_OR_RETURN(auto recs, proj::ExitRecommendations(*opened.second, a.month, log_day));
+  if (log_day < FirstDayOfMonth(month + 1)) {
+    // On standard error: standard output stays the recommendations alone.
+    spdlog::warn("{} is not over at log size {} (its latest entry was recorded on {}): assigned elders not served "
+                 "yet are judged once it is",
+                 a.month, opened.second->size(), FormatDate(log_day));
+  }
   for (const auto& r : recs) {
     if (a.json) {
       ctx.out << json{{"enterprise", r.enterprise}, {"threshold", r.threshold}, {"value", r.value}, {"limit", r.limit},

@@ -100,9 +100,10 @@ Result<std::string> RenderReport(const Ledger& ledger, const std::string& enterp
   ELDERCARE_ASSIGN_OR_RETURN(auto view, ledger.Projections());
   proj::Snapshot snap(*view.state, view.size, view.size);
   ELDERCARE_ASSIGN_OR_RETURN(auto st, proj::ComputeStatement(snap, enterprise, month));
-  ELDERCARE_ASSIGN_OR_RETURN(proj::Supervision sup, proj::ComputeSupervision(snap, enterprise, month));
+  ELDERCARE_ASSIGN_OR_RETURN(int32_t log_day, LogDay(ledger, view.size));
+  ELDERCARE_ASSIGN_OR_RETURN(proj::Supervision sup, proj::ComputeSupervision(snap, enterprise, month, log_day));
   ELDERCARE_ASSIGN_OR_RETURN(auto findings, proj::DetectAnomalies(snap, month, enterprise));
-  ELDERCARE_ASSIGN_OR_RETURN(auto recs, proj::ExitRecommendations(snap, month));
+  ELDERCARE_ASSIGN_OR_RETURN(auto recs, proj::ExitRecommendations(snap, month, log_day));
   // The checkpoint the proofs are against: the latest signed one.
   ELDERCARE_ASSIGN_OR_RETURN(auto notes, ledger.Checkpoints());
   if (notes.empty()) return Status::FailedPrecondition("the ledger has no checkpoint to prove against");
@@ -159,7 +160,8 @@ Result<std::string> RenderReport(const Ledger& ledger, const std::string& enterp
   for (const auto& c : sup.contracts) h << Esc(c) << " ";
   h << "</td></tr><tr><th>complaints</th><td>" << sup.complaints_filed << " filed, " << sup.complaints_open << " open, "
     << sup.complaints_upheld << " upheld</td></tr><tr><th>assigned elders</th><td>" << sup.assigned_elders << " ("
-    << sup.unserved_elders.size() << " without service this month)</td></tr>";
+    << sup.unserved_elders.size() << " owed service and without it this month"
+    << (sup.month_over ? "" : " so far: the month is not over at this log size") << ")</td></tr>";
   if (!sup.to_reassign.empty()) h << "<tr><th>to reassign</th><td>" << sup.to_reassign.size() << " elders</td></tr>";
   h << "</table>";
   h << "<h2>Exit recommendations</h2><ul>";
@@ -173,6 +175,7 @@ Result<std::string> RenderReport(const Ledger& ledger, const std::string& enterp
     h << "</li>";
   }
   if (shown == 0) h << "<li>none: no supervision threshold crossed</li>";
+  if (!sup.month_over) h << "<li>(the month is not over at this log size: elders not served yet are not judged)</li>";
   h << "</ul>";
   h << "<h2>Anomalies (<span id='anomalies'>" << findings.size() << "</span>)</h2>"
     << "<p>Each event is proved included in the checkpoint above: leaf hash, then the RFC 9162 audit path "

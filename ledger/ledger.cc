@@ -1974,6 +1974,12 @@ Result<std::string> Ledger::EntryBytes(uint64_t index) const {
   return v;
 }
 
+Result<int64_t> Ledger::RecordedAt(uint64_t index) const {
+  ELDERCARE_ASSIGN_OR_RETURN(std::string leaf, EntryBytes(index));
+  ELDERCARE_ASSIGN_OR_RETURN(auto entry, ParseEntry(leaf));
+  return entry.Root<schema::Entry>().getRecordedAt();
+}
+
 Status Ledger::ScanEntries(uint64_t from, uint64_t limit,
                            const std::function<bool(uint64_t, std::string_view)>& fn) const {
   auto c = NewCursor(Family::kEntries, layout::EntryKey(from));

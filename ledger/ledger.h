@@ -182,6 +182,8 @@ class Ledger {
 
   // Leaf data (canonical Entry bytes) of one entry.
   Result<std::string> EntryBytes(uint64_t index) const;
+  // When the entry at `index` was recorded (microseconds, the ledger's clock).
+  Result<int64_t> RecordedAt(uint64_t index) const;
   // fn(index, leaf bytes) in index order from `from`, at most `limit`
   // entries, until fn returns false.
   Status ScanEntries(uint64_t from, uint64_t limit,

@@ -127,7 +127,8 @@ void Assigned(const Snapshot& snap, S::EnterpriseRecord::Reader enterprise, Supe
 
 }  // namespace
 
-Result<Supervision> ComputeSupervision(const Snapshot& snap, const std::string& enterprise, const std::string& month) {
+Result<Supervision> ComputeSupervision(const Snapshot& snap, const std::string& enterprise, const std::string& month,
+                                       int32_t log_day) {
   auto m = ParseMonth(month);
   if (!m.ok()) return m.status();
   auto ent = snap.Load<S::EnterpriseRecord>(keys::Join({"en", enterprise}));
@@ -138,6 +139,7 @@ Result<Supervision> ComputeSupervision(const Snapshot& snap, const std::string& 
   s.month = month;
   int32_t first = FirstDayOfMonth(*m), last = FirstDayOfMonth(*m + 1) - 1;
   s.on = last;
+  s.month_over = log_day > last;
   StatusAndContracts(ent->get(), s);
   ELDERCARE_ASSIGN_OR_RETURN(auto st, ComputeStatement(snap, enterprise, month));
   auto r = st->get();
@@ -157,7 +159,8 @@ Result<Supervision> ComputeSupervision(const Snapshot& snap, const std::string& 
   return s;
 }
 
-Result<std::vector<Recommendation>> ExitRecommendations(const Snapshot& snap, const std::string& month) {
+Result<std::vector<Recommendation>> ExitRecommendations(const Snapshot& snap, const std::string& month,
+                                                        int32_t log_day) {
   auto m = ParseMonth(month);
   if (!m.ok()) return m.status();
   int32_t first = FirstDayOfMonth(*m), last = FirstDayOfMonth(*m + 1) - 1;
@@ -215,7 +218,9 @@ Result<std::vector<Recommendation>> ExitRecommendations(const Snapshot& snap, co
       out.push_back({ent, "complaints", complaints.size(), limits.getComplaintsPerMonth(),
                      std::to_string(complaints.size()) + " complaints filed in " + month, complaints});
     }
-    // Assigned elders it owed service, left the month without any.
+    // Assigned elders it owed service, left the month without any (once
+    // the month is over: before, they may yet be served).
+    if (log_day <= last) continue;
     std::set<std::string> served;
     std::string de = keys::Prefix({"de", ent, month});
     for (const auto& k : snap.Keys(de)) served.insert(k.substr(de.size()));

@@ -37,6 +37,8 @@ struct Supervision {
   // suspended nor exited, a contract covering the elder in force), and no
   // delivery this month.
   std::vector<std::string> unserved_elders;
+  // Whether the log had passed the month's last day at this size.
+  bool month_over = true;
   // Assigned, and on the month's last day the enterprise may not serve them
   // (suspended, exited, or no contract covering them): another enterprise must.
   std::vector<std::string> to_reassign;
@@ -56,9 +58,17 @@ struct Recommendation {
 // Every enterprise (still in the programme) over any supervision threshold
 // of the policy in force, for `month` (spot-checks over it and the two
 // months before, at least 10 results; denials over at least 5 answered calls).
-Result<std::vector<Recommendation>> ExitRecommendations(const Snapshot& snap, const std::string& month);
+// `log_day`: the day (China time) the latest entry at the snapshot's size
+// was recorded. Until the log has passed the month's last day the month is
+// not over, and an assigned elder not served yet is no failure:
+// unserved_assigned_elders is judged only once it is.
+Result<std::vector<Recommendation>> ExitRecommendations(const Snapshot& snap, const std::string& month,
+                                                        int32_t log_day);
 
-Result<Supervision> ComputeSupervision(const Snapshot& snap, const std::string& enterprise, const std::string& month);
+// `log_day` as above: with the month not over, unserved_elders are those
+// not served so far (month_over is false).
+Result<Supervision> ComputeSupervision(const Snapshot& snap, const std::string& enterprise, const std::string& month,
+                                       int32_t log_day);
 
 }  // namespace eldercare::proj
 

@@ -25,6 +25,10 @@ namespace {
 
 using testing::ProgrammeFixture;
 
+// The day the log's latest entry was recorded, for a log that has passed
+// every month asked about.
+constexpr int32_t kEveryMonthOver = kMaxDay;
+
 // A delivery with locations (home of E1/E2 at 39.015,106.399 and 39.100,106.399: ~9.5 km apart).
 std::string At(const std::string& id, const std::string& elder, const std::string& worker, const std::string& service,
                const std::string& day, const std::string& from, const std::string& to, int evidence,
@@ -801,7 +805,7 @@ TEST_F(Supervision, ExitRecommendationsCarryTheirEvidence) {
   }
   f.Expect("insp", results);
   auto v = f.Snap();
-  auto recs = proj::ExitRecommendations(*v.snap, "2024-03");
+  auto recs = proj::ExitRecommendations(*v.snap, "2024-03", kEveryMonthOver);
   ASSERT_TRUE(recs.ok());
   ASSERT_EQ(recs->size(), 1u);
   EXPECT_EQ((*recs)[0].threshold, "spot_check_failures");
@@ -809,7 +813,7 @@ TEST_F(Supervision, ExitRecommendationsCarryTheirEvidence) {
   EXPECT_EQ((*recs)[0].evidence.size(), 3u);
   // Suspended, its elders are listed for reassignment; its claims are refused.
   f.Expect("bureau", R"({"type":"enterprise_suspended","enterprise_id":"ent-a","effective_from":"2024-04-10","reason":"spot-check failures","evidence":[1]})");
-  auto sup = proj::ComputeSupervision(*f.Snap().snap, "ent-a", "2024-04");
+  auto sup = proj::ComputeSupervision(*f.Snap().snap, "ent-a", "2024-04", kEveryMonthOver);
   ASSERT_TRUE(sup.ok());
   EXPECT_EQ(sup->status, "suspended");
   EXPECT_EQ(sup->to_reassign.size(), 3u);
@@ -824,16 +828,16 @@ TEST_F(Supervision, UnservedEldersAreThoseTheEnterpriseOwedService) {
     f.Elder(e, "1930-01-01");
     Assign(std::string("as-") + e, e, "ent-a", "2024-01-10");
   }
-  auto unserved = [&](const std::string& month) -> std::optional<uint64_t> {
-    auto recs = proj::ExitRecommendations(*f.Snap().snap, month);
+  auto unserved = [&](const std::string& month, int32_t log_day = kEveryMonthOver) -> std::optional<uint64_t> {
+    auto recs = proj::ExitRecommendations(*f.Snap().snap, month, log_day);
     EXPECT_TRUE(recs.ok()) << recs.status().ToString();
     for (const auto& r : *recs) {
       if (r.threshold == "unserved_assigned_elders") return r.value;
     }
     return std::nullopt;
   };
-  auto sup = [&](const std::string& month) {
-    auto s = proj::ComputeSupervision(*f.Snap().snap, "ent-a", month);
+  auto sup = [&](const std::string& month, int32_t log_day = kEveryMonthOver) {
+    auto s = proj::ComputeSupervision(*f.Snap().snap, "ent-a", month, log_day);
     EXPECT_TRUE(s.ok()) << s.status().ToString();
     return *s;
   };
@@ -844,6 +848,14 @@ TEST_F(Supervision, UnservedEldersAreThoseTheEnterpriseOwedService) {
   // One served: six left.
   f.Expect("ent-a", At("m1", "E1", "w1", "bathing", "2024-03-04", "09:00", "10:00", 1));
   EXPECT_EQ(unserved("2024-03"), 6u);
+  // While the log has not passed the month's last day, those six may yet be
+  // served: listed as so far, not judged.
+  const int32_t march_31 = *ParseDate("2024-03-31"), april_1 = march_31 + 1;
+  EXPECT_EQ(unserved("2024-03", march_31), std::nullopt);
+  EXPECT_FALSE(sup("2024-03", march_31).month_over);
+  EXPECT_EQ(sup("2024-03", march_31).unserved_elders.size(), 6u);
+  EXPECT_EQ(unserved("2024-03", april_1), 6u);
+  EXPECT_TRUE(sup("2024-03", april_1).month_over);
   // After the contract's end (2024-12-31) nothing is owed: the elders are to
   // be reassigned, and no exit is recommended for not serving them.
   EXPECT_EQ(unserved("2025-02"), std::nullopt);
