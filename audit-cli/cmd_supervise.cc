@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <cstring>
 #include <fstream>
 
 #include "audit-cli/context.h"
@@ -13,6 +14,8 @@
 #include "audit-cli/report.h"
 #include "ledger/client.h"
 #include "ledger/entry.h"
+#include "ledger/event_schema.h"
+#include "ledger/file_io.h"
 #include "ledger/note.h"
 #include "ledger/time_util.h"
 #include "projections/anomalies.h"
@@ -332,7 +335,7 @@ Status AttestCmd(Context& ctx, const AttestArgs& a) {
   if (a.out.empty() || a.out == "-") {
     ctx.out << signed_note;
   } else {
-    std::ofstream(a.out) << signed_note;
+    ELDERCARE_RETURN_IF_ERROR(WriteNewFile(a.out, signed_note));
     ctx.out << "attested " << att.statements.size() << " statements of " << a.month << " at log size " << att.size << " in "
             << a.out << "\n";
   }
@@ -352,15 +355,35 @@ Status VerifyAttestationCmd(Context& ctx, const AttestArgs& a) {
   std::string signer = parsed.signatures.front().name;
   auto actor = ledger->FindActor(signer);
   if (!actor) return Status::PermissionDenied("'" + signer + "' is not an actor of this ledger");
-  bool verified = false;
+  const ActorKey* key = nullptr;
   for (const auto& k : actor->keys) {
     note::Verifier v{signer, note::KeyId(signer, k.key), k.key};
-    verified |= note::Open(text, v).ok();
+    if (note::Open(text, v).ok()) key = &k;
   }
-  if (!verified) return Status::PermissionDenied("the signature of '" + signer + "' does not verify");
+  if (key == nullptr) return Status::PermissionDenied("the signature of '" + signer + "' does not verify");
   if (att.size > ledger->Size()) {
     return Status::FailedPrecondition("the attestation is at log size " + std::to_string(att.size) + "; this copy has only " +
                                       std::to_string(ledger->Size()));
+  }
+  // The key must belong to the log attested: registered within its first
+  // att.size entries, and not revoked among them.
+  if (key->registered_at >= att.size) {
+    return Status::PermissionDenied("the key that signed was registered for '" + signer + "' at index " +
+                                    std::to_string(key->registered_at) + ", after the attested log size " +
+                                    std::to_string(att.size));
+  }
+  if (key->revoked_at != 0 && key->revoked_at < att.size) {
+    return Status::PermissionDenied("the key that signed was revoked for '" + signer + "' at index " +
+                                    std::to_string(key->revoked_at) + ", within the attested log size " +
+                                    std::to_string(att.size));
+  }
+  if (key->revoked_at != 0) {
+    // Valid for the size it claims; but an attestation carries no time, so
+    // whoever held the key after its revocation could sign one at any
+    // earlier size.
+    spdlog::warn("the key that signed was revoked at index {}, after the attested size: an attestation made with it "
+                 "since then could claim any earlier size; ask the signer for a newer attestation",
+                 key->revoked_at);
   }
   ELDERCARE_ASSIGN_OR_RETURN(Hash root, ledger->RootAt(att.size));
   if (root != att.root) return Status::Corruption("the root at size " + std::to_string(att.size) + " differs: a different history");
@@ -380,7 +403,7 @@ Status VerifyAttestationCmd(Context& ctx, const AttestArgs& a) {
                                 std::to_string(y.payable_fen));
     }
   }
-  ctx.out << "attestation verifies: signed by " << signer << "; " << att.month << " at log size " << att.size << ", root "
+  ctx.out << "attestation verifies: signed by " << signer << " (" << events::RoleName(actor->role) << "); " << att.month << " at log size " << att.size << ", root "
           << HexEncode(root) << ", policy " << att.policy << ", " << att.statements.size() << " statements reproduce\n";
   return Status::Ok();
 }
@@ -436,9 +459,10 @@ void AddSuperviseCommands(CLI::App& app, Context& ctx) {
     ctx.action = [&ctx, rp]() -> Status {
       ELDERCARE_ASSIGN_OR_RETURN(auto ledger, OpenLedger(ctx, rp->ledger, false));
       ELDERCARE_ASSIGN_OR_RETURN(std::string html, RenderReport(*ledger, rp->enterprise, rp->month));
-      std::ofstream out(rp->out, std::ios::binary);
+      std::ofstream out(rp->out, std::ios::binary | std::ios::trunc);
       out << html;
-      if (!out) return Status::IoError("cannot write " + rp->out);
+      out.close();  // a failed write may show only when the last of it is flushed
+      if (!out) return Status::IoError("cannot write " + rp->out + ": " + std::strerror(errno));
       ctx.out << "wrote " << rp->out << " (" << html.size() << " bytes)\n";
       return Status::Ok();
     };
@@ -450,7 +474,7 @@ void AddSuperviseCommands(CLI::App& app, Context& ctx) {
   attest->add_option("--month", at->month, "YYYY-MM")->required();
   attest->add_option("--key", at->key, "The signer's PEM private key")->required();
   attest->add_option("--actor", at->actor, "The signer's actor id (its key must be registered)")->required();
-  attest->add_option("--out", at->out, "File to write (default: standard output)");
+  attest->add_option("--out", at->out, "File to create (never overwritten; default: standard output)");
   attest->callback([&ctx, at] { ctx.action = [&ctx, at]() { return AttestCmd(ctx, *at); }; });
   auto va = std::make_shared<AttestArgs>();
   auto* vatt = app.add_subcommand("verify-attestation", "Check an attestation against any copy of the ledger");

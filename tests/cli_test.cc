@@ -13,8 +13,10 @@
 #include "ledger/crypto.h"
 #include "ledger/ledger.h"
 #include "ledger/merkle.h"
+#include "ledger/note.h"
 #include "ledger/proof_json.h"
 #include "ledger/time_util.h"
+#include "projections/attestation.h"
 #include "tests/test_util.h"
 
 namespace eldercare {
@@ -180,6 +182,79 @@ TEST_F(Cli, SubmitsCheckpointsProvesAndVerifies) {
   EXPECT_EQ(entry["event"]["actor_id"], "b-1");
   auto st = Run({"status", "--ledger", P("L"), "--json"});
   EXPECT_EQ(nlohmann::json::parse(st.out)["size"], 5);
+}
+
+// An attestation is a signed file: never overwritten, never claimed written
+// when it was not; and it is checked against the key its signer held at the
+// log size it names, not any key the signer ever had.
+TEST_F(Cli, AttestationsAreHeldToTheKeyValidAtTheirSize) {
+  Keygen("ev1.pem");
+  Keygen("ev2.pem");
+  auto reg = [&](const std::string& pub) {
+    return Run({"keys", "register", "--ledger", P("L"), "--operator-key", P("op.pem"), "--actor", "evaluator-1", "--role",
+                "evaluator", "--public-key", P(pub)});
+  };
+  ASSERT_EQ(reg("ev1.pub").code, 0);
+  const std::vector<std::string> attest = {"attest", "--ledger", P("L"), "--month", "2024-03", "--key", P("ev1.pem"),
+                                           "--actor", "evaluator-1", "--out"};
+  auto with_out = [&](const std::string& out) {
+    auto args = attest;
+    args.push_back(out);
+    return Run(args);
+  };
+  auto made = with_out(P("att1.txt"));
+  ASSERT_EQ(made.code, 0) << made.err;
+  const std::string att1 = *ReadFile(P("att1.txt"));
+  auto again = with_out(P("att1.txt"));
+  EXPECT_NE(again.code, 0);
+  EXPECT_NE(again.err.find("cannot create " + P("att1.txt")), std::string::npos) << again.err;
+  EXPECT_EQ(*ReadFile(P("att1.txt")), att1);
+  auto nowhere = with_out(P("no-such-dir/att.txt"));
+  EXPECT_NE(nowhere.code, 0);
+  EXPECT_EQ(nowhere.out, "") << "claimed written";
+
+  auto check = [&](const std::string& text) { return Run({"verify-attestation", "--ledger", P("L"), "--attestation", "-"}, text); };
+  auto ok = check(att1);
+  EXPECT_EQ(ok.code, 0) << ok.err;
+  EXPECT_NE(ok.out.find("signed by evaluator-1 (evaluator)"), std::string::npos) << ok.out;
+
+  // The same statement signed with a key registered after its size.
+  ASSERT_EQ(reg("ev2.pub").code, 0);
+  auto body = proj::ParseAttestationBody(note::Parse(att1)->text);
+  ASSERT_TRUE(body.ok());
+  auto resign = [&](const proj::Attestation& a, const std::string& pem) {
+    return *note::Sign(proj::AttestationBody(a), "evaluator-1", *PrivateKey::LoadPemFile(P(pem)));
+  };
+  auto late = check(resign(*body, "ev2.pem"));
+  EXPECT_NE(late.code, 0);
+  EXPECT_NE(late.err.find("registered for 'evaluator-1' at index " + std::to_string(body->size) +
+                          ", after the attested log size " + std::to_string(body->size)),
+            std::string::npos)
+      << late.err;
+
+  // ev1 revoked: what it signed before still verifies, with a warning; a
+  // statement naming a size past the revocation does not.
+  ASSERT_EQ(Run({"keys", "revoke", "--ledger", P("L"), "--operator-key", P("op.pem"), "--actor", "evaluator-1",
+                 "--public-key", P("ev1.pub")})
+                .code,
+            0);
+  auto before = check(att1);
+  EXPECT_EQ(before.code, 0) << before.err;
+  EXPECT_NE(before.err.find("the key that signed was revoked at index"), std::string::npos) << before.err;
+  proj::Attestation after = *body;
+  LedgerOptions ro;
+  ro.read_only = true;
+  auto l = Ledger::Open(P("L"), ro);
+  ASSERT_TRUE(l.ok()) << l.status().ToString();
+  after.size = (*l)->Size();
+  after.root = *(*l)->RootAt(after.size);
+  l->reset();
+  auto revoked = check(resign(after, "ev1.pem"));
+  EXPECT_NE(revoked.code, 0);
+  EXPECT_NE(revoked.err.find("revoked for 'evaluator-1' at index " + std::to_string(after.size - 1) +
+                             ", within the attested log size " + std::to_string(after.size)),
+            std::string::npos)
+      << revoked.err;
 }
 
 TEST_F(Cli, RejectsMalformedJson) {
