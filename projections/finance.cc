@@ -86,6 +86,11 @@ Result<std::vector<Reconciliation>> Reconcile(const Snapshot& snap, const std::s
     if (r.closed && (r.city_fen || r.district_fen) && r.city_fen + r.district_fen != r.statement_fen) {
       r.flags.push_back("allocation_differs_from_statement");
     }
+    // Disbursed (net of what came back) beyond what the city and the
+    // district allocated: money no budget line covers.
+    if (r.paid_fen > 0 && r.paid_fen - r.recovered_fen > r.city_fen + r.district_fen) {
+      r.flags.push_back("paid_beyond_allocation");
+    }
     out.push_back(std::move(r));
   }
   return out;

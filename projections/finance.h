@@ -34,7 +34,8 @@ struct Reconciliation {
   // not yet recovered); over_recovered (more recovered than was due).
   // Open months: paid_without_closed_statement,
   // recovery_without_closed_statement. Any month: allocation_not_1_to_1,
-  // allocation_differs_from_statement.
+  // allocation_differs_from_statement, paid_beyond_allocation (paid, net of
+  // what was paid back, more than the city and the district allocated).
   std::vector<std::string> flags;
   std::vector<uint64_t> evidence;  // close, allocations, payments, recoveries
 };

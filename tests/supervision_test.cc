@@ -499,7 +499,9 @@ TEST_F(Supervision, ReconciliationFlagsOverAndUnderPaymentsAndMissingCloses) {
   EXPECT_TRUE(has(by["ent-a"], "overpaid"));
   EXPECT_TRUE(has(by["ent-a"], "allocation_not_1_to_1"));
   EXPECT_TRUE(has(by["ent-a"], "allocation_differs_from_statement"));
+  EXPECT_TRUE(has(by["ent-a"], "paid_beyond_allocation")) << "6,500 paid of 5,000 allocated";
   EXPECT_TRUE(has(by["ent-b"], "unpaid_closed_statement"));
+  EXPECT_FALSE(has(by["ent-b"], "paid_beyond_allocation")) << "nothing paid";
   EXPECT_FALSE(has(by["ent-a"], "close_does_not_reproduce"));
   EXPECT_FALSE(has(by["ent-b"], "close_does_not_reproduce"));
   auto feb = proj::Reconcile(*v.snap, "2024-02");
@@ -597,6 +599,8 @@ TEST_F(Supervision, RecoveriesSettleWhatReconciliationFlags) {
   std::unique_ptr<proj::Statement> march;
   uint64_t closed_at = 0;
   ASSERT_NO_FATAL_FAILURE(CloseMarch(f, &march, &closed_at));
+  f.Expect("fin", R"({"type":"funds_allocated","allocation_id":"a1","month":"2024-03","enterprise_id":"ent-a","source":"city","amount_fen":6000,"allocated_on":"2024-04-10"})"
+                  "\n" R"({"type":"funds_allocated","allocation_id":"a2","month":"2024-03","enterprise_id":"ent-a","source":"district","amount_fen":6000,"allocated_on":"2024-04-10"})");
   f.Expect("fin", R"({"type":"disbursement_paid","payment_id":"p1","month":"2024-03","enterprise_id":"ent-a","amount_fen":12500,"paid_on":"2024-04-15"})");
   auto recovery = [](const char* id, const char* month, int64_t fen, const char* on) {
     return std::string(R"({"type":"recovery_received","recovery_id":")") + id + R"(","month":")" + month +
@@ -612,7 +616,7 @@ TEST_F(Supervision, RecoveriesSettleWhatReconciliationFlags) {
     }
     return std::nullopt;
   };
-  ASSERT_EQ(row("2024-03")->flags, std::vector<std::string>{"overpaid"});
+  ASSERT_EQ(row("2024-03")->flags, (std::vector<std::string>{"overpaid", "paid_beyond_allocation"}));
   f.Expect("fin", recovery("r1", "2024-03", 500, "2024-04-20"));
   uint64_t r1 = f.ledger().Size() - 1;
   auto march_row = row("2024-03");
