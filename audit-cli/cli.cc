@@ -52,7 +52,7 @@ int32_t Today() {
 }
 
 Result<int32_t> LogDay(const Ledger& ledger, uint64_t size) {
-  if (size == 0) return Status::InvalidArgument("an empty log has no latest entry");
+  if (size == 0) return kMinDay;  // nothing recorded yet: no month is over
   ELDERCARE_ASSIGN_OR_RETURN(int64_t at, ledger.RecordedAt(size - 1));
   return DateOfTimestamp(at, kChinaOffsetMinutes);
 }

@@ -219,7 +219,7 @@ Status RecommendationsCmd(Context& ctx, const MonthArgs& a) {
   ELDERCARE_ASSIGN_OR_RETURN(auto recs, proj::ExitRecommendations(*opened.second, a.month, log_day));
   if (log_day < FirstDayOfMonth(month + 1)) {
     // On standard error: standard output stays the recommendations alone.
-    spdlog::warn("{} is not over at log size {} (its latest entry was recorded on {}): assigned elders not served "
+    ctx.log->warn("{} is not over at log size {} (its latest entry was recorded on {}): assigned elders not served "
                  "yet are judged once it is",
                  a.month, opened.second->size(), FormatDate(log_day));
   }
@@ -381,7 +381,7 @@ Status VerifyAttestationCmd(Context& ctx, const AttestArgs& a) {
     // Valid for the size it claims; but an attestation carries no time, so
     // whoever held the key after its revocation could sign one at any
     // earlier size.
-    spdlog::warn("the key that signed was revoked at index {}, after the attested size: an attestation made with it "
+    ctx.log->warn("the key that signed was revoked at index {}, after the attested size: an attestation made with it "
                  "since then could claim any earlier size; ask the signer for a newer attestation",
                  key->revoked_at);
   }

@@ -58,7 +58,8 @@ Result<std::unique_ptr<proj::Snapshot>> SnapshotAt(const ProjectionView& view, i
 // Today in China (UTC+8), days since 1970-01-01: the default business date.
 int32_t Today();
 // The day (China) the latest entry below log size `size` was recorded: a
-// month is over, as far as the log at that size knows, once this is past it.
+// month is over, as far as the log at that size knows, once this is past it
+// (at size 0, the earliest day there is).
 Result<int32_t> LogDay(const Ledger& ledger, uint64_t size);
 // The date YYYY-MM-DD in `text`, or today when it is empty.
 Result<int32_t> DayOr(const std::string& text);

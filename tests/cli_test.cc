@@ -484,6 +484,29 @@ TEST_F(Cli, EligibilityRefusesIdsNobodyRegistered) {
   EXPECT_EQ(answer["monthly_entitlement_fen"], 0);
   // Before the elder was registered, the id was unknown.
   EXPECT_EQ(Run({"eligibility", "--ledger", P("L"), "--elder", "E-0002", "--on", "2024-03-01", "--at-size", "6"}).code, 1);
+
+  // Exit recommendations judge a month the log has passed; the month its
+  // latest entry was recorded in is not over, and they say so; at size 0
+  // nothing is recorded, not even a policy.
+  auto over = Run({"exit-recommendations", "--ledger", P("L"), "--month", "2024-03"});
+  EXPECT_EQ(over.code, 0) << over.err;
+  EXPECT_EQ(over.out, "no enterprise crossed a supervision threshold in 2024-03\n");
+  EXPECT_EQ(over.err.find("is not over"), std::string::npos) << over.err;
+  std::string month;
+  {
+    LedgerOptions ro;
+    ro.read_only = true;
+    auto l = Ledger::Open(P("L"), ro);
+    ASSERT_TRUE(l.ok());
+    month = FormatMonth(MonthOfDate(DateOfTimestamp(*(*l)->RecordedAt((*l)->Size() - 1), kChinaOffsetMinutes)));
+  }
+  auto current = Run({"exit-recommendations", "--ledger", P("L"), "--month", month});
+  EXPECT_EQ(current.code, 0) << current.err;
+  EXPECT_NE(current.err.find(month + " is not over at log size 7 (its latest entry was recorded on "), std::string::npos)
+      << current.err;
+  auto empty = Run({"exit-recommendations", "--ledger", P("L"), "--month", "2024-03", "--at-size", "0"});
+  EXPECT_EQ(empty.code, 1);
+  EXPECT_NE(empty.err.find("no policy is in force in 2024-03"), std::string::npos) << empty.err;
 }
 
 // Revoking the last unrevoked operator key would leave nobody able to
