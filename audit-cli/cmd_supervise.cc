@@ -3,7 +3,6 @@
 #include <set>
 #include <thread>
 #include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <cstring>
