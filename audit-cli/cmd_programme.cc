@@ -342,17 +342,52 @@ void AddProgrammeCommands(CLI::App& app, Context& ctx) {
           return true;
         });
       }
+      // Whether the month is closed at this size (finance books the close,
+      // not a recomputation), or not even over.
+      ELDERCARE_ASSIGN_OR_RETURN(int32_t month, ParseMonth(ba->month));
+      ELDERCARE_ASSIGN_OR_RETURN(int32_t log_day, LogDay(*v.ledger, v.snap->size()));
+      const bool month_over = log_day >= FirstDayOfMonth(month + 1);
       for (const auto& e : enterprises) {
         ELDERCARE_ASSIGN_OR_RETURN(auto st, proj::ComputeStatement(*v.snap, e, ba->month));
+        auto close = v.snap->Load<S::CloseRecord>(keys::Join({"bc", e, ba->month}));
         if (ba->csv) {
           StatementCsv(ctx.out, *st);
         } else if (ba->json) {
           json j = events::StructToJson(capnp::toDynamic(st->get()));
           j["digest"] = HexEncode(st->digest());
           if (!ba->lines) j.erase("lines");
+          j["month_over"] = month_over;
+          j["close"] = nullptr;
+          if (close) {
+            auto c = close->get().getClose();
+            j["close"] = {{"index", close->get().getIndex()},
+                          {"at_size", c.getAtSize()},
+                          {"statement_digest", HexEncode(ByteSpan(c.getStatementDigest().begin(), c.getStatementDigest().size()))},
+                          {"total_fen", c.getTotalFen()},
+                          {"closed_on", FormatDate(c.getClosedOn())}};
+          }
           ctx.out << j.dump() << "\n";
         } else {
           PrintStatement(ctx.out, *st, ba->lines);
+          if (close) {
+            // (Digests name the log size a statement was computed at: the
+            // amounts are what compare.)
+            auto c = close->get().getClose();
+            const int64_t now = st->get().getPayableFen();
+            ctx.out << "  closed on " << FormatDate(c.getClosedOn()) << " (index " << close->get().getIndex()
+                    << "), computed at log size " << c.getAtSize() << ": payable " << Yuan(c.getTotalFen()) << " yuan";
+            if (now == c.getTotalFen()) {
+              ctx.out << ", as above\n";
+            } else {
+              ctx.out << "; recomputed at this size " << Yuan(now) << " yuan (" << (now > c.getTotalFen() ? "+" : "")
+                      << Yuan(now - c.getTotalFen()) << "): finance books the close, and a later statement carries "
+                      << "the difference as an adjustment\n";
+            }
+          } else {
+            ctx.out << "  not closed at this log size"
+                    << (month_over ? "" : "; the month is not over (latest entry recorded on " + FormatDate(log_day) + ")")
+                    << "\n";
+          }
         }
       }
       return Status::Ok();

@@ -45,11 +45,16 @@ done < <(jq -r '.[] | [.pattern, .injected, .recall, .precision] | @tsv' "$work/
 "$cli" log --ledger "$ledger" --json --limit 10000000 | jq -c 'select(.event.type == "billing_period_closed") | .event' >"$work/closes.jsonl"
 closes=$(wc -l <"$work/closes.jsonl")
 ((closes >= 9)) || fail "only $closes closes in the demo log"
-while read -r ent month size digest; do
+while read -r ent month size digest total; do
   got=$("$cli" billing --ledger "$ledger" --month "$month" --enterprise "$ent" --at-size "$size" --json | jq -r .digest)
   [[ $got == "$digest" ]] || fail "close of $ent $month at size $size: frozen $digest, recomputed $got"
-done < <(jq -r '[.enterprise_id, .month, .at_size, .statement_digest] | @tsv' "$work/closes.jsonl")
-echo "ok  all $closes closes reproduce their frozen digests"
+  # Asked today, the statement names its close (what finance books) beside the recomputation.
+  "$cli" billing --ledger "$ledger" --month "$month" --enterprise "$ent" --json |
+    jq -e --arg d "$digest" --argjson s "$size" --argjson t "$total" \
+      '.month_over and .close.statement_digest == $d and .close.at_size == $s and .close.total_fen == $t' >/dev/null ||
+    fail "billing $ent $month does not name its close (at size $size, $total fen)"
+done < <(jq -r '[.enterprise_id, .month, .at_size, .statement_digest, .total_fen] | @tsv' "$work/closes.jsonl")
+echo "ok  all $closes closes reproduce their frozen digests, and billing names each"
 
 # The exit mechanism: the enterprise writing ghost visits is suspended from
 # the first visit its spot-checks found not delivered, a day of a month
@@ -60,6 +65,11 @@ line=$(grep '^exit mechanism:' "$work/a.out") || fail "the exit mechanism caught
 read -r sent sfrom smonth < <(sed -n 's/^exit mechanism: \([^ ]*\) suspended from \([0-9-]*\) .*its statement of \([0-9-]*\) takes back.*/\1 \2 \3/p' <<<"$line")
 [[ -n ${smonth:-} && ${sfrom:0:7} < $smonth ]] || fail "the suspension was not backdated into a closed month: $line"
 "$cli" billing --ledger "$ledger" --month "$smonth" --enterprise "$sent" --json >"$work/clawback.json"
+# The month the suspension reaches back into: closed on what was known then;
+# recomputed today it pays less, and billing says finance books the close.
+"$cli" billing --ledger "$ledger" --month "${sfrom:0:7}" --enterprise "$sent" |
+  grep -Eq "^  closed on [0-9-]+ \(index [0-9]+\), computed at log size [0-9]+: payable [0-9.]+ yuan; recomputed at this size [0-9.-]+ yuan \(-[0-9.]+\): finance books the close" ||
+  fail "billing $sent ${sfrom:0:7} does not show its close beside the lower recomputation"
 taken=$(jq '[.adjustments[] | select(.month == "'"${sfrom:0:7}"'") | .now_fen - .accounted_fen] | add // 0' "$work/clawback.json")
 ((taken < 0)) || fail "$sent's statement of $smonth takes nothing back for ${sfrom:0:7} ($taken fen)"
 payable=$(jq .payable_fen "$work/clawback.json")
