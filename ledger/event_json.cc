@@ -348,10 +348,11 @@ json EventToJson(schema::EventBody::Reader body) {
   const EventType* type = EventTypeOf(body);
   if (type == nullptr) return json{{"type", "unknown"}};
   DynamicStruct::Reader dyn = capnp::toDynamic(body);
-  json obj = json::object();
+  // No event struct has a field named "type" (the JSON would lose its
+  // event type); the fields' object gains it in place rather than being
+  // copied, value by value, into another.
+  json obj = StructToJson(dyn.get(type->field).as<DynamicStruct>());
   obj["type"] = type->name;
-  json fields = StructToJson(dyn.get(type->field).as<DynamicStruct>());
-  for (auto& [k, v] : fields.items()) obj[k] = v;
   return obj;
 }
 
