@@ -192,6 +192,20 @@ TEST(EventSchema, WritersComeFromTheSchemaAnnotations) {
   for (const auto& t : events::EventTypes()) EXPECT_FALSE(t.writers.empty()) << t.name;
 }
 
+// An event's JSON is its struct's fields plus "type": a field of that name
+// would overwrite the event type (EventToJson), and submit could not read
+// the line back. One event of each type, rendered, names its type.
+TEST(EventSchema, NoEventHasAFieldNamedType) {
+  for (const auto& t : events::EventTypes()) {
+    auto fields = t.field.getType().asStruct().getFields();
+    for (auto f : fields) EXPECT_NE(events::SnakeCase(f.getProto().getName().cStr()), "type") << t.name;
+    capnp::MallocMessageBuilder m;
+    auto body = m.initRoot<schema::EventBody>();
+    capnp::toDynamic(body).init(t.field);
+    EXPECT_EQ(events::EventToJson(body.asReader())["type"], t.name);
+  }
+}
+
 TEST(EventSchema, AnnotationIdsMatchTheSchema) {
   auto field = capnp::Schema::from<schema::Genesis>().getFieldByName("operatorKey");
   EXPECT_TRUE(events::HasAnnotation(field, events::kAnnRequired));
