@@ -37,7 +37,7 @@ Hash BodyDigest(schema::EventBody::Reader body) {
   return WithCanonical(body, [](ByteSpan b) { return Sha256(b); });
 }
 
-Hash BodyDigestInCanonicalEntry(const CanonicalMessage& entry) {
+std::optional<CanonicalBody> CanonicalBodyInEntry(const CanonicalMessage& entry) {
   auto e = entry.Root<schema::Entry>();
   auto body = e.getBody();
   // A canonical message lays every object out in preorder with no gaps, so
@@ -48,7 +48,7 @@ Hash BodyDigestInCanonicalEntry(const CanonicalMessage& entry) {
   auto data = any.getDataSection();
   auto pointers = any.getPointerSection();
   uint64_t data_words = data.size() / sizeof(capnp::word);
-  if (data_words == 0 && pointers.size() == 0) return BodyDigest(body);  // empty: a special pointer
+  if (data_words == 0 && pointers.size() == 0) return std::nullopt;  // empty: a special pointer
   // The body is Entry's last pointer, so in preorder its struct and all
   // under it run to the message's end: sized from where it starts, without
   // a walk of the body. (A message with pointers after it, which this
@@ -59,12 +59,19 @@ Hash BodyDigestInCanonicalEntry(const CanonicalMessage& entry) {
                            begin < all.data() + all.size()
                        ? static_cast<uint64_t>(all.data() + all.size() - begin) / sizeof(capnp::word)
                        : body.totalSize().wordCount;
+  CanonicalBody out;
   uint64_t root = (data_words | (uint64_t{pointers.size()} << 16)) << 32;  // struct pointer, offset 0
-  uint8_t root_bytes[8];
-  for (int i = 0; i < 8; ++i) root_bytes[i] = static_cast<uint8_t>(root >> (8 * i));
+  for (int i = 0; i < 8; ++i) out.root[i] = static_cast<uint8_t>(root >> (8 * i));
+  out.words = ByteSpan(begin, words * sizeof(capnp::word));
+  return out;
+}
+
+Hash BodyDigestInCanonicalEntry(const CanonicalMessage& entry) {
+  auto body = CanonicalBodyInEntry(entry);
+  if (!body) return BodyDigest(entry.Root<schema::Entry>().getBody());
   thread_local Sha256Hasher h;  // a context per call cost more than hashing a small body
-  h.Update(ByteSpan(root_bytes, sizeof root_bytes));
-  h.Update(ByteSpan(reinterpret_cast<const uint8_t*>(data.begin()), words * sizeof(capnp::word)));
+  h.Update(ByteSpan(body->root.data(), body->root.size()));
+  h.Update(body->words);
   return h.Finish();
 }
 

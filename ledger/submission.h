@@ -15,6 +15,8 @@
 #include <capnp/message.h>
 #include <capnp/serialize.h>
 
+#include <array>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -71,6 +73,14 @@ Hash BodyDigest(schema::EventBody::Reader body);
 // (ParseEntry): its canonical form is the same words behind a new root
 // pointer, hashed where they lie.
 Hash BodyDigestInCanonicalEntry(const CanonicalMessage& entry);
+// What that digest hashes: the new root pointer, then the body's words where
+// they lie in the entry. None for an empty body (a special pointer: hashed
+// by BodyDigest).
+struct CanonicalBody {
+  std::array<uint8_t, 8> root{};
+  ByteSpan words;
+};
+std::optional<CanonicalBody> CanonicalBodyInEntry(const CanonicalMessage& entry);
 Hash HeaderDigest(std::string_view writer, std::string_view submission_id,
                   std::span<const Hash> body_digests);
 // The exact message handed to Ed25519.
