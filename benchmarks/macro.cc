@@ -441,7 +441,7 @@ double ExportReadRate(const std::string& dir) {
 double ExportHashSeconds(const std::string& dir) {
   auto reader = ExportReader::Open(dir);
   Die(reader.status(), "export");
-  const unsigned threads = HardwareThreads();
+  ThreadPool pool;  // every core: its workers and this thread
   constexpr size_t kSlice = 1u << 18;
   struct Item {
     ExportRecord leaf;
@@ -468,23 +468,19 @@ double ExportHashSeconds(const std::string& dir) {
     }
     std::atomic<uint64_t> sink{0};
     auto start = Clock::now();
-    std::vector<std::thread> ts;
-    for (unsigned t = 0; t < threads; ++t) {
-      ts.emplace_back([&, t] {
-        uint8_t x = 0;
-        for (size_t i = t; i < items.size(); i += threads) {
-          x ^= merkle::HashLeaf(AsBytes(items[i].leaf.bytes))[0];
-          if (items[i].body) {
-            Sha256Hasher h;
-            h.Update(ByteSpan(items[i].body->root.data(), items[i].body->root.size()));
-            h.Update(items[i].body->words);
-            x ^= h.Finish()[0];
-          }
+    pool.ParallelFor(pool.parallelism(), [&](size_t t) {
+      uint8_t x = 0;
+      for (size_t i = t; i < items.size(); i += pool.parallelism()) {
+        x ^= merkle::HashLeaf(AsBytes(items[i].leaf.bytes))[0];
+        if (items[i].body) {
+          Sha256Hasher h;
+          h.Update(ByteSpan(items[i].body->root.data(), items[i].body->root.size()));
+          h.Update(items[i].body->words);
+          x ^= h.Finish()[0];
         }
-        sink += x;
-      });
-    }
-    for (auto& t : ts) t.join();
+      }
+      sink += x;
+    });
     seconds += Seconds(start, Clock::now());
   }
   return seconds;
