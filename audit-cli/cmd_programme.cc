@@ -346,7 +346,7 @@ void AddProgrammeCommands(CLI::App& app, Context& ctx) {
       // not a recomputation), or not even over.
       ELDERCARE_ASSIGN_OR_RETURN(int32_t month, ParseMonth(ba->month));
       ELDERCARE_ASSIGN_OR_RETURN(int32_t log_day, LogDay(*v.ledger, v.snap->size()));
-      const bool month_over = log_day >= FirstDayOfMonth(month + 1);
+      const bool month_over = proj::MonthOver(month, log_day);
       for (const auto& e : enterprises) {
         ELDERCARE_ASSIGN_OR_RETURN(auto st, proj::ComputeStatement(*v.snap, e, ba->month));
         auto close = v.snap->Load<S::CloseRecord>(keys::Join({"bc", e, ba->month}));

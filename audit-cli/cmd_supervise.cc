@@ -216,7 +216,7 @@ Status RecommendationsCmd(Context& ctx, const MonthArgs& a) {
   ELDERCARE_ASSIGN_OR_RETURN(int32_t month, ParseMonth(a.month));
   ELDERCARE_ASSIGN_OR_RETURN(int32_t log_day, LogDay(*ledger, opened.second->size()));
   ELDERCARE_ASSIGN_OR_RETURN(auto recs, proj::ExitRecommendations(*opened.second, a.month, log_day));
-  if (log_day < FirstDayOfMonth(month + 1)) {
+  if (!proj::MonthOver(month, log_day)) {
     // On standard error: standard output stays the recommendations alone.
     ctx.log->warn("{} is not over at log size {} (its latest entry was recorded on {}): assigned elders not served "
                  "yet are judged once it is",

@@ -127,6 +127,8 @@ void Assigned(const Snapshot& snap, S::EnterpriseRecord::Reader enterprise, Supe
 
 }  // namespace
 
+bool MonthOver(int32_t month, int32_t log_day) { return log_day >= FirstDayOfMonth(month + 1); }
+
 Result<Supervision> ComputeSupervision(const Snapshot& snap, const std::string& enterprise, const std::string& month,
                                        int32_t log_day) {
   auto m = ParseMonth(month);
@@ -139,7 +141,7 @@ Result<Supervision> ComputeSupervision(const Snapshot& snap, const std::string& 
   s.month = month;
   int32_t first = FirstDayOfMonth(*m), last = FirstDayOfMonth(*m + 1) - 1;
   s.on = last;
-  s.month_over = log_day > last;
+  s.month_over = MonthOver(*m, log_day);
   StatusAndContracts(ent->get(), s);
   ELDERCARE_ASSIGN_OR_RETURN(auto st, ComputeStatement(snap, enterprise, month));
   auto r = st->get();
@@ -220,7 +222,7 @@ Result<std::vector<Recommendation>> ExitRecommendations(const Snapshot& snap, co
     }
     // Assigned elders it owed service, left the month without any (once
     // the month is over: before, they may yet be served).
-    if (log_day <= last) continue;
+    if (!MonthOver(*m, log_day)) continue;
     std::set<std::string> served;
     std::string de = keys::Prefix({"de", ent, month});
     for (const auto& k : snap.Keys(de)) served.insert(k.substr(de.size()));

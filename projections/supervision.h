@@ -58,6 +58,10 @@ struct Recommendation {
 // Every enterprise (still in the programme) over any supervision threshold
 // of the policy in force, for `month` (spot-checks over it and the two
 // months before, at least 10 results; denials over at least 5 answered calls).
+// Whether `month` (months since 1970-01) is over for a log whose latest
+// entry was recorded on `log_day` (China time): recorded after its last day.
+bool MonthOver(int32_t month, int32_t log_day);
+
 // `log_day`: the day (China time) the latest entry at the snapshot's size
 // was recorded. Until the log has passed the month's last day the month is
 // not over, and an assigned elder not served yet is no failure:
