@@ -57,16 +57,22 @@ struct Line {
 
 }  // namespace
 
-std::optional<S::StatusKind> StatusOn(S::EnterpriseRecord::Reader e, int32_t day) {
-  std::optional<S::StatusKind> kind;
-  int32_t best = INT32_MIN;
+std::optional<S::StatusFact::Reader> StatusChangeOn(S::EnterpriseRecord::Reader e, int32_t day) {
+  std::optional<S::StatusFact::Reader> latest;
   for (auto s : e.getStatus()) {
-    if (s.getEffectiveFrom() <= day && s.getEffectiveFrom() >= best) {
-      best = s.getEffectiveFrom();
-      kind = s.getKind();
-    }
+    if (s.getEffectiveFrom() <= day && (!latest || s.getEffectiveFrom() >= latest->getEffectiveFrom())) latest = s;
   }
-  return kind;
+  return latest;
+}
+
+std::optional<S::StatusKind> StatusOn(S::EnterpriseRecord::Reader e, int32_t day) {
+  auto change = StatusChangeOn(e, day);
+  return change ? std::optional<S::StatusKind>(change->getKind()) : std::nullopt;
+}
+
+bool ContractInForce(S::ContractFact::Reader c, int32_t day) {
+  bool ended = c.hasEnded() && c.getEnded().getEndedOn() <= day;
+  return c.getValidFrom() <= day && day <= c.getValidUntil() && !ended;
 }
 
 bool MayServe(S::EnterpriseRecord::Reader e, std::string_view community, std::string_view programme, int32_t day) {
@@ -92,8 +98,7 @@ std::vector<S::ContractFact::Reader> Covering(S::EnterpriseRecord::Reader e, std
 
 R ContractOnDay(const std::vector<S::ContractFact::Reader>& covering, int32_t day) {
   for (auto c : covering) {
-    bool ended = c.hasEnded() && c.getEnded().getEndedOn() <= day;
-    if (c.getValidFrom() <= day && day <= c.getValidUntil() && !ended) return R::NONE;
+    if (ContractInForce(c, day)) return R::NONE;
   }
   return covering.empty() ? R::NO_CONTRACT : R::OUTSIDE_CONTRACT_PERIOD;
 }

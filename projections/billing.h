@@ -89,9 +89,13 @@ std::string RefusalName(schema::Refusal r);
 schema::Refusal ContractOn(schema::EnterpriseRecord::Reader enterprise, std::string_view community,
                            std::string_view programme, int32_t day);
 
-// The enterprise's status on `day`: the last change effective by then
-// (none: never suspended).
+// The enterprise's last status change effective by `day` (none: never
+// suspended), and its kind.
+std::optional<schema::StatusFact::Reader> StatusChangeOn(schema::EnterpriseRecord::Reader enterprise, int32_t day);
 std::optional<schema::StatusKind> StatusOn(schema::EnterpriseRecord::Reader enterprise, int32_t day);
+
+// Whether the contract is in force on `day`: within its period, not ended.
+bool ContractInForce(schema::ContractFact::Reader contract, int32_t day);
 
 // Whether the enterprise may serve (and bill) the programme in the community
 // on `day`: neither suspended nor exited, and a contract covering them in force.

@@ -21,18 +21,13 @@ std::string EnumName(capnp::EnumSchema schema, uint16_t value) {
 }
 
 void StatusAndContracts(S::EnterpriseRecord::Reader e, Supervision& s) {
-  int32_t best = INT32_MIN;
-  for (auto f : e.getStatus()) {
-    if (f.getEffectiveFrom() <= s.on && f.getEffectiveFrom() >= best) {
-      best = f.getEffectiveFrom();
-      s.status = EnumName(capnp::Schema::from<S::StatusKind>(), static_cast<uint16_t>(f.getKind()));
-      if (s.status == "reinstated") s.status = "active";
-      s.status_since = f.getEffectiveFrom();
-    }
+  if (auto f = StatusChangeOn(e, s.on)) {
+    s.status = EnumName(capnp::Schema::from<S::StatusKind>(), static_cast<uint16_t>(f->getKind()));
+    if (s.status == "reinstated") s.status = "active";
+    s.status_since = f->getEffectiveFrom();
   }
   for (auto c : e.getContracts()) {
-    bool ended = c.hasEnded() && c.getEnded().getEndedOn() <= s.on;
-    if (c.getValidFrom() <= s.on && s.on <= c.getValidUntil() && !ended) s.contracts.push_back(Str(c.getContractId()));
+    if (ContractInForce(c, s.on)) s.contracts.push_back(Str(c.getContractId()));
   }
 }
 
