@@ -13,6 +13,7 @@ struct VerifyArgs {
   std::vector<std::string> checkpoints;
   unsigned threads = 0;
   bool json = false, derived = false, jsonl = false;
+  std::string scratch;
 };
 
 nlohmann::json ReportJson(const VerifyReport& r) {
@@ -48,7 +49,10 @@ void AddVerifyCommands(CLI::App& app, Context& ctx) {
                    "With --export: also check entries.jsonl, line by line, against the verified entries");
   verify->add_flag("--derived", va->derived,
                    "Also recompute the derived stores (submission index, actors, metadata, projections) from the "
-                   "log and compare them with the stored ones (holds the projection state in memory)");
+                   "log and compare them with the stored ones (recomputed in a scratch ledger, removed after; "
+                   "it needs about the ledger's disk space)");
+  verify->add_option("--scratch", va->scratch,
+                     "With --derived: where to make the scratch ledger (default: $TMPDIR, else /tmp)");
   verify->callback([&ctx, va] {
     ctx.action = [&ctx, va]() -> Status {
       if (va->ledger.empty() == va->export_dir.empty()) {
@@ -60,6 +64,8 @@ void AddVerifyCommands(CLI::App& app, Context& ctx) {
       if (va->jsonl && va->export_dir.empty()) return Status::InvalidArgument("--jsonl needs --export DIR");
       opts.export_jsonl = va->jsonl;
       opts.derived = va->derived;
+      if (!va->scratch.empty() && !va->derived) return Status::InvalidArgument("--scratch needs --derived");
+      opts.scratch = va->scratch;
       opts.projector = ctx.projector;
       for (const auto& path : va->checkpoints) {
         ELDERCARE_ASSIGN_OR_RETURN(std::string n, ReadInput(ctx, path));

@@ -25,12 +25,15 @@
 #include <future>
 #include <map>
 #include <mutex>
+#include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <optional>
 #include <set>
 #include <thread>
 #include <shared_mutex>
 #include <unordered_map>
+#include <utility>
 
 #include "ledger/allocator.h"
 #include "ledger/entry.h"
@@ -1212,6 +1215,7 @@ Status Ledger::Rep::RebuildProjections() {
   HashOverlayStateStore chunk(&cached);
   rocksdb::ReadOptions ro;
   ro.readahead_size = 4u << 20;
+  ro.fill_cache = false;  // read once; the cache is the fold's look-ups'
   std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro, entries));
   uint64_t index = 0;
   std::future<Status> writer;  // after what it reads, so that it ends first
@@ -2050,6 +2054,9 @@ std::unique_ptr<KvCursor> Ledger::NewCursor(Family family, std::string_view from
   rocksdb::ReadOptions ro;
   ro.readahead_size = 4u << 20;
   ro.verify_checksums = true;
+  // A cursor scans: what it reads is not read again soon, and would only
+  // evict the blocks that point reads (proofs, queries, the fold) reuse.
+  ro.fill_cache = false;
   auto open = [&](rocksdb::ColumnFamilyHandle* h) {
     rocksdb::Iterator* it = rep_->db->NewIterator(ro, h);
     it->Seek(rocksdb::Slice(from.data(), from.size()));
@@ -2098,90 +2105,113 @@ std::string Printable(std::string_view key) {
   return out;
 }
 
-// Compares a store (a cursor from its first key) with what it should hold,
-// in key order.
-Status CompareFamily(std::unique_ptr<KvCursor> it, const std::string& name,
-                     const std::map<std::string, std::string, std::less<>>& expected) {
-  auto want = expected.begin();
-  for (; it->Valid(); it->Next(), ++want) {
-    std::string_view key = it->key();
-    if (want == expected.end() || want->first > key) {
-      return Status::Corruption("derived store '" + name + "' holds key '" + Printable(key) +
+// Compares a store with what the log makes of it (two cursors from their
+// first keys), in key order.
+Status CompareFamily(KvCursor& stored, KvCursor& derived, const std::string& name) {
+  for (; stored.Valid() || derived.Valid(); stored.Next(), derived.Next()) {
+    if (!derived.Valid() || (stored.Valid() && stored.key() < derived.key())) {
+      return Status::Corruption("derived store '" + name + "' holds key '" + Printable(stored.key()) +
                                 "' that the log does not produce");
     }
-    if (want->first < key) {
-      return Status::Corruption("derived store '" + name + "' lacks key '" + Printable(want->first) + "' that the log produces");
+    if (!stored.Valid() || derived.key() < stored.key()) {
+      return Status::Corruption("derived store '" + name + "' lacks key '" + Printable(derived.key()) +
+                                "' that the log produces");
     }
-    if (it->value() != want->second) {
-      return Status::Corruption("derived store '" + name + "' differs from the log at key '" + Printable(key) + "'");
+    if (stored.value() != derived.value()) {
+      return Status::Corruption("derived store '" + name + "' differs from the log at key '" + Printable(stored.key()) +
+                                "'");
     }
   }
-  ELDERCARE_RETURN_IF_ERROR(it->status());
-  if (want != expected.end()) {
-    return Status::Corruption("derived store '" + name + "' lacks key '" + Printable(want->first) + "' that the log produces");
-  }
-  return Status::Ok();
+  ELDERCARE_RETURN_IF_ERROR(stored.status().WithPrefix("reading derived store '" + name + "': "));
+  return derived.status().WithPrefix("reading the recomputed '" + name + "': ");
 }
+
+// A directory made for one use and removed with everything in it.
+class ScratchDir {
+ public:
+  static Result<ScratchDir> Make(const std::string& under) {
+    std::error_code ec;
+    fs::path base = under.empty() ? fs::temp_directory_path(ec) : fs::path(under);
+    if (ec) return Status::IoError("finding the temporary directory: " + ec.message());
+    std::string pattern = (base / "eldercare-derived-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr) {
+      return Status::IoError("cannot make a scratch directory in " + base.string() + ": " + std::strerror(errno));
+    }
+    return ScratchDir(pattern);
+  }
+  ScratchDir(ScratchDir&& o) noexcept : path_(std::exchange(o.path_, {})) {}
+  ScratchDir& operator=(ScratchDir&&) = delete;
+  ~ScratchDir() {
+    std::error_code ec;
+    if (!path_.empty()) fs::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  explicit ScratchDir(std::string p) : path_(std::move(p)) {}
+  std::string path_;
+};
 
 }  // namespace
 
-Status Ledger::CheckDerivedStores(const Projector* projector) const {
-  Rep& r = *rep_;
+Result<std::unique_ptr<Ledger>> Ledger::Rederive(const std::string& dir, const Projector* projector, bool sync) const {
   NoRocksPerfCounters();
-  KeyRegistry keys;
-  std::map<std::string, std::string, std::less<>> submissions, actors, meta;
-  MemoryStateStore state;
-  std::vector<Hash> digests;
-  uint64_t index = 0;
-  int64_t last_recorded = 0;
+  ELDERCARE_ASSIGN_OR_RETURN(std::vector<std::string> notes, Checkpoints());
   rocksdb::ReadOptions ro;
   ro.readahead_size = 4u << 20;
-  std::unique_ptr<rocksdb::Iterator> it(r.db->NewIterator(ro, r.entries));
-  for (it->SeekToFirst(); it->Valid(); it->Next(), ++index) {
-    auto parsed = ParseEntry(std::string_view(it->value().data(), it->value().size()));
-    if (!parsed.ok()) return Status::Corruption("entry " + std::to_string(index) + ": " + parsed.status().message());
-    auto e = parsed->Root<schema::Entry>();
-    if (e.getIndex() != index) return Status::Corruption("entry " + std::to_string(index) + " is out of place");
-    ELDERCARE_RETURN_IF_ERROR(keys.Apply(index, e.getBody()).WithPrefix("entry " + std::to_string(index) + ": "));
-    digests.push_back(BodyDigestInCanonicalEntry(*parsed));
-    std::string writer = Str(e.getWriter());
-    if (e.getPosition() + 1 == e.getCount()) {
-      std::string id = Str(e.getSubmissionId());
-      submissions[layout::SubmissionKey(writer, id)] =
-          SubmissionRecordBytes(index + 1 - e.getCount(), e.getCount(), HeaderDigest(writer, id, digests));
-      digests.clear();
-    }
-    if (projector != nullptr) {
-      const Actor* actor = keys.Find(writer);
-      EventContext ctx{index, e.getRecordedAt(), writer, actor ? actor->role : schema::Role::OPERATOR};
-      OverlayStateStore staged(&state);
-      Status s = projector->Apply(ctx, e.getBody(), staged);
-      if (!s.ok()) return Status::Corruption("entry " + std::to_string(index) + " does not fold: " + s.message());
-      staged.MergeInto(state);
-    }
-    last_recorded = e.getRecordedAt();
-  }
-  ELDERCARE_RETURN_IF_ERROR(FromRocks(it->status(), "reading entries"));
-  for (const auto& [id, actor] : keys.actors()) actors[id] = KeyRegistry::Serialize(actor);
-  ELDERCARE_RETURN_IF_ERROR(CompareFamily(NewCursor(Family::kSubmissions), "submissions", submissions));
-  ELDERCARE_RETURN_IF_ERROR(CompareFamily(NewCursor(Family::kActors), "actors", actors));
-  // The metadata the log determines (the key path is a convenience, not derived).
-  auto meta_is = [&](const char* key, const std::string& want) -> Status {
-    std::string v;
-    auto s = r.db->Get(rocksdb::ReadOptions(), r.meta, key, &v);
-    if (!s.ok() || v != want) return Status::Corruption(std::string("ledger metadata '") + key + "' does not match the log");
-    return Status::Ok();
+  ro.fill_cache = false;  // read once
+  std::unique_ptr<rocksdb::Iterator> it(rep_->db->NewIterator(ro, rep_->entries));
+  it->SeekToFirst();
+  LedgerOptions o;
+  o.projector = projector;
+  o.sync = sync;
+  o.threads = rep_->options.threads;
+  return Restore(
+      dir,
+      [&](std::string* leaf) -> Result<bool> {
+        if (!it->Valid()) {
+          ELDERCARE_RETURN_IF_ERROR(FromRocks(it->status(), "reading entries"));
+          return false;
+        }
+        leaf->assign(it->value().data(), it->value().size());
+        it->Next();
+        return true;
+      },
+      notes, o);
+}
+
+Status Ledger::CheckDerivedStores(const Projector* projector, const std::string& scratch) const {
+  ELDERCARE_ASSIGN_OR_RETURN(ScratchDir dir, ScratchDir::Make(scratch));
+  auto derived = Rederive(dir.path(), projector, /*sync=*/false);
+  if (!derived.ok()) return derived.status().WithPrefix("recomputing the derived stores: ");
+  const Ledger& d = **derived;
+  auto compare = [&](Family family, const std::string& name) {
+    return CompareFamily(*NewCursor(family), *d.NewCursor(family), name);
   };
-  ELDERCARE_RETURN_IF_ERROR(meta_is(layout::kMetaFormat, std::string(layout::kFormatVersion)));
-  ELDERCARE_RETURN_IF_ERROR(meta_is(layout::kMetaSize, BigEndianKey(index)));
-  ELDERCARE_RETURN_IF_ERROR(meta_is(layout::kMetaOrigin, keys.origin()));
-  ELDERCARE_RETURN_IF_ERROR(meta_is(layout::kMetaOperatorId, keys.operator_id()));
-  ELDERCARE_RETURN_IF_ERROR(meta_is(layout::kMetaLastRecorded, BigEndianKey(static_cast<uint64_t>(last_recorded))));
+  ELDERCARE_RETURN_IF_ERROR(compare(Family::kSubmissions, "submissions"));
+  ELDERCARE_RETURN_IF_ERROR(compare(Family::kActors, "actors"));
+  // The metadata the log determines (the key path is a convenience, not derived).
+  std::vector<const char*> meta_keys = {layout::kMetaFormat, layout::kMetaSize, layout::kMetaOrigin,
+                                        layout::kMetaOperatorId, layout::kMetaLastRecorded};
   if (projector != nullptr) {
-    ELDERCARE_RETURN_IF_ERROR(meta_is(layout::kMetaProjectionVersion, std::string(projector->version())));
-    ELDERCARE_RETURN_IF_ERROR(meta_is(layout::kMetaProjectionSize, BigEndianKey(index)));
-    ELDERCARE_RETURN_IF_ERROR(CompareFamily(NewCursor(Family::kProjections), "projections", state.data()));
+    meta_keys.push_back(layout::kMetaProjectionVersion);
+    meta_keys.push_back(layout::kMetaProjectionSize);
   }
+  for (const char* key : meta_keys) {
+    std::string stored, want;
+    auto s = rep_->db->Get(rocksdb::ReadOptions(), rep_->meta, key, &stored);
+    auto w = d.rep_->db->Get(rocksdb::ReadOptions(), d.rep_->meta, key, &want);
+    if (!w.ok()) return FromRocks(w, std::string("reading the recomputed metadata '") + key + "'");
+    if (!s.ok() || stored != want) {
+      std::string what = std::string("ledger metadata '") + key + "' does not match the log";
+      if (key == std::string_view(layout::kMetaProjectionVersion) && s.ok()) {
+        what += ": the projections were folded by '" + Printable(stored) + "', this build folds '" + want +
+                "' (`audit-cli rebuild` folds them again)";
+      }
+      return Status::Corruption(what);
+    }
+  }
+  if (projector != nullptr) ELDERCARE_RETURN_IF_ERROR(compare(Family::kProjections, "projections"));
   return Status::Ok();
 }
 

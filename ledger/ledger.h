@@ -196,12 +196,22 @@ class Ledger {
   // Drops the projection state and folds every entry again from index 0.
   Status RebuildProjections();
 
+  // A fresh ledger in `dir` (which must not exist or be empty) recreated
+  // from this one's entries and checkpoints by Restore: the same log, every
+  // derived store (Merkle nodes, submission index, actors, metadata and,
+  // given a projector, the projections) computed again from it. Memory is
+  // bounded as a rebuild's; `dir` needs about this ledger's disk space.
+  // Works on a stores-only ledger.
+  Result<std::unique_ptr<Ledger>> Rederive(const std::string& dir, const Projector* projector, bool sync) const;
+
   // Recomputes the derived stores from the entries -- the submission index,
   // the actor registry, the metadata and, given a projector, the projection
-  // state -- and compares them with what is stored. Corruption names the
-  // store and the first key that differs. Holds the recomputed projection
-  // state in memory. Works on a stores-only ledger.
-  Status CheckDerivedStores(const Projector* projector) const;
+  // state -- into a scratch ledger (Rederive) in a new directory under
+  // `scratch` (default: the system's temporary directory, $TMPDIR), removed
+  // afterwards, and compares them with what is stored, key by key in order.
+  // Corruption names the store and the first key that differs. Works on a
+  // stores-only ledger.
+  Status CheckDerivedStores(const Projector* projector, const std::string& scratch = {}) const;
 
   // Writes the memtables to SST files (what the WAL held then lives in SSTs);
   // with `compact`, rewrites every file (a deleted value leaves no copy).

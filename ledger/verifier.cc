@@ -640,7 +640,7 @@ VerifyReport VerifyLedgerDir(const std::string& dir, const VerifyOptions& option
     return r;
   }
   if (options.derived) {
-    Status d = (*ledger)->CheckDerivedStores(options.projector);
+    Status d = (*ledger)->CheckDerivedStores(options.projector, options.scratch);
     if (!d.ok()) {
       r.ok = false;
       r.error = d.message();
@@ -654,7 +654,6 @@ VerifyReport VerifyLedgerDir(const std::string& dir, const VerifyOptions& option
 
 Result<std::string> RepairLedger(const std::string& dir, const VerifyOptions& options) {
   namespace fs = std::filesystem;
-  std::vector<std::string> notes;
   {
     LedgerOptions lo;
     lo.read_only = true;
@@ -668,24 +667,9 @@ Result<std::string> RepairLedger(const std::string& dir, const VerifyOptions& op
                                 (r.first_bad_index ? " at index " + std::to_string(*r.first_bad_index) : std::string()) +
                                 ": " + r.error + ". Repair rebuilds only derived stores; restore the log from an export");
     }
-    ELDERCARE_ASSIGN_OR_RETURN(notes, ledger->Checkpoints());
     std::string fresh = dir + ".repair-tmp";
     fs::remove_all(fresh);
-    auto it = ledger->NewCursor(Family::kEntries);
-    LedgerOptions ro;
-    ro.projector = options.projector;
-    auto rebuilt = Ledger::Restore(
-        fresh,
-        [&](std::string* leaf) -> Result<bool> {
-          if (!it->Valid()) {
-            ELDERCARE_RETURN_IF_ERROR(it->status());
-            return false;
-          }
-          leaf->assign(it->value());
-          it->Next();
-          return true;
-        },
-        notes, ro);
+    auto rebuilt = ledger->Rederive(fresh, options.projector, /*sync=*/true);
     if (!rebuilt.ok()) {
       fs::remove_all(fresh);
       return rebuilt.status().WithPrefix("rebuilding the derived stores: ");

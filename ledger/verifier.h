@@ -38,8 +38,11 @@ struct VerifyOptions {
   std::vector<std::string> external_checkpoints;
   // Ledger directories only: after the log, also recompute the derived
   // stores (submission index, actors, metadata and, with a projector, the
-  // projection state) and compare them with the stored ones.
+  // projection state) and compare them with the stored ones. They are
+  // recomputed into a scratch ledger in a new directory under `scratch`
+  // (default: $TMPDIR or /tmp), removed afterwards.
   bool derived = false;
+  std::string scratch;
   const Projector* projector = nullptr;
   // Exports only: also check entries.jsonl, the entries as people read them,
   // line by line against the verified entries (each rendered again: several

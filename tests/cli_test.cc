@@ -174,6 +174,15 @@ TEST_F(Cli, SubmitsCheckpointsProvesAndVerifies) {
   auto misuse = Run({"verify", "--ledger", P("L"), "--jsonl"});
   EXPECT_EQ(misuse.code, 1);
   EXPECT_NE(misuse.err.find("--jsonl needs --export DIR"), std::string::npos) << misuse.err;
+  std::filesystem::create_directories(P("scratch"));
+  auto vd = Run({"verify", "--ledger", P("L"), "--derived", "--scratch", P("scratch")});
+  EXPECT_EQ(vd.code, 0) << vd.err;
+  EXPECT_NE(vd.out.find("derived stores (submissions, actors, metadata, projections) match the log"), std::string::npos)
+      << vd.out;
+  EXPECT_TRUE(std::filesystem::is_empty(P("scratch")));
+  auto no_derived = Run({"verify", "--ledger", P("L"), "--scratch", P("scratch")});
+  EXPECT_EQ(no_derived.code, 1);
+  EXPECT_NE(no_derived.err.find("--scratch needs --derived"), std::string::npos) << no_derived.err;
 
   auto log = Run({"log", "--ledger", P("L"), "--json", "--from", "3", "--limit", "1"});
   ASSERT_EQ(log.code, 0);

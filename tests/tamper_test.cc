@@ -334,7 +334,12 @@ TEST_F(Campaign, DerivedStoresAreDetectedAndRepairedByRebuild) {
   VerifyOptions derived;
   derived.derived = true;
   derived.projector = &projector;
+  // The stores are recomputed in a scratch ledger there, removed each time.
+  derived.scratch = f_->base().dir.Sub("scratch");
+  fs::create_directories(derived.scratch);
+  auto scratch_is_empty = [&] { return fs::is_empty(derived.scratch); };
   ASSERT_TRUE(VerifyLedgerDir(Base(), derived).ok) << VerifyLedgerDir(Base(), derived).error;
+  EXPECT_TRUE(scratch_is_empty());
   std::mt19937 rng(7);
   std::map<std::string, int> by_kind;
   for (int round = 0; round < 60; ++round) {
@@ -362,6 +367,7 @@ TEST_F(Campaign, DerivedStoresAreDetectedAndRepairedByRebuild) {
     ++by_kind[kind];
     auto r = VerifyLedgerDir(copy, derived);
     ASSERT_FALSE(r.ok) << "round " << round << ": '" << kind << "' went unnoticed";
+    EXPECT_TRUE(scratch_is_empty()) << kind << ": the scratch ledger was left behind";
     if (family != layout::kMerkleCf) {
       EXPECT_NE(r.error.find("derived store '" + family + "'"), std::string::npos) << kind << ": " << r.error;
     }
@@ -385,6 +391,45 @@ TEST_F(Campaign, DerivedStoresAreDetectedAndRepairedByRebuild) {
     EXPECT_EQ(HexEncode(proj::ComputeDigest(s).digest), digest_) << kind;
   }
   EXPECT_GE(by_kind.size(), 10u);
+}
+
+// Projections folded by another version of the fold are not "damaged": the
+// error says which versions differ and what folds them again.
+TEST_F(Campaign, ProjectionsOfAnotherFoldVersionAreNamedAsSuch) {
+  static proj::ProgrammeProjector projector;
+  std::string copy = Copy();
+  {
+    RawDb raw(copy);
+    raw.Put("default", layout::kMetaProjectionVersion, "programme/0");
+  }
+  VerifyOptions derived;
+  derived.derived = true;
+  derived.projector = &projector;
+  auto r = VerifyLedgerDir(copy, derived);
+  ASSERT_FALSE(r.ok);
+  EXPECT_NE(r.error.find("the projections were folded by 'programme/0', this build folds '" +
+                         std::string(projector.version()) + "'"),
+            std::string::npos)
+      << r.error;
+  EXPECT_NE(r.error.find("audit-cli rebuild"), std::string::npos) << r.error;
+}
+
+// A scratch place that cannot take the scratch ledger is named, and the
+// ledger is left as it was.
+TEST_F(Campaign, AnUnusableScratchDirectoryIsNamed) {
+  static proj::ProgrammeProjector projector;
+  VerifyOptions derived;
+  derived.derived = true;
+  derived.projector = &projector;
+  derived.scratch = f_->base().dir.Sub("no-such-dir");
+  fs::remove_all(derived.scratch);
+  auto r = VerifyLedgerDir(Base(), derived);
+  ASSERT_FALSE(r.ok);
+  EXPECT_NE(r.error.find("cannot make a scratch directory in " + derived.scratch), std::string::npos) << r.error;
+  EXPECT_FALSE(fs::exists(derived.scratch));
+  derived.scratch.clear();
+  auto again = VerifyLedgerDir(Base(), derived);
+  EXPECT_TRUE(again.ok) << again.error;
 }
 
 TEST_F(Campaign, RepairRefusesADamagedLogAndChangesNothing) {
