@@ -539,17 +539,27 @@ void AddProgrammeCommands(CLI::App& app, Context& ctx) {
   auto rb = std::make_shared<std::string>();
   auto rebuild_action = [&ctx, rb] {
     ctx.action = [&ctx, rb]() -> Status {
-      ELDERCARE_ASSIGN_OR_RETURN(auto ledger, OpenLedger(ctx, *rb, true));
-      Hash before{};
-      {
+      // Opened as it is: stale projections are folded once, here, not also
+      // by the open.
+      LedgerOptions o;
+      o.projector = ctx.projector;
+      o.rebuild_stale_projections = false;
+      ELDERCARE_ASSIGN_OR_RETURN(auto ledger, Ledger::Open(*rb, o));
+      std::string stale = ledger->StaleProjections();
+      std::optional<Hash> before;
+      if (stale.empty()) {
         ELDERCARE_ASSIGN_OR_RETURN(auto view, ledger->Projections());
         before = proj::ComputeDigest(proj::Snapshot(*view.state, view.size, view.size)).digest;
       }
       ELDERCARE_RETURN_IF_ERROR(ledger->RebuildProjections());
       ELDERCARE_ASSIGN_OR_RETURN(auto view, ledger->Projections());
       Hash after = proj::ComputeDigest(proj::Snapshot(*view.state, view.size, view.size)).digest;
-      ctx.out << "rebuilt " << view.size << " entries; digest " << HexEncode(after)
-              << (before == after ? " (unchanged)" : " (CHANGED from " + HexEncode(before) + ")") << "\n";
+      ctx.out << "rebuilt " << view.size << " entries; digest " << HexEncode(after);
+      if (!before) {
+        ctx.out << " (the projections were out of date: " << stale << ")\n";
+      } else {
+        ctx.out << (*before == after ? " (unchanged)" : " (CHANGED from " + HexEncode(*before) + ")") << "\n";
+      }
       return Status::Ok();
     };
   };

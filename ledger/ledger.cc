@@ -526,6 +526,10 @@ struct Ledger::Rep {
 
   std::string origin;
   std::string operator_id;
+  // Why the projections are not the log's: set at open, never changed after;
+  // it holds while `projections_stale` does (cleared by a rebuild).
+  std::string stale_projections;
+  std::atomic<bool> projections_stale{false};
   std::optional<PublicKey> operator_key;
   std::string operator_key_path;
 
@@ -616,7 +620,8 @@ struct Ledger::Rep {
   Status UpgradeFromFormat2();
   template <typename Writer, typename Parse>
   Status MoveMerkleNodes(std::string_view to_format, Parse parse);
-  Status RebuildProjections();
+  Status RebuildProjections();  // FoldProjectionsAgain, and what its outcome makes of projections_stale
+  Status FoldProjectionsAgain();
   // With -v: where the process's memory is (the resident set, RocksDB's
   // block cache, memtables and table readers, glibc's heap), for `what`.
   void LogMemory(const std::string& what) const;
@@ -1018,16 +1023,25 @@ Status Ledger::Rep::LoadState() {
   staged_size = n;
   if (options.projector != nullptr) {
     std::string version;
-    bool current = db->Get(ro, meta, layout::kMetaProjectionVersion, &version).ok() &&
-                   version == options.projector->version() && ProjectionSize() == n;
-    if (!current) {
+    uint64_t folded = ProjectionSize();
+    if (!db->Get(ro, meta, layout::kMetaProjectionVersion, &version).ok()) {
+      stale_projections = "never built";
+    } else if (version != options.projector->version()) {
+      stale_projections = "folded by '" + version + "', this build folds '" + std::string(options.projector->version()) + "'";
+    } else if (folded != n) {
+      stale_projections = folded == UINT64_MAX ? "not wholly folded (a rebuild was interrupted)"
+                                               : "folded to log size " + std::to_string(folded) + " of " + std::to_string(n);
+    }
+    projections_stale = !stale_projections.empty();
+    if (projections_stale) {
       if (options.read_only) {
-        return Status::FailedPrecondition("the projections of " + dir +
-                                          " are missing or out of date; run `audit-cli rebuild --ledger " +
-                                          dir + "`");
+        return Status::FailedPrecondition("the projections of " + dir + " are out of date (" + stale_projections +
+                                          "); run `audit-cli rebuild --ledger " + dir + "`");
       }
-      spdlog::info("projections are missing or out of date; rebuilding from the log");
-      ELDERCARE_RETURN_IF_ERROR(RebuildProjections());
+      if (options.rebuild_stale_projections) {
+        spdlog::info("projections are out of date ({}); rebuilding from the log", stale_projections);
+        ELDERCARE_RETURN_IF_ERROR(RebuildProjections());
+      }
     }
   }
   return Status::Ok();
@@ -1170,6 +1184,19 @@ void Ledger::Rep::LogMemory(const std::string& what) const {
 
 Status Ledger::Rep::RebuildProjections() {
   if (options.projector == nullptr) return Status::FailedPrecondition("no projection is configured");
+  Status s = FoldProjectionsAgain();
+  if (s.ok()) {
+    projections_stale = false;
+  } else if (!projections_stale) {
+    // Whatever it had written is neither the old state nor the new: nothing
+    // may fold on top of it, or read it, until a rebuild succeeds.
+    stale_projections = "not wholly folded: a rebuild failed (" + s.message() + ")";
+    projections_stale = true;
+  }
+  return s;
+}
+
+Status Ledger::Rep::FoldProjectionsAgain() {
   HeapTrimmer trimmer;
   NoRocksPerfCounters();
   auto started_at = std::chrono::steady_clock::now();
@@ -1822,8 +1849,15 @@ Result<std::unique_ptr<Ledger>> Ledger::Restore(const std::string& dir,
   return std::unique_ptr<Ledger>(new Ledger(std::move(rep)));
 }
 
+namespace {
+Status StaleRefusal(const std::string& stale) {
+  return Status::FailedPrecondition("the projections are out of date (" + stale + "); rebuild them before appending");
+}
+}  // namespace
+
 Result<AppendResult> Ledger::Append(schema::Submission::Reader submission) {
   if (rep_->options.read_only) return Status::FailedPrecondition("ledger is open read-only");
+  if (rep_->projections_stale) return StaleRefusal(rep_->stale_projections);
   Prepared p;
   rep_->Prepare(submission, p);
   if (!p.outcome) {
@@ -1836,8 +1870,10 @@ Result<AppendResult> Ledger::Append(schema::Submission::Reader submission) {
 std::vector<Result<AppendResult>> Ledger::AppendMany(std::span<const schema::Submission::Reader> subs) {
   std::vector<Result<AppendResult>> out;
   out.reserve(subs.size());
-  if (rep_->options.read_only) {
-    for (size_t i = 0; i < subs.size(); ++i) out.emplace_back(Status::FailedPrecondition("ledger is open read-only"));
+  if (rep_->options.read_only || rep_->projections_stale) {
+    Status refusal = rep_->options.read_only ? Status::FailedPrecondition("ledger is open read-only")
+                                             : StaleRefusal(rep_->stale_projections);
+    for (size_t i = 0; i < subs.size(); ++i) out.emplace_back(refusal);
     return out;
   }
   if (!rep_->pool) rep_->pool = std::make_unique<ThreadPool>(rep_->options.threads);
@@ -2068,8 +2104,16 @@ std::unique_ptr<KvCursor> Ledger::NewCursor(Family family, std::string_view from
   return std::make_unique<MergedCursor>(std::move(parts));
 }
 
+const std::string& Ledger::StaleProjections() const {
+  static const std::string kCurrent;
+  return rep_->projections_stale ? rep_->stale_projections : kCurrent;
+}
+
 Result<ProjectionView> Ledger::Projections() const {
   if (rep_->options.projector == nullptr) return Status::FailedPrecondition("no projection is configured");
+  if (rep_->projections_stale) {
+    return Status::FailedPrecondition("the projections are out of date (" + rep_->stale_projections + ")");
+  }
   auto reader = std::make_unique<RocksStateReader>(rep_->db.get(), rep_->projection_families(), /*snapshot=*/true);
   rocksdb::ReadOptions ro;
   ro.snapshot = reader->snapshot();

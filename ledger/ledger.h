@@ -84,6 +84,12 @@ struct LedgerOptions {
   // The projection folded at every append; null = none. Not owned; must
   // outlive the ledger.
   const Projector* projector = nullptr;
+  // A writable open folds the projections again when they are missing, of
+  // another fold version or behind the log. Off, it leaves them as they are
+  // and says why they are stale (StaleProjections), for a caller about to
+  // rebuild them anyway (`audit-cli rebuild`), which would otherwise fold the
+  // log twice; appends and Projections() are refused until they are rebuilt.
+  bool rebuild_stale_projections = true;
   // Open the column families only, without loading or checking the ledger's
   // state: for verifying or repairing a damaged ledger. On such a ledger only
   // ScanEntries, NewCursor, Checkpoints and CheckDerivedStores work.
@@ -195,6 +201,10 @@ class Ledger {
   Result<ProjectionView> Projections() const;
   // Drops the projection state and folds every entry again from index 0.
   Status RebuildProjections();
+  // Why the projection state is not the log's (never built, folded by
+  // another version, behind the log), or empty when it is. Only a ledger
+  // opened with rebuild_stale_projections off holds stale projections.
+  const std::string& StaleProjections() const;
 
   // A fresh ledger in `dir` (which must not exist or be empty) recreated
   // from this one's entries and checkpoints by Restore: the same log, every

@@ -17,6 +17,8 @@
 #include "ledger/proof_json.h"
 #include "ledger/time_util.h"
 #include "projections/attestation.h"
+#include "ledger/store_layout.h"
+#include "tests/raw_db.h"
 #include "tests/test_util.h"
 
 namespace eldercare {
@@ -191,6 +193,28 @@ TEST_F(Cli, SubmitsCheckpointsProvesAndVerifies) {
   EXPECT_EQ(entry["event"]["actor_id"], "b-1");
   auto st = Run({"status", "--ledger", P("L"), "--json"});
   EXPECT_EQ(nlohmann::json::parse(st.out)["size"], 5);
+}
+
+// `rebuild` of projections another version of the fold left behind says
+// so (there is no "before" digest of this fold to compare with), and leaves
+// them current for every query.
+TEST_F(Cli, RebuildSaysWhenTheProjectionsWereStale) {
+  auto fresh = Run({"rebuild", "--ledger", P("L")});
+  ASSERT_EQ(fresh.code, 0) << fresh.err;
+  EXPECT_NE(fresh.out.find("(unchanged)"), std::string::npos) << fresh.out;
+  {
+    testing::RawDb raw(P("L"));
+    raw.Put("default", layout::kMetaProjectionVersion, "programme/0");
+  }
+  auto refused = Run({"digest", "--ledger", P("L")});
+  EXPECT_EQ(refused.code, 1);
+  EXPECT_NE(refused.err.find("out of date (folded by 'programme/0'"), std::string::npos) << refused.err;
+  auto stale = Run({"rebuild", "--ledger", P("L")});
+  ASSERT_EQ(stale.code, 0) << stale.err;
+  EXPECT_NE(stale.out.find("(the projections were out of date: folded by 'programme/0', this build folds 'programme/"),
+            std::string::npos)
+      << stale.out;
+  EXPECT_EQ(Run({"digest", "--ledger", P("L")}).code, 0);
 }
 
 // An attestation is a signed file: never overwritten, never claimed written

@@ -525,6 +525,93 @@ TEST(Ledger, ScansOfOneViewStayWithinTheirPrefixAndItsSnapshot) {
   EXPECT_EQ(ScanKeys(*now->state, "b/"), (V{"b/p1", "b/p2", "b/p3"}));
 }
 
+// The same fold under a new version: what a ledger folded with the old one
+// holds is stale.
+class ThreeKeysPerActorV2 : public ThreeKeysPerActor {
+ public:
+  std::string_view version() const override { return "three-keys/2"; }
+};
+
+// Opened without folding stale projections again (what `audit-cli rebuild`
+// does, so as to fold the log once), a ledger says why they are stale, and
+// refuses appends and views -- which would fold onto, or read, a state that
+// is not the log's -- until they are rebuilt.
+TEST(Ledger, StaleProjectionsAreNamedAndGuardedUntilRebuilt) {
+  ThreeKeysPerActor v1;
+  LedgerOptions o;
+  o.projector = &v1;
+  LedgerFixture f(o);
+  const PrivateKey& p1 = f.Register("p1", schema::Role::BUREAU);
+  EXPECT_EQ(f.ledger->StaleProjections(), "");
+  f.ledger.reset();
+
+  ThreeKeysPerActorV2 v2;
+  LedgerOptions stale;
+  stale.projector = &v2;
+  stale.rebuild_stale_projections = false;
+  auto l = Ledger::Open(f.path(), stale);
+  ASSERT_TRUE(l.ok()) << l.status().ToString();
+  Ledger& ledger = **l;
+  EXPECT_EQ(ledger.StaleProjections(), "folded by 'three-keys/1', this build folds 'three-keys/2'");
+  uint64_t size = ledger.Size();
+  Hash root = *ledger.RootAt(size);
+  SubmissionBuilder b("operator");
+  auto e = b.AddEvent().initKeyRegistered();
+  e.setActorId("p2");
+  e.setRole(schema::Role::BUREAU);
+  e.setPublicKey(capnp::Data::Reader(p1.public_key().raw().data(), 32));
+  auto refused = ledger.Append(b.Sign(f.op_key));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), Status::Code::kFailedPrecondition);
+  EXPECT_NE(refused.status().message().find("projections are out of date (folded by 'three-keys/1'"), std::string::npos)
+      << refused.status().ToString();
+  std::vector<schema::Submission::Reader> many = {b.Sign(f.op_key)};
+  auto refused_many = ledger.AppendMany(many);
+  ASSERT_EQ(refused_many.size(), 1u);
+  EXPECT_EQ(refused_many[0].status().code(), Status::Code::kFailedPrecondition);
+  EXPECT_EQ(ledger.Size(), size);
+  EXPECT_EQ(*ledger.RootAt(size), root);
+  auto view = ledger.Projections();
+  ASSERT_FALSE(view.ok());
+  EXPECT_NE(view.status().message().find("out of date"), std::string::npos) << view.status().ToString();
+
+  ASSERT_TRUE(ledger.RebuildProjections().ok());
+  EXPECT_EQ(ledger.StaleProjections(), "");
+  auto now = ledger.Projections();
+  ASSERT_TRUE(now.ok()) << now.status().ToString();
+  EXPECT_EQ(ScanKeys(*now->state, "a/"), std::vector<std::string>{"a/p1"});
+  auto appended = ledger.Append(b.Sign(f.op_key));
+  ASSERT_TRUE(appended.ok()) << appended.status().ToString();
+  EXPECT_EQ(ledger.Size(), size + 1);
+}
+
+// A read-only open cannot fold them, and says what to run.
+TEST(Ledger, AReadOnlyOpenOfStaleProjectionsSaysWhy) {
+  ThreeKeysPerActor v1;
+  LedgerOptions o;
+  o.projector = &v1;
+  LedgerFixture f(o);
+  f.Register("p1", schema::Role::BUREAU);
+  f.ledger.reset();
+  ThreeKeysPerActorV2 v2;
+  LedgerOptions ro;
+  ro.projector = &v2;
+  ro.read_only = true;
+  auto l = Ledger::Open(f.path(), ro);
+  ASSERT_FALSE(l.ok());
+  EXPECT_NE(l.status().message().find("are out of date (folded by 'three-keys/1', this build folds 'three-keys/2'); "
+                                      "run `audit-cli rebuild --ledger"),
+            std::string::npos)
+      << l.status().ToString();
+  // A writable open folds them again (the default).
+  LedgerOptions rw;
+  rw.projector = &v2;
+  auto w = Ledger::Open(f.path(), rw);
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  EXPECT_EQ((*w)->StaleProjections(), "");
+  EXPECT_TRUE((*w)->Projections().ok());
+}
+
 TEST(Ledger, OpeningAMissingLedgerSaysSo) {
   testing::TempDir d;
   auto l = Ledger::Open(d.Sub("nothing"));
