@@ -2,7 +2,7 @@
 # The district generator and the detectors, end to end:
 #  - the same seed gives a byte-identical ledger (same root) and ground truth;
 #    another seed gives another district;
-#  - the generated ledger verifies, and its export verifies;
+#  - the generated ledger and its derived stores verify, and its export (JSON lines too);
 #  - every pattern is injected and found with recall and precision >= 0.95;
 #  - every monthly close in the log is reproduced by `billing --at-size`;
 #  - spot-check samples reproduce on the exported copy.
@@ -26,10 +26,12 @@ cmp -s "$work/a/ground-truth.jsonl" "$work/b/ground-truth.jsonl" || fail "the sa
 echo "ok  seed 11 twice: root $ra; seed 12: root $rc"
 
 ledger=$work/a/ledger
-"$cli" verify --ledger "$ledger" >"$work/verify.out" || { cat "$work/verify.out"; fail "the demo ledger does not verify"; }
+"$cli" verify --ledger "$ledger" --derived --scratch "$work" >"$work/verify.out" ||
+  { cat "$work/verify.out"; fail "the demo ledger, or its derived stores, do not verify"; }
 "$cli" export --ledger "$ledger" --out "$work/export" >/dev/null
-"$cli" verify --export "$work/export" >/dev/null || fail "the demo export does not verify"
-echo "ok  ledger and export verify"
+# --jsonl: every line of entries.jsonl (rendered in parallel batches) is its entry's, in order.
+"$cli" verify --export "$work/export" --jsonl >/dev/null || fail "the demo export does not verify"
+echo "ok  ledger (with its derived stores) and export (with its JSON lines) verify"
 
 "$cli" anomalies --ledger "$ledger" --all --score "$work/a/ground-truth.jsonl" --json >"$work/score.json"
 n=$(jq length "$work/score.json")
