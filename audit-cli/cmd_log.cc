@@ -8,6 +8,7 @@
 #include "ledger/client.h"
 #include "ledger/entry.h"
 #include "ledger/event_json.h"
+#include "ledger/export.h"
 #include "ledger/merkle.h"
 #include "ledger/note.h"
 #include "ledger/time_util.h"
@@ -176,7 +177,12 @@ void AddLogCommands(CLI::App& app, Context& ctx) {
         }
         auto entry = e->Root<schema::Entry>();
         if (la->json) {
-          ctx.out << events::EntryToJson(entry, HexEncode(merkle::HashLeaf(AsBytes(leaf)))).dump() << "\n";
+          auto line = EntryJsonLine(leaf);  // what an export's entries.jsonl holds
+          if (!line.ok()) {
+            bad = line.status().WithPrefix("entry " + std::to_string(index) + ": ");
+            return false;
+          }
+          ctx.out << *line << "\n";
         } else {
           ctx.out << "#" << index << "  " << FormatTimestamp(entry.getRecordedAt()) << "  " << entry.getWriter().cStr()
                   << "  " << OneLine(events::EventToJson(entry.getBody())) << "\n";
