@@ -1,12 +1,14 @@
 #include "audit-cli/cli.h"
 
 #include <spdlog/sinks/ostream_sink.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <mutex>
 #include <sstream>
 
 #include "audit-cli/context.h"
@@ -16,10 +18,33 @@
 
 namespace eldercare::cli {
 
+ProgressFn TerminalProgress(const Context& ctx) {
+  if (!isatty(2)) return {};
+  struct State {
+    std::mutex mu;
+    std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now(), last = started;
+  };
+  auto state = std::make_shared<State>();
+  return [state, log = ctx.log](std::string_view what, uint64_t done, uint64_t total) {
+    constexpr auto kEvery = std::chrono::seconds(3);
+    auto now = std::chrono::steady_clock::now();
+    std::lock_guard<std::mutex> l(state->mu);
+    if (now - state->last < kEvery) return;
+    state->last = now;
+    auto secs = std::chrono::duration_cast<std::chrono::seconds>(now - state->started).count();
+    if (total > 0) {
+      log->info("{}: {} of {} entries ({}%), {} s", what, done, total, done * 100 / total, secs);
+    } else {
+      log->info("{}: {} entries, {} s", what, done, secs);
+    }
+  };
+}
+
 Result<std::unique_ptr<Ledger>> OpenLedger(const Context& ctx, const std::string& dir, bool writable) {
   LedgerOptions o;
   o.read_only = !writable;
   o.projector = ctx.projector;
+  if (writable) o.progress = TerminalProgress(ctx);  // (an open that rebuilds stale projections)
   return Ledger::Open(dir, o);
 }
 

@@ -544,6 +544,7 @@ void AddProgrammeCommands(CLI::App& app, Context& ctx) {
       LedgerOptions o;
       o.projector = ctx.projector;
       o.rebuild_stale_projections = false;
+      o.progress = TerminalProgress(ctx);
       ELDERCARE_ASSIGN_OR_RETURN(auto ledger, Ledger::Open(*rb, o));
       std::string stale = ledger->StaleProjections();
       std::optional<Hash> before;

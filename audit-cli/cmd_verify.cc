@@ -63,6 +63,7 @@ void AddVerifyCommands(CLI::App& app, Context& ctx) {
       if (va->derived && va->ledger.empty()) return Status::InvalidArgument("--derived needs --ledger DIR");
       if (va->jsonl && va->export_dir.empty()) return Status::InvalidArgument("--jsonl needs --export DIR");
       opts.export_jsonl = va->jsonl;
+      opts.progress = TerminalProgress(ctx);
       opts.derived = va->derived;
       if (!va->scratch.empty() && !va->derived) return Status::InvalidArgument("--scratch needs --derived");
       opts.scratch = va->scratch;
@@ -97,6 +98,7 @@ void AddVerifyCommands(CLI::App& app, Context& ctx) {
     ctx.action = [&ctx, rp]() -> Status {
       VerifyOptions opts;
       opts.projector = ctx.projector;
+      opts.progress = TerminalProgress(ctx);
       for (const auto& path : rp->checkpoints) {
         ELDERCARE_ASSIGN_OR_RETURN(std::string n, ReadInput(ctx, path));
         opts.external_checkpoints.push_back(std::move(n));
@@ -121,6 +123,7 @@ void AddVerifyCommands(CLI::App& app, Context& ctx) {
     ctx.action = [&ctx, rs_from, rs_to]() -> Status {
       LedgerOptions o;
       o.projector = ctx.projector;
+      o.progress = TerminalProgress(ctx);
       ELDERCARE_ASSIGN_OR_RETURN(auto ledger, RestoreExport(*rs_from, *rs_to, o));
       ELDERCARE_ASSIGN_OR_RETURN(Hash root, ledger->RootAt(ledger->Size()));
       ctx.out << "restored " << ledger->Size() << " entries into " << *rs_to << "\nroot: " << HexEncode(root) << "\n";
@@ -136,7 +139,7 @@ void AddVerifyCommands(CLI::App& app, Context& ctx) {
   ex->callback([&ctx, src, dst] {
     ctx.action = [&ctx, src, dst]() -> Status {
       ELDERCARE_ASSIGN_OR_RETURN(auto ledger, OpenLedger(ctx, *src, false));
-      ELDERCARE_ASSIGN_OR_RETURN(ExportSummary s, WriteExport(*ledger, *dst));
+      ELDERCARE_ASSIGN_OR_RETURN(ExportSummary s, WriteExport(*ledger, *dst, TerminalProgress(ctx)));
       ctx.out << "exported " << s.size << " entries and " << s.checkpoints << " checkpoints to " << *dst
               << "\nroot: " << HexEncode(s.root) << "\n";
       return Status::Ok();

@@ -43,6 +43,10 @@ void AddElderCommands(CLI::App& app, Context& ctx);
 void AddDemoCommands(CLI::App& app, Context& ctx);
 void AddSuperviseCommands(CLI::App& app, Context& ctx);
 
+// Reports a long operation's progress (ProgressFn) on standard error every
+// few seconds, when standard error is a terminal; otherwise, or for an
+// operation done within seconds, nothing.
+ProgressFn TerminalProgress(const Context& ctx);
 // Opens a ledger with the context's projection.
 Result<std::unique_ptr<Ledger>> OpenLedger(const Context& ctx, const std::string& dir, bool writable);
 // For log sizes, indexes and counts: digits only. Without it CLI11 reads

@@ -39,7 +39,7 @@ Result<std::string> EntryJsonLine(std::string_view leaf) {
   return events::EntryToJson(parsed.Root<schema::Entry>(), HexEncode(merkle::HashLeaf(AsBytes(leaf)))).dump();
 }
 
-Result<ExportSummary> WriteExport(const Ledger& ledger, const std::string& out_dir) {
+Result<ExportSummary> WriteExport(const Ledger& ledger, const std::string& out_dir, const ProgressFn& progress) {
   std::error_code ec;
   if (fs::exists(out_dir, ec) && !fs::is_empty(out_dir, ec)) {
     return Status::AlreadyExists("export directory " + out_dir + " exists and is not empty");
@@ -85,6 +85,7 @@ Result<ExportSummary> WriteExport(const Ledger& ledger, const std::string& out_d
     }
     first += leaves.size();
     leaves.clear();
+    if (progress) progress("exporting", first, sum.size);
     return Status::Ok();
   };
   Status failure;
@@ -353,6 +354,9 @@ VerifyReport VerifyExportDir(const std::string& dir, const VerifyOptions& option
     return r;
   }
   LogVerifier v((*reader)->checkpoints(), nullptr, options);
+  if (const auto size = manifest->find("size"); size != manifest->end() && size->is_number_unsigned()) {
+    v.ExpectEntries(size->get<uint64_t>());  // (checked against the entries at the end)
+  }
   ExportRecord record;
   for (;;) {
     auto more = (*reader)->Next(&record);
@@ -387,7 +391,9 @@ VerifyReport VerifyExportDir(const std::string& dir, const VerifyOptions& option
 
 Result<std::unique_ptr<Ledger>> RestoreExport(const std::string& export_dir, const std::string& ledger_dir,
                                               LedgerOptions options) {
-  VerifyReport report = VerifyExportDir(export_dir, {});
+  VerifyOptions verify;
+  verify.progress = options.progress;
+  VerifyReport report = VerifyExportDir(export_dir, verify);
   if (!report.ok) {
     return Status::Corruption("the export does not verify" +
                               (report.first_bad_index ? " at index " + std::to_string(*report.first_bad_index) : std::string()) +

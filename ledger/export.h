@@ -42,7 +42,7 @@ Result<std::string> EntryJsonLine(std::string_view leaf);
 
 // Writes an export of the ledger's first Size() entries (as of the call) and
 // of every checkpoint at or below that size. `out_dir` must not exist or be empty.
-Result<ExportSummary> WriteExport(const Ledger& ledger, const std::string& out_dir);
+Result<ExportSummary> WriteExport(const Ledger& ledger, const std::string& out_dir, const ProgressFn& progress = {});
 
 // One record's bytes where they lie in the block the reader read them into:
 // valid while `block` is held, so a verifier parses them in place instead of

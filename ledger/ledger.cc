@@ -526,8 +526,9 @@ struct Ledger::Rep {
 
   std::string origin;
   std::string operator_id;
-  // Why the projections are not the log's: set at open, never changed after;
-  // it holds while `projections_stale` does (cleared by a rebuild).
+  // Why the projections are not the log's: set at open, or by a failed
+  // rebuild while it was unset (so never changed while it may be read); it
+  // holds while `projections_stale` does, which a rebuild clears.
   std::string stale_projections;
   std::atomic<bool> projections_stale{false};
   std::optional<PublicKey> operator_key;
@@ -1024,7 +1025,8 @@ Status Ledger::Rep::LoadState() {
   if (options.projector != nullptr) {
     std::string version;
     uint64_t folded = ProjectionSize();
-    if (!db->Get(ro, meta, layout::kMetaProjectionVersion, &version).ok()) {
+    const bool never_built = !db->Get(ro, meta, layout::kMetaProjectionVersion, &version).ok();
+    if (never_built) {
       stale_projections = "never built";
     } else if (version != options.projector->version()) {
       stale_projections = "folded by '" + version + "', this build folds '" + std::string(options.projector->version()) + "'";
@@ -1039,7 +1041,11 @@ Status Ledger::Rep::LoadState() {
                                           "); run `audit-cli rebuild --ledger " + dir + "`");
       }
       if (options.rebuild_stale_projections) {
-        spdlog::info("projections are out of date ({}); rebuilding from the log", stale_projections);
+        if (never_built) {
+          spdlog::info("folding the projections from the log (none built yet)");  // a restore's, say
+        } else {
+          spdlog::info("projections are out of date ({}); rebuilding from the log", stale_projections);
+        }
         ELDERCARE_RETURN_IF_ERROR(RebuildProjections());
       }
     }
@@ -1251,6 +1257,7 @@ Status Ledger::Rep::FoldProjectionsAgain() {
   auto flush = [&](uint64_t folded) -> Status {
     if (writer.valid()) ELDERCARE_RETURN_IF_ERROR(writer.get());
     if (++chunks % 20 == 0) LogMemory("rebuild at entry " + std::to_string(folded));
+    if (options.progress) options.progress("folding the projections", folded, n);
     in_flight.SwapChanges(chunk);
     chunk.Clear();  // (freeing it on the writer thread was slower: cross-thread frees)
     for (const auto& [k, v] : in_flight.changes()) {
@@ -1826,7 +1833,10 @@ Result<std::unique_ptr<Ledger>> Ledger::Restore(const std::string& dir,
     }
     last_recorded = e.getRecordedAt();
     ++index;
-    if (batch.Count() >= 50000) ELDERCARE_RETURN_IF_ERROR(flush());
+    if (batch.Count() >= 50000) {
+      ELDERCARE_RETURN_IF_ERROR(flush());
+      if (options.progress) options.progress("copying the log", index, 0);
+    }
   }
   if (index == 0 || !keys.has_genesis()) return Status::Corruption("the source holds no genesis entry");
   if (!digests.empty()) return Status::Corruption("the source ends inside a submission");
@@ -2210,6 +2220,7 @@ Result<std::unique_ptr<Ledger>> Ledger::Rederive(const std::string& dir, const P
   o.projector = projector;
   o.sync = sync;
   o.threads = rep_->options.threads;
+  o.progress = rep_->options.progress;
   return Restore(
       dir,
       [&](std::string* leaf) -> Result<bool> {

@@ -61,6 +61,11 @@ struct ProjectionView {
   uint64_t size = 0;
 };
 
+// How far a long operation (a rebuild, a restore, a verification, an
+// export) has come: `done` of `total` entries (`total` 0: not known yet),
+// reported now and then from the thread doing it.
+using ProgressFn = std::function<void(std::string_view what, uint64_t done, uint64_t total)>;
+
 struct LedgerOptions {
   // Sync the write-ahead log before acknowledging. Default: true. Turning it
   // off loses acknowledged submissions on power failure; only benchmarks of
@@ -90,6 +95,8 @@ struct LedgerOptions {
   // rebuild them anyway (`audit-cli rebuild`), which would otherwise fold the
   // log twice; appends and Projections() are refused until they are rebuilt.
   bool rebuild_stale_projections = true;
+  // Where rebuilds and restores report their progress; none by default.
+  ProgressFn progress;
   // Open the column families only, without loading or checking the ledger's
   // state: for verifying or repairing a damaged ledger. On such a ledger only
   // ScanEntries, NewCursor, Checkpoints and CheckDerivedStores work.

@@ -57,6 +57,7 @@ struct KnownCheckpoint {
 
 struct LogVerifier::Impl {
   VerifyOptions options;
+  uint64_t expected_entries = 0;  // what the source says it holds (progress only)
   LogVerifier::NodeCursors open_nodes;
   // One cursor per band of Merkle levels, opened when first needed, on the
   // tile the next node of that band belongs to; `used` hashes of its value
@@ -368,6 +369,7 @@ struct LogVerifier::Impl {
       std::unique_ptr<Batch> ready = std::move(preparing.front());
       preparing.pop_front();
       CheckInOrder(*ready);
+      if (options.progress) options.progress("verifying", next_index, expected_entries);
     }
   }
 
@@ -524,6 +526,8 @@ bool LogVerifier::Add(std::shared_ptr<const void> owner, std::string_view leaf) 
   return !m.Failed();
 }
 
+void LogVerifier::ExpectEntries(uint64_t n) { impl_->expected_entries = n; }
+
 void LogVerifier::FailSource(const Status& status) {
   impl_->Drain();  // the source failed after every leaf it gave
   impl_->Fail(impl_->next_index, status.message());
@@ -587,6 +591,9 @@ VerifyReport VerifyStores(const Ledger& ledger, const VerifyOptions& options, bo
     }
   }
   LogVerifier v(std::move(*notes), std::move(cursors), options, node_layout);
+  if (auto size = ReadMeta(ledger, layout::kMetaSize); size.ok() && size->size() == 8) {
+    v.ExpectEntries(GetBigEndian64(reinterpret_cast<const uint8_t*>(size->data())));
+  }
   uint64_t expected = 0;
   Status s = ledger.ScanEntries(0, UINT64_MAX, [&](uint64_t index, std::string_view leaf) {
     if (index != expected) {
@@ -609,6 +616,7 @@ VerifyReport VerifyLedgerDir(const std::string& dir, const VerifyOptions& option
   LedgerOptions lo;
   lo.read_only = true;
   lo.stores_only = true;
+  lo.progress = options.progress;  // (for --derived's recomputation)
   auto ledger = Ledger::Open(dir, lo);
   if (!ledger.ok()) {
     VerifyReport r;
@@ -658,6 +666,7 @@ Result<std::string> RepairLedger(const std::string& dir, const VerifyOptions& op
     LedgerOptions lo;
     lo.read_only = true;
     lo.stores_only = true;
+    lo.progress = options.progress;
     ELDERCARE_ASSIGN_OR_RETURN(auto ledger, Ledger::Open(dir, lo));
     // The log must be intact: entries against every signed checkpoint. The
     // stored Merkle nodes are derived and not trusted here.

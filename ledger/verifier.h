@@ -48,6 +48,9 @@ struct VerifyOptions {
   // line by line against the verified entries (each rendered again: several
   // times the cost of the rest of verify).
   bool export_jsonl = false;
+  // Where the verification (and the recomputation of --derived) reports its
+  // progress; none by default.
+  ProgressFn progress;
 };
 
 struct VerifyReport {
@@ -92,6 +95,8 @@ class LogVerifier {
   // Reports a failure of the source itself (truncated file, I/O error) at
   // the index that was about to be read.
   void FailSource(const Status& status);
+  // How many entries the source says it holds: for progress reports only.
+  void ExpectEntries(uint64_t n);
   VerifyReport Finish();
 
  private:

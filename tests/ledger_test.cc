@@ -2,10 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <set>
 #include <thread>
 
 #include "ledger/entry.h"
+#include "ledger/export.h"
 #include "ledger/merkle.h"
 #include "ledger/note.h"
 #include "ledger/verifier.h"
@@ -583,6 +585,116 @@ TEST(Ledger, StaleProjectionsAreNamedAndGuardedUntilRebuilt) {
   auto appended = ledger.Append(b.Sign(f.op_key));
   ASSERT_TRUE(appended.ok()) << appended.status().ToString();
   EXPECT_EQ(ledger.Size(), size + 1);
+}
+
+// Fails to fold actor "p2" while `fail` is set: a fold with a defect, met
+// halfway through a rebuild.
+class FailsOnP2 : public ThreeKeysPerActor {
+ public:
+  Status Apply(const EventContext& ctx, schema::EventBody::Reader body, StateStore& state) const override {
+    if (fail && body.isKeyRegistered() && std::string(body.getKeyRegistered().getActorId().cStr()) == "p2") {
+      return Status::InvalidArgument("cannot fold p2");
+    }
+    return ThreeKeysPerActor::Apply(ctx, body, state);
+  }
+  mutable bool fail = false;
+};
+
+// A rebuild that fails halfway leaves projections that are neither the old
+// state nor the new one: nothing folds on top of them, nobody reads them,
+// until a rebuild succeeds.
+TEST(Ledger, AFailedRebuildLeavesProjectionsNobodyUsesUntilARebuildSucceeds) {
+  FailsOnP2 projector;
+  LedgerOptions o;
+  o.projector = &projector;
+  o.rebuild_chunk_keys = 2;  // p1's keys are written before p2 fails
+  LedgerFixture f(o);
+  const PrivateKey& p1 = f.Register("p1", schema::Role::BUREAU);
+  f.Register("p2", schema::Role::BUREAU);
+  f.Register("p3", schema::Role::BUREAU);
+  ASSERT_TRUE(f.ledger->Projections().ok());
+  projector.fail = true;
+  Status failed = f.ledger->RebuildProjections();
+  ASSERT_FALSE(failed.ok());
+  EXPECT_NE(f.ledger->StaleProjections().find("not wholly folded: a rebuild failed"), std::string::npos)
+      << f.ledger->StaleProjections();
+  EXPECT_NE(f.ledger->StaleProjections().find("cannot fold p2"), std::string::npos) << f.ledger->StaleProjections();
+  uint64_t size = f.ledger->Size();
+  SubmissionBuilder b("operator");
+  auto e = b.AddEvent().initKeyRegistered();
+  e.setActorId("p4");
+  e.setRole(schema::Role::BUREAU);
+  e.setPublicKey(capnp::Data::Reader(p1.public_key().raw().data(), 32));
+  auto refused = f.ledger->Append(b.Sign(f.op_key));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), Status::Code::kFailedPrecondition) << refused.status().ToString();
+  EXPECT_EQ(f.ledger->Size(), size);
+  EXPECT_FALSE(f.ledger->Projections().ok());
+
+  projector.fail = false;
+  ASSERT_TRUE(f.ledger->RebuildProjections().ok());
+  EXPECT_EQ(f.ledger->StaleProjections(), "");
+  ASSERT_TRUE(f.ledger->Append(b.Sign(f.op_key)).ok());
+  auto view = f.ledger->Projections();
+  ASSERT_TRUE(view.ok()) << view.status().ToString();
+  EXPECT_EQ(ScanKeys(*view->state, "a/"), (std::vector<std::string>{"a/p1", "a/p2", "a/p3", "a/p4"}));
+}
+
+// What a long operation reports of its progress, by phase: every
+// (done, total) in order.
+struct ProgressLog {
+  std::map<std::string, std::vector<std::pair<uint64_t, uint64_t>>> by_what;
+  ProgressFn fn() {
+    return [this](std::string_view what, uint64_t done, uint64_t total) {
+      by_what[std::string(what)].emplace_back(done, total);
+    };
+  }
+  // The phase was reported, never went backwards, and ended at `last`.
+  void ExpectPhase(const std::string& what, uint64_t last, uint64_t total) const {
+    auto it = by_what.find(what);
+    ASSERT_NE(it, by_what.end()) << what << " was never reported";
+    for (size_t i = 1; i < it->second.size(); ++i) EXPECT_LE(it->second[i - 1].first, it->second[i].first) << what;
+    EXPECT_EQ(it->second.back(), std::make_pair(last, total)) << what;
+  }
+};
+
+// Rebuilds, verification (with the recomputation of the derived stores)
+// and exports say how far they have come, ending at the log's size.
+TEST(Ledger, LongOperationsReportTheirProgress) {
+  ThreeKeysPerActor projector;
+  LedgerOptions o;
+  o.projector = &projector;
+  o.rebuild_chunk_keys = 2;
+  ProgressLog rebuild;
+  o.progress = rebuild.fn();
+  LedgerFixture f(o);
+  for (int i = 0; i < 5; ++i) f.Register("p" + std::to_string(i), schema::Role::BUREAU);
+  uint64_t size = f.ledger->Size();
+  ASSERT_TRUE(f.ledger->RebuildProjections().ok());
+  rebuild.ExpectPhase("folding the projections", size, size);
+  EXPECT_GE(rebuild.by_what["folding the projections"].size(), 3u) << "one report a chunk";
+
+  ProgressLog exported;
+  ASSERT_TRUE(WriteExport(*f.ledger, f.dir.Sub("export"), exported.fn()).ok());
+  exported.ExpectPhase("exporting", size, size);
+  f.ledger.reset();
+
+  ProgressLog verified;
+  VerifyOptions v;
+  v.derived = true;
+  v.projector = &projector;
+  v.progress = verified.fn();
+  auto report = VerifyLedgerDir(f.path(), v);
+  ASSERT_TRUE(report.ok) << report.error;
+  verified.ExpectPhase("verifying", size, size);
+  verified.ExpectPhase("folding the projections", size, size);
+
+  ProgressLog of_export;
+  VerifyOptions x;
+  x.progress = of_export.fn();
+  auto checked = VerifyExportDir(f.dir.Sub("export"), x);
+  ASSERT_TRUE(checked.ok) << checked.error;
+  of_export.ExpectPhase("verifying", size, size);
 }
 
 // A read-only open cannot fold them, and says what to run.
