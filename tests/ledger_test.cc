@@ -534,40 +534,57 @@ class ThreeKeysPerActorV2 : public ThreeKeysPerActor {
   std::string_view version() const override { return "three-keys/2"; }
 };
 
+// The operator's registration of `actor` as a bureau with `key`, unsigned.
+std::unique_ptr<SubmissionBuilder> Registration(const std::string& actor, const PrivateKey& key) {
+  auto b = std::make_unique<SubmissionBuilder>("operator");
+  auto e = b->AddEvent().initKeyRegistered();
+  e.setActorId(actor);
+  e.setRole(schema::Role::BUREAU);
+  e.setPublicKey(capnp::Data::Reader(key.public_key().raw().data(), 32));
+  return b;
+}
+
+// A ledger holding one registration ("p1"), folded by ThreeKeysPerActor
+// version 1 and closed: to a fold of version 2 its projections are stale.
+class FoldedByAnotherVersion : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    LedgerOptions o;
+    o.projector = &v1_;
+    f_ = std::make_unique<LedgerFixture>(o);
+    f_->Register("p1", schema::Role::BUREAU);
+    EXPECT_EQ(f_->ledger->StaleProjections(), "");
+    f_->ledger.reset();
+  }
+  Result<std::unique_ptr<Ledger>> OpenWithVersion2(LedgerOptions o) {
+    o.projector = &v2_;
+    return Ledger::Open(f_->path(), o);
+  }
+  ThreeKeysPerActor v1_;
+  ThreeKeysPerActorV2 v2_;
+  std::unique_ptr<LedgerFixture> f_;
+};
+
 // Opened without folding stale projections again (what `audit-cli rebuild`
 // does, so as to fold the log once), a ledger says why they are stale, and
 // refuses appends and views -- which would fold onto, or read, a state that
 // is not the log's -- until they are rebuilt.
-TEST(Ledger, StaleProjectionsAreNamedAndGuardedUntilRebuilt) {
-  ThreeKeysPerActor v1;
-  LedgerOptions o;
-  o.projector = &v1;
-  LedgerFixture f(o);
-  const PrivateKey& p1 = f.Register("p1", schema::Role::BUREAU);
-  EXPECT_EQ(f.ledger->StaleProjections(), "");
-  f.ledger.reset();
-
-  ThreeKeysPerActorV2 v2;
+TEST_F(FoldedByAnotherVersion, StaleProjectionsAreNamedAndGuardedUntilRebuilt) {
   LedgerOptions stale;
-  stale.projector = &v2;
   stale.rebuild_stale_projections = false;
-  auto l = Ledger::Open(f.path(), stale);
+  auto l = OpenWithVersion2(stale);
   ASSERT_TRUE(l.ok()) << l.status().ToString();
   Ledger& ledger = **l;
   EXPECT_EQ(ledger.StaleProjections(), "folded by 'three-keys/1', this build folds 'three-keys/2'");
   uint64_t size = ledger.Size();
   Hash root = *ledger.RootAt(size);
-  SubmissionBuilder b("operator");
-  auto e = b.AddEvent().initKeyRegistered();
-  e.setActorId("p2");
-  e.setRole(schema::Role::BUREAU);
-  e.setPublicKey(capnp::Data::Reader(p1.public_key().raw().data(), 32));
-  auto refused = ledger.Append(b.Sign(f.op_key));
+  auto b = Registration("p2", f_->keys.at("p1"));
+  auto refused = ledger.Append(b->Sign(f_->op_key));
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.status().code(), Status::Code::kFailedPrecondition);
   EXPECT_NE(refused.status().message().find("projections are out of date (folded by 'three-keys/1'"), std::string::npos)
       << refused.status().ToString();
-  std::vector<schema::Submission::Reader> many = {b.Sign(f.op_key)};
+  std::vector<schema::Submission::Reader> many = {b->Sign(f_->op_key)};
   auto refused_many = ledger.AppendMany(many);
   ASSERT_EQ(refused_many.size(), 1u);
   EXPECT_EQ(refused_many[0].status().code(), Status::Code::kFailedPrecondition);
@@ -582,7 +599,7 @@ TEST(Ledger, StaleProjectionsAreNamedAndGuardedUntilRebuilt) {
   auto now = ledger.Projections();
   ASSERT_TRUE(now.ok()) << now.status().ToString();
   EXPECT_EQ(ScanKeys(*now->state, "a/"), std::vector<std::string>{"a/p1"});
-  auto appended = ledger.Append(b.Sign(f.op_key));
+  auto appended = ledger.Append(b->Sign(f_->op_key));
   ASSERT_TRUE(appended.ok()) << appended.status().ToString();
   EXPECT_EQ(ledger.Size(), size + 1);
 }
@@ -620,12 +637,8 @@ TEST(Ledger, AFailedRebuildLeavesProjectionsNobodyUsesUntilARebuildSucceeds) {
       << f.ledger->StaleProjections();
   EXPECT_NE(f.ledger->StaleProjections().find("cannot fold p2"), std::string::npos) << f.ledger->StaleProjections();
   uint64_t size = f.ledger->Size();
-  SubmissionBuilder b("operator");
-  auto e = b.AddEvent().initKeyRegistered();
-  e.setActorId("p4");
-  e.setRole(schema::Role::BUREAU);
-  e.setPublicKey(capnp::Data::Reader(p1.public_key().raw().data(), 32));
-  auto refused = f.ledger->Append(b.Sign(f.op_key));
+  auto b = Registration("p4", p1);
+  auto refused = f.ledger->Append(b->Sign(f.op_key));
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.status().code(), Status::Code::kFailedPrecondition) << refused.status().ToString();
   EXPECT_EQ(f.ledger->Size(), size);
@@ -634,7 +647,7 @@ TEST(Ledger, AFailedRebuildLeavesProjectionsNobodyUsesUntilARebuildSucceeds) {
   projector.fail = false;
   ASSERT_TRUE(f.ledger->RebuildProjections().ok());
   EXPECT_EQ(f.ledger->StaleProjections(), "");
-  ASSERT_TRUE(f.ledger->Append(b.Sign(f.op_key)).ok());
+  ASSERT_TRUE(f.ledger->Append(b->Sign(f.op_key)).ok());
   auto view = f.ledger->Projections();
   ASSERT_TRUE(view.ok()) << view.status().ToString();
   EXPECT_EQ(ScanKeys(*view->state, "a/"), (std::vector<std::string>{"a/p1", "a/p2", "a/p3", "a/p4"}));
@@ -698,27 +711,17 @@ TEST(Ledger, LongOperationsReportTheirProgress) {
 }
 
 // A read-only open cannot fold them, and says what to run.
-TEST(Ledger, AReadOnlyOpenOfStaleProjectionsSaysWhy) {
-  ThreeKeysPerActor v1;
-  LedgerOptions o;
-  o.projector = &v1;
-  LedgerFixture f(o);
-  f.Register("p1", schema::Role::BUREAU);
-  f.ledger.reset();
-  ThreeKeysPerActorV2 v2;
+TEST_F(FoldedByAnotherVersion, AReadOnlyOpenOfStaleProjectionsSaysWhy) {
   LedgerOptions ro;
-  ro.projector = &v2;
   ro.read_only = true;
-  auto l = Ledger::Open(f.path(), ro);
+  auto l = OpenWithVersion2(ro);
   ASSERT_FALSE(l.ok());
   EXPECT_NE(l.status().message().find("are out of date (folded by 'three-keys/1', this build folds 'three-keys/2'); "
                                       "run `audit-cli rebuild --ledger"),
             std::string::npos)
       << l.status().ToString();
   // A writable open folds them again (the default).
-  LedgerOptions rw;
-  rw.projector = &v2;
-  auto w = Ledger::Open(f.path(), rw);
+  auto w = OpenWithVersion2({});
   ASSERT_TRUE(w.ok()) << w.status().ToString();
   EXPECT_EQ((*w)->StaleProjections(), "");
   EXPECT_TRUE((*w)->Projections().ok());

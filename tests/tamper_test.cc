@@ -110,6 +110,13 @@ class Campaign : public ::testing::Test {
     fs::copy(Base(), to, fs::copy_options::recursive);
     return to;
   }
+  // verify --derived, the projections included.
+  static VerifyOptions Derived() {
+    VerifyOptions o;
+    o.derived = true;
+    o.projector = &projector_;
+    return o;
+  }
   static VerifyOptions WithLatestOutside() {
     VerifyOptions o;
     o.external_checkpoints = {latest_checkpoint_};
@@ -117,12 +124,14 @@ class Campaign : public ::testing::Test {
   }
 
   static ProgrammeFixture* f_;
+  static proj::ProgrammeProjector projector_;
   static std::string old_checkpoint_, latest_checkpoint_, older_, digest_, origin_;
   static uint64_t size_;
   static std::map<uint64_t, uint64_t> start_;  // index -> first index of its submission
 };
 
 ProgrammeFixture* Campaign::f_ = nullptr;
+proj::ProgrammeProjector Campaign::projector_;
 std::string Campaign::old_checkpoint_, Campaign::latest_checkpoint_, Campaign::older_, Campaign::digest_, Campaign::origin_;
 uint64_t Campaign::size_ = 0;
 std::map<uint64_t, uint64_t> Campaign::start_;
@@ -301,9 +310,8 @@ TEST_F(Campaign, ARewrittenHistoryIsCaughtByTheConsistencyCheck) {
       raw.Delete("default", layout::kMetaProjectionSize);
     }
     {
-      static proj::ProgrammeProjector projector;
       LedgerOptions o;
-      o.projector = &projector;
+      o.projector = &projector_;
       auto l = Ledger::Open(copy, o);
       ASSERT_TRUE(l.ok()) << l.status().ToString();
       for (int s = 0; s < 5; ++s) {
@@ -330,10 +338,7 @@ TEST_F(Campaign, ARewrittenHistoryIsCaughtByTheConsistencyCheck) {
 }
 
 TEST_F(Campaign, DerivedStoresAreDetectedAndRepairedByRebuild) {
-  static proj::ProgrammeProjector projector;
-  VerifyOptions derived;
-  derived.derived = true;
-  derived.projector = &projector;
+  VerifyOptions derived = Derived();
   // The stores are recomputed in a scratch ledger there, removed each time.
   derived.scratch = f_->base().dir.Sub("scratch");
   fs::create_directories(derived.scratch);
@@ -373,15 +378,14 @@ TEST_F(Campaign, DerivedStoresAreDetectedAndRepairedByRebuild) {
     }
     // Repair rebuilds it from the log; the ledger is then what it was.
     VerifyOptions repair;
-    repair.projector = &projector;
+    repair.projector = &projector_;
     auto kept = RepairLedger(copy, repair);
     ASSERT_TRUE(kept.ok()) << kind << ": " << kept.status().ToString();
     EXPECT_TRUE(fs::exists(*kept));
     auto after = VerifyLedgerDir(copy, derived);
     ASSERT_TRUE(after.ok) << kind << ": after repair: " << after.error;
-    static proj::ProgrammeProjector p2;
     LedgerOptions o;
-    o.projector = &p2;
+    o.projector = &projector_;
     o.read_only = true;
     auto l = Ledger::Open(copy, o);
     ASSERT_TRUE(l.ok());
@@ -396,19 +400,15 @@ TEST_F(Campaign, DerivedStoresAreDetectedAndRepairedByRebuild) {
 // Projections folded by another version of the fold are not "damaged": the
 // error says which versions differ and what folds them again.
 TEST_F(Campaign, ProjectionsOfAnotherFoldVersionAreNamedAsSuch) {
-  static proj::ProgrammeProjector projector;
   std::string copy = Copy();
   {
     RawDb raw(copy);
     raw.Put("default", layout::kMetaProjectionVersion, "programme/0");
   }
-  VerifyOptions derived;
-  derived.derived = true;
-  derived.projector = &projector;
-  auto r = VerifyLedgerDir(copy, derived);
+  auto r = VerifyLedgerDir(copy, Derived());
   ASSERT_FALSE(r.ok);
   EXPECT_NE(r.error.find("the projections were folded by 'programme/0', this build folds '" +
-                         std::string(projector.version()) + "'"),
+                         std::string(projector_.version()) + "'"),
             std::string::npos)
       << r.error;
   EXPECT_NE(r.error.find("audit-cli rebuild"), std::string::npos) << r.error;
@@ -417,10 +417,7 @@ TEST_F(Campaign, ProjectionsOfAnotherFoldVersionAreNamedAsSuch) {
 // A scratch place that cannot take the scratch ledger is named, and the
 // ledger is left as it was.
 TEST_F(Campaign, AnUnusableScratchDirectoryIsNamed) {
-  static proj::ProgrammeProjector projector;
-  VerifyOptions derived;
-  derived.derived = true;
-  derived.projector = &projector;
+  VerifyOptions derived = Derived();
   derived.scratch = f_->base().dir.Sub("no-such-dir");
   fs::remove_all(derived.scratch);
   auto r = VerifyLedgerDir(Base(), derived);
