@@ -217,6 +217,29 @@ TEST_F(Cli, RebuildSaysWhenTheProjectionsWereStale) {
   EXPECT_EQ(Run({"digest", "--ledger", P("L")}).code, 0);
 }
 
+// A damaged derived store: `verify --derived` names it, `repair` rebuilds
+// it from the log (keeping the damaged stores beside it), and the ledger
+// then verifies with its derived stores.
+TEST_F(Cli, RepairRebuildsADamagedDerivedStore) {
+  {
+    testing::RawDb raw(P("L"));
+    auto subs = raw.All(layout::kSubmissionsCf);
+    ASSERT_FALSE(subs.empty());
+    raw.Delete(layout::kSubmissionsCf, subs.front().first);
+  }
+  auto damaged = Run({"verify", "--ledger", P("L"), "--derived"});
+  EXPECT_EQ(damaged.code, 1);
+  EXPECT_NE(damaged.err.find("derived store 'submissions' lacks key"), std::string::npos) << damaged.err;
+  auto repaired = Run({"repair", "--ledger", P("L")});
+  ASSERT_EQ(repaired.code, 0) << repaired.err;
+  EXPECT_NE(repaired.out.find("repaired: 3 entries verified, every derived store rebuilt from them"), std::string::npos)
+      << repaired.out;
+  EXPECT_NE(repaired.out.find("the damaged stores are kept in " + P("L") + "/log.damaged-"), std::string::npos)
+      << repaired.out;
+  auto again = Run({"verify", "--ledger", P("L"), "--derived"});
+  EXPECT_EQ(again.code, 0) << again.err;
+}
+
 // An attestation is a signed file: never overwritten, never claimed written
 // when it was not; and it is checked against the key its signer held at the
 // log size it names, not any key the signer ever had.
