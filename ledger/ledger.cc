@@ -837,7 +837,10 @@ Status Ledger::Rep::OpenDb(bool create) {
   db_opts.listeners.push_back(storage_counter);
   if (options.env != nullptr) db_opts.env = options.env;
   rocksdb::BlockBasedTableOptions table;
-  table.block_cache = rocksdb::NewLRUCache(128u << 20, -1, false, 0.5);
+  // One cache for every ledger this process opens (verify --derived holds
+  // the ledger it checks and a scratch one): the bound is the process's.
+  static const std::shared_ptr<rocksdb::Cache> block_cache = rocksdb::NewLRUCache(128u << 20, -1, false, 0.5);
+  table.block_cache = block_cache;
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   table.index_type = rocksdb::BlockBasedTableOptions::kTwoLevelIndexSearch;
   table.partition_filters = true;
