@@ -209,8 +209,10 @@ class Ledger {
   // Drops the projection state and folds every entry again from index 0.
   Status RebuildProjections();
   // Why the projection state is not the log's (never built, folded by
-  // another version, behind the log), or empty when it is. Only a ledger
-  // opened with rebuild_stale_projections off holds stale projections.
+  // another version, behind the log, left half-written by a failed
+  // rebuild), or empty when it is. Only a ledger opened with
+  // rebuild_stale_projections off, or one whose rebuild failed, holds stale
+  // projections.
   const std::string& StaleProjections() const;
 
   // A fresh ledger in `dir` (which must not exist or be empty) recreated
