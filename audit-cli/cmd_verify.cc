@@ -49,8 +49,8 @@ void AddVerifyCommands(CLI::App& app, Context& ctx) {
                    "With --export: also check entries.jsonl, line by line, against the verified entries");
   verify->add_flag("--derived", va->derived,
                    "Also recompute the derived stores (submission index, actors, metadata, projections) from the "
-                   "log and compare them with the stored ones (recomputed in a scratch ledger, removed after; "
-                   "it needs about the ledger's disk space)");
+                   "log and compare them with the stored ones (recomputed in a scratch ledger that reads the log "
+                   "where it lies, removed after; it needs about the projection state's disk space)");
   verify->add_option("--scratch", va->scratch,
                      "With --derived: where to make the scratch ledger (default: $TMPDIR, else /tmp)");
   verify->callback([&ctx, va] {

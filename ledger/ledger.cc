@@ -581,6 +581,13 @@ struct Ledger::Rep {
   std::unique_ptr<RocksStateReader> committed_state;   // projections CF, no snapshot
   std::unique_ptr<CachedStateReader> state_cache;       // stage_mu
   std::shared_ptr<const StagedGroup> last_staged;      // stage_mu; may still be in flight
+  // A scratch ledger deriving another's stores (CheckDerivedStores) holds
+  // no log of its own: it reads the log of `log_source` as of `log_snapshot`
+  // (the submission index, actors and metadata are its own, replayed from
+  // that log). Nothing it writes outlives the check: no WAL, no closing
+  // compaction. Never handed out as a Ledger anyone appends to.
+  const Rep* log_source = nullptr;
+  const rocksdb::Snapshot* log_snapshot = nullptr;
 
   ~Rep() {
     if (db) {
@@ -616,7 +623,11 @@ struct Ledger::Rep {
   }
 
   Status OpenDb(bool create);
+  Status ReplayLog(const std::function<Result<bool>(std::string*)>& next_leaf,
+                   const std::vector<std::string>& checkpoint_notes, bool copy_log);
   Status LoadState();
+  // A cursor over `family` from `from`, as of `snapshot` (null: now).
+  std::unique_ptr<KvCursor> Cursor(Family family, std::string_view from, const rocksdb::Snapshot* snapshot) const;
   Status UpgradeFromFormat1();
   Status UpgradeFromFormat2();
   template <typename Writer, typename Parse>
@@ -997,22 +1008,24 @@ Status Ledger::Rep::LoadState() {
   if (db->Get(ro, meta, layout::kMetaLastRecorded, &v).ok() && v.size() == 8) {
     last_recorded_at = static_cast<int64_t>(GetBigEndian64(reinterpret_cast<const uint8_t*>(v.data())));
   }
-  // The last entry must be exactly at size - 1: entries and size are written
-  // in one batch, so anything else means the store was altered.
-  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro, entries));
-  it->SeekToLast();
-  ELDERCARE_RETURN_IF_ERROR(FromRocks(it->status(), "reading entries"));
-  uint64_t last = it->Valid() && it->key().size() == 8
-                      ? GetBigEndian64(reinterpret_cast<const uint8_t*>(it->key().data())) + 1
-                      : 0;
-  if (last != n) {
-    return Status::Corruption("ledger size says " + std::to_string(n) + " entries but the last entry is at index " +
-                              std::to_string(static_cast<int64_t>(last) - 1));
+  if (log_source == nullptr) {
+    // The last entry must be exactly at size - 1: entries and size are
+    // written in one batch, so anything else means the store was altered.
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro, entries));
+    it->SeekToLast();
+    ELDERCARE_RETURN_IF_ERROR(FromRocks(it->status(), "reading entries"));
+    uint64_t last = it->Valid() && it->key().size() == 8
+                        ? GetBigEndian64(reinterpret_cast<const uint8_t*>(it->key().data())) + 1
+                        : 0;
+    if (last != n) {
+      return Status::Corruption("ledger size says " + std::to_string(n) + " entries but the last entry is at index " +
+                                std::to_string(static_cast<int64_t>(last) - 1));
+    }
+    DbNodeReader reader(db.get(), merkle);
+    auto fr = merkle::CompactRange::Load(reader, n);
+    if (!fr.ok()) return fr.status();
+    frontier = std::move(*fr);
   }
-  DbNodeReader reader(db.get(), merkle);
-  auto fr = merkle::CompactRange::Load(reader, n);
-  if (!fr.ok()) return fr.status();
-  frontier = std::move(*fr);
   std::unique_ptr<rocksdb::Iterator> ait(db->NewIterator(ro, actors));
   for (ait->SeekToFirst(); ait->Valid(); ait->Next()) {
     auto a = KeyRegistry::Deserialize(std::string_view(ait->value().data(), ait->value().size()));
@@ -1211,6 +1224,7 @@ Status Ledger::Rep::FoldProjectionsAgain() {
   auto started_at = std::chrono::steady_clock::now();
   rocksdb::WriteOptions wo;
   wo.sync = options.sync;
+  wo.disableWAL = log_source != nullptr;
   {
     rocksdb::WriteBatch clear;
     for (auto* cf : projection_families().All()) {
@@ -1252,7 +1266,9 @@ Status Ledger::Rep::FoldProjectionsAgain() {
   rocksdb::ReadOptions ro;
   ro.readahead_size = 4u << 20;
   ro.fill_cache = false;  // read once; the cache is the fold's look-ups'
-  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro, entries));
+  ro.snapshot = log_snapshot;
+  std::unique_ptr<rocksdb::Iterator> it(log_source != nullptr ? log_source->db->NewIterator(ro, log_source->entries)
+                                                              : db->NewIterator(ro, entries));
   uint64_t index = 0;
   std::future<Status> writer;  // after what it reads, so that it ends first
   // Waits for the chunk in flight, then sends the folded one on its way.
@@ -1304,6 +1320,13 @@ Status Ledger::Rep::FoldProjectionsAgain() {
   // tidy tree; it is part of what a rebuild costs.
   auto folded_at = std::chrono::steady_clock::now();
   LogMemory("rebuild folded");
+  if (log_source != nullptr) {
+    // A scratch fold is read once, in key order, and thrown away: compacting
+    // it would cost more than its one scan saves.
+    spdlog::info("rebuild: {} entries folded in {:.1f} s", n,
+                 std::chrono::duration<double>(folded_at - started_at).count());
+    return Status::Ok();
+  }
   rocksdb::CompactRangeOptions compact;
   compact.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForceOptimized;
   // The families at once, on every core: nothing else runs now, and one
@@ -1785,30 +1808,22 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(const std::string& dir, LedgerOptio
   return std::unique_ptr<Ledger>(new Ledger(std::move(rep)));
 }
 
-Result<std::unique_ptr<Ledger>> Ledger::Restore(const std::string& dir,
-                                                const std::function<Result<bool>(std::string*)>& next_leaf,
-                                                const std::vector<std::string>& checkpoint_notes,
-                                                LedgerOptions options) {
-  std::error_code ec;
-  if (fs::exists(dir, ec) && !fs::is_empty(dir, ec)) {
-    return Status::AlreadyExists("directory " + dir + " exists and is not empty");
-  }
-  fs::create_directories(dir, ec);
-  if (ec) return Status::IoError("cannot create " + dir + ": " + ec.message());
-  options.read_only = false;
-  auto rep = std::make_unique<Rep>();
-  rep->options = options;
-  rep->dir = dir;
-  ELDERCARE_RETURN_IF_ERROR(rep->OpenDb(/*create=*/true));
-
+// Replays a log into `rep`'s empty stores: every entry checked as it comes
+// (canonical, in place, key events valid), the submission index, the actors
+// and the metadata written; with `copy_log`, the entries and their Merkle
+// tiles too. Without it `rep` holds only what a log derives besides its
+// projections (the derived-store check reads the log where it lies).
+Status Ledger::Rep::ReplayLog(const std::function<Result<bool>(std::string*)>& next_leaf,
+                              const std::vector<std::string>& checkpoint_notes, bool copy_log) {
   KeyRegistry keys;
   merkle::CompactRange frontier;
   rocksdb::WriteBatch batch;
-  TileWriter tiles(&batch, rep->merkle);
+  TileWriter tiles(&batch, merkle);
   rocksdb::WriteOptions wo;
+  wo.disableWAL = log_source != nullptr;  // a scratch copy: nothing to survive a crash
   auto flush = [&]() -> Status {
     tiles.Finish();
-    Status s = FromRocks(rep->db->Write(wo, &batch), "writing the restored ledger");
+    Status s = FromRocks(db->Write(wo, &batch), "writing the restored ledger");
     batch.Clear();
     return s;
   };
@@ -1825,12 +1840,14 @@ Result<std::unique_ptr<Ledger>> Ledger::Restore(const std::string& dir,
     auto e = parsed->Root<schema::Entry>();
     if (e.getIndex() != index) return Status::Corruption("entry " + std::to_string(index) + " is out of place");
     ELDERCARE_RETURN_IF_ERROR(keys.Apply(index, e.getBody()).WithPrefix("entry " + std::to_string(index) + ": "));
-    batch.Put(rep->entries, layout::EntryKey(index), leaf);
-    frontier.Append(merkle::HashLeaf(AsBytes(leaf)), [&](merkle::NodeId id, const Hash& h) { tiles.Add(id, h); });
+    if (copy_log) {
+      batch.Put(entries, layout::EntryKey(index), leaf);
+      frontier.Append(merkle::HashLeaf(AsBytes(leaf)), [&](merkle::NodeId id, const Hash& h) { tiles.Add(id, h); });
+    }
     digests.push_back(BodyDigestInCanonicalEntry(*parsed));
     if (e.getPosition() + 1 == e.getCount()) {
       std::string writer = Str(e.getWriter()), id = Str(e.getSubmissionId());
-      batch.Put(rep->submissions, layout::SubmissionKey(writer, id),
+      batch.Put(submissions, layout::SubmissionKey(writer, id),
                 SubmissionRecordBytes(index + 1 - e.getCount(), e.getCount(), HeaderDigest(writer, id, digests)));
       digests.clear();
     }
@@ -1838,26 +1855,44 @@ Result<std::unique_ptr<Ledger>> Ledger::Restore(const std::string& dir,
     ++index;
     if (batch.Count() >= 50000) {
       ELDERCARE_RETURN_IF_ERROR(flush());
-      if (options.progress) options.progress("copying the log", index, 0);
+      if (options.progress) options.progress(copy_log ? "copying the log" : "reading the log", index, 0);
     }
   }
   if (index == 0 || !keys.has_genesis()) return Status::Corruption("the source holds no genesis entry");
   if (!digests.empty()) return Status::Corruption("the source ends inside a submission");
-  for (const auto& [id, actor] : keys.actors()) batch.Put(rep->actors, id, KeyRegistry::Serialize(actor));
+  for (const auto& [id, actor] : keys.actors()) batch.Put(actors, id, KeyRegistry::Serialize(actor));
   for (const std::string& n : checkpoint_notes) {
     auto parsed = note::Parse(n);
     if (!parsed.ok()) return parsed.status().WithPrefix("checkpoint: ");
     auto body = checkpoint::ParseBody(parsed->text);
     if (!body.ok()) return body.status().WithPrefix("checkpoint: ");
-    batch.Put(rep->checkpoints, layout::CheckpointKey(body->size), n);
+    batch.Put(checkpoints, layout::CheckpointKey(body->size), n);
   }
-  batch.Put(rep->meta, layout::kMetaFormat, std::string(layout::kFormatVersion));
-  batch.Put(rep->meta, layout::kMetaSize, BigEndianKey(index));
-  batch.Put(rep->meta, layout::kMetaOrigin, keys.origin());
-  batch.Put(rep->meta, layout::kMetaOperatorId, keys.operator_id());
-  batch.Put(rep->meta, layout::kMetaLastRecorded, BigEndianKey(static_cast<uint64_t>(last_recorded)));
-  wo.sync = true;
-  ELDERCARE_RETURN_IF_ERROR(flush());
+  batch.Put(meta, layout::kMetaFormat, std::string(layout::kFormatVersion));
+  batch.Put(meta, layout::kMetaSize, BigEndianKey(index));
+  batch.Put(meta, layout::kMetaOrigin, keys.origin());
+  batch.Put(meta, layout::kMetaOperatorId, keys.operator_id());
+  batch.Put(meta, layout::kMetaLastRecorded, BigEndianKey(static_cast<uint64_t>(last_recorded)));
+  wo.sync = log_source == nullptr;
+  return flush();
+}
+
+Result<std::unique_ptr<Ledger>> Ledger::Restore(const std::string& dir,
+                                                const std::function<Result<bool>(std::string*)>& next_leaf,
+                                                const std::vector<std::string>& checkpoint_notes,
+                                                LedgerOptions options) {
+  std::error_code ec;
+  if (fs::exists(dir, ec) && !fs::is_empty(dir, ec)) {
+    return Status::AlreadyExists("directory " + dir + " exists and is not empty");
+  }
+  fs::create_directories(dir, ec);
+  if (ec) return Status::IoError("cannot create " + dir + ": " + ec.message());
+  options.read_only = false;
+  auto rep = std::make_unique<Rep>();
+  rep->options = options;
+  rep->dir = dir;
+  ELDERCARE_RETURN_IF_ERROR(rep->OpenDb(/*create=*/true));
+  ELDERCARE_RETURN_IF_ERROR(rep->ReplayLog(next_leaf, checkpoint_notes, /*copy_log=*/true));
   ELDERCARE_RETURN_IF_ERROR(rep->LoadState());
   return std::unique_ptr<Ledger>(new Ledger(std::move(rep)));
 }
@@ -2089,31 +2124,37 @@ class MergedCursor : public KvCursor {
 }  // namespace
 
 std::unique_ptr<KvCursor> Ledger::NewCursor(Family family, std::string_view from) const {
+  return rep_->Cursor(family, from, nullptr);
+}
+
+std::unique_ptr<KvCursor> Ledger::Rep::Cursor(Family family, std::string_view from,
+                                              const rocksdb::Snapshot* snapshot) const {
   NoRocksPerfCounters();  // (the cursor is read on the thread that opens it)
   rocksdb::ColumnFamilyHandle* cf = nullptr;
   switch (family) {
-    case Family::kMeta: cf = rep_->meta; break;
-    case Family::kEntries: cf = rep_->entries; break;
-    case Family::kMerkle: cf = rep_->merkle; break;
-    case Family::kSubmissions: cf = rep_->submissions; break;
-    case Family::kActors: cf = rep_->actors; break;
-    case Family::kCheckpoints: cf = rep_->checkpoints; break;
+    case Family::kMeta: cf = meta; break;
+    case Family::kEntries: cf = entries; break;
+    case Family::kMerkle: cf = merkle; break;
+    case Family::kSubmissions: cf = submissions; break;
+    case Family::kActors: cf = actors; break;
+    case Family::kCheckpoints: cf = checkpoints; break;
     case Family::kProjections: break;  // merged, below
   }
   rocksdb::ReadOptions ro;
+  ro.snapshot = snapshot;
   ro.readahead_size = 4u << 20;
   ro.verify_checksums = true;
   // A cursor scans: what it reads is not read again soon, and would only
   // evict the blocks that point reads (proofs, queries, the fold) reuse.
   ro.fill_cache = false;
   auto open = [&](rocksdb::ColumnFamilyHandle* h) {
-    rocksdb::Iterator* it = rep_->db->NewIterator(ro, h);
+    rocksdb::Iterator* it = db->NewIterator(ro, h);
     it->Seek(rocksdb::Slice(from.data(), from.size()));
     return std::make_unique<RocksCursor>(it);
   };
   if (family != Family::kProjections) return open(cf);
   std::vector<std::unique_ptr<KvCursor>> parts;
-  for (auto* h : rep_->projection.All()) parts.push_back(open(h));
+  for (auto* h : projection.All()) parts.push_back(open(h));
   return std::make_unique<MergedCursor>(std::move(parts));
 }
 
@@ -2240,11 +2281,48 @@ Result<std::unique_ptr<Ledger>> Ledger::Rederive(const std::string& dir, const P
 
 Status Ledger::CheckDerivedStores(const Projector* projector, const std::string& scratch) const {
   ELDERCARE_ASSIGN_OR_RETURN(ScratchDir dir, ScratchDir::Make(scratch));
-  auto derived = Rederive(dir.path(), projector, /*sync=*/false);
+  NoRocksPerfCounters();
+  // The scratch ledger reads this one's log twice (its replay, its fold),
+  // both times as of one snapshot.
+  std::shared_ptr<const rocksdb::Snapshot> snapshot(
+      rep_->db->GetSnapshot(), [db = rep_->db.get()](const rocksdb::Snapshot* s) { db->ReleaseSnapshot(s); });
+  auto derive = [&]() -> Result<std::unique_ptr<Ledger>> {
+    auto rep = std::make_unique<Rep>();
+    rep->options.projector = projector;
+    rep->options.sync = false;
+    rep->options.threads = rep_->options.threads;
+    rep->options.progress = rep_->options.progress;
+    rep->options.rebuild_chunk_keys = rep_->options.rebuild_chunk_keys;
+    rep->dir = dir.path();
+    rep->log_source = rep_.get();
+    rep->log_snapshot = snapshot.get();
+    ELDERCARE_RETURN_IF_ERROR(rep->OpenDb(/*create=*/true));
+    rocksdb::ReadOptions ro;
+    ro.readahead_size = 4u << 20;
+    ro.fill_cache = false;  // read once
+    ro.snapshot = snapshot.get();
+    std::unique_ptr<rocksdb::Iterator> it(rep_->db->NewIterator(ro, rep_->entries));
+    it->SeekToFirst();
+    ELDERCARE_RETURN_IF_ERROR(rep->ReplayLog(
+        [&](std::string* leaf) -> Result<bool> {
+          if (!it->Valid()) {
+            ELDERCARE_RETURN_IF_ERROR(FromRocks(it->status(), "reading entries"));
+            return false;
+          }
+          leaf->assign(it->value().data(), it->value().size());
+          it->Next();
+          return true;
+        },
+        {}, /*copy_log=*/false));
+    ELDERCARE_RETURN_IF_ERROR(rep->LoadState());  // given a projector, folds it
+    return std::unique_ptr<Ledger>(new Ledger(std::move(rep)));
+  };
+  auto derived = derive();
   if (!derived.ok()) return derived.status().WithPrefix("recomputing the derived stores: ");
   const Ledger& d = **derived;
+  // This ledger's stores as of the log the scratch ledger derived from.
   auto compare = [&](Family family, const std::string& name) {
-    return CompareFamily(*NewCursor(family), *d.NewCursor(family), name);
+    return CompareFamily(*rep_->Cursor(family, {}, snapshot.get()), *d.NewCursor(family), name);
   };
   ELDERCARE_RETURN_IF_ERROR(compare(Family::kSubmissions, "submissions"));
   ELDERCARE_RETURN_IF_ERROR(compare(Family::kActors, "actors"));
@@ -2257,7 +2335,9 @@ Status Ledger::CheckDerivedStores(const Projector* projector, const std::string&
   }
   for (const char* key : meta_keys) {
     std::string stored, want;
-    auto s = rep_->db->Get(rocksdb::ReadOptions(), rep_->meta, key, &stored);
+    rocksdb::ReadOptions at_snapshot;
+    at_snapshot.snapshot = snapshot.get();
+    auto s = rep_->db->Get(at_snapshot, rep_->meta, key, &stored);
     auto w = d.rep_->db->Get(rocksdb::ReadOptions(), d.rep_->meta, key, &want);
     if (!w.ok()) return FromRocks(w, std::string("reading the recomputed metadata '") + key + "'");
     if (!s.ok() || stored != want) {

@@ -225,11 +225,13 @@ class Ledger {
 
   // Recomputes the derived stores from the entries -- the submission index,
   // the actor registry, the metadata and, given a projector, the projection
-  // state -- into a scratch ledger (Rederive) in a new directory under
-  // `scratch` (default: the system's temporary directory, $TMPDIR), removed
+  // state -- into a scratch ledger in a new directory under `scratch`
+  // (default: the system's temporary directory, $TMPDIR), removed
   // afterwards, and compares them with what is stored, key by key in order.
-  // Corruption names the store and the first key that differs. Works on a
-  // stores-only ledger.
+  // The scratch ledger reads this one's log where it lies (as of one
+  // snapshot) and stores only what it derives: it needs about the disk
+  // space of the derived stores, not of the log. Corruption names the store
+  // and the first key that differs. Works on a stores-only ledger.
   Status CheckDerivedStores(const Projector* projector, const std::string& scratch = {}) const;
 
   // Writes the memtables to SST files (what the WAL held then lives in SSTs);
