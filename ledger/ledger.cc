@@ -2250,33 +2250,38 @@ class ScratchDir {
   std::string path_;
 };
 
+// The leaves of a log in index order, as Restore and ReplayLog take them,
+// as of `snapshot` (null: now). Read once, so not through the block cache.
+std::function<Result<bool>(std::string*)> LeavesOf(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* entries,
+                                                   const rocksdb::Snapshot* snapshot = nullptr) {
+  rocksdb::ReadOptions ro;
+  ro.readahead_size = 4u << 20;
+  ro.fill_cache = false;
+  ro.snapshot = snapshot;
+  std::shared_ptr<rocksdb::Iterator> it(db->NewIterator(ro, entries));
+  it->SeekToFirst();
+  return [it](std::string* leaf) -> Result<bool> {
+    if (!it->Valid()) {
+      ELDERCARE_RETURN_IF_ERROR(FromRocks(it->status(), "reading entries"));
+      return false;
+    }
+    leaf->assign(it->value().data(), it->value().size());
+    it->Next();
+    return true;
+  };
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Ledger>> Ledger::Rederive(const std::string& dir, const Projector* projector, bool sync) const {
   NoRocksPerfCounters();
   ELDERCARE_ASSIGN_OR_RETURN(std::vector<std::string> notes, Checkpoints());
-  rocksdb::ReadOptions ro;
-  ro.readahead_size = 4u << 20;
-  ro.fill_cache = false;  // read once
-  std::unique_ptr<rocksdb::Iterator> it(rep_->db->NewIterator(ro, rep_->entries));
-  it->SeekToFirst();
   LedgerOptions o;
   o.projector = projector;
   o.sync = sync;
   o.threads = rep_->options.threads;
   o.progress = rep_->options.progress;
-  return Restore(
-      dir,
-      [&](std::string* leaf) -> Result<bool> {
-        if (!it->Valid()) {
-          ELDERCARE_RETURN_IF_ERROR(FromRocks(it->status(), "reading entries"));
-          return false;
-        }
-        leaf->assign(it->value().data(), it->value().size());
-        it->Next();
-        return true;
-      },
-      notes, o);
+  return Restore(dir, LeavesOf(rep_->db.get(), rep_->entries), notes, o);
 }
 
 Status Ledger::CheckDerivedStores(const Projector* projector, const std::string& scratch) const {
@@ -2297,23 +2302,8 @@ Status Ledger::CheckDerivedStores(const Projector* projector, const std::string&
     rep->log_source = rep_.get();
     rep->log_snapshot = snapshot.get();
     ELDERCARE_RETURN_IF_ERROR(rep->OpenDb(/*create=*/true));
-    rocksdb::ReadOptions ro;
-    ro.readahead_size = 4u << 20;
-    ro.fill_cache = false;  // read once
-    ro.snapshot = snapshot.get();
-    std::unique_ptr<rocksdb::Iterator> it(rep_->db->NewIterator(ro, rep_->entries));
-    it->SeekToFirst();
-    ELDERCARE_RETURN_IF_ERROR(rep->ReplayLog(
-        [&](std::string* leaf) -> Result<bool> {
-          if (!it->Valid()) {
-            ELDERCARE_RETURN_IF_ERROR(FromRocks(it->status(), "reading entries"));
-            return false;
-          }
-          leaf->assign(it->value().data(), it->value().size());
-          it->Next();
-          return true;
-        },
-        {}, /*copy_log=*/false));
+    ELDERCARE_RETURN_IF_ERROR(
+        rep->ReplayLog(LeavesOf(rep_->db.get(), rep_->entries, snapshot.get()), {}, /*copy_log=*/false));
     ELDERCARE_RETURN_IF_ERROR(rep->LoadState());  // given a projector, folds it
     return std::unique_ptr<Ledger>(new Ledger(std::move(rep)));
   };
