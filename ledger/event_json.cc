@@ -1,5 +1,6 @@
 #include "ledger/event_json.h"
 
+#include <absl/container/flat_hash_map.h>
 #include <capnp/dynamic.h>
 
 #include <cmath>
@@ -237,6 +238,39 @@ Status StructFromJson(const json& obj, DynamicStruct::Builder b, const std::stri
   return Status::Ok();
 }
 
+// What showing a field as JSON needs from the schema, read once per field
+// instead of for every value shown (the annotations are a linear search, the
+// name a conversion). Per thread: exports render on every core. A field, or
+// an enumerant, is known by where its name lies in the compiled schema,
+// which is one place for each.
+struct ShownField {
+  std::string name;  // snake_case
+  bool timestamp = false;
+  bool date = false;
+  bool hex = false;
+};
+
+const ShownField& Shown(const StructSchema::Field& f) {
+  thread_local absl::flat_hash_map<const char*, ShownField> known;
+  const char* key = f.getProto().getName().cStr();
+  auto it = known.find(key);
+  if (it == known.end()) {
+    it = known
+             .emplace(key, ShownField{SnakeCase(f.getProto().getName().cStr()), HasAnnotation(f, kAnnTimestamp),
+                                      HasAnnotation(f, kAnnDate), HasAnnotation(f, kAnnHex)})
+             .first;
+  }
+  return it->second;
+}
+
+const std::string& ShownEnumerant(const capnp::EnumSchema::Enumerant& e) {
+  thread_local absl::flat_hash_map<const char*, std::string> known;
+  const char* key = e.getProto().getName().cStr();
+  auto it = known.find(key);
+  if (it == known.end()) it = known.emplace(key, SnakeCase(e.getProto().getName().cStr())).first;
+  return it->second;
+}
+
 json ValueToJson(const StructSchema::Field& field, DynamicValue::Reader v);
 
 json ListToJson(const StructSchema::Field& field, DynamicList::Reader list) {
@@ -251,8 +285,9 @@ json ValueToJson(const StructSchema::Field& field, DynamicValue::Reader v) {
     case DynamicValue::BOOL: return v.as<bool>();
     case DynamicValue::INT: {
       int64_t i = v.as<int64_t>();
-      if (HasAnnotation(field, kAnnTimestamp)) return i == 0 ? json(nullptr) : json(FormatTimestamp(i));
-      if (HasAnnotation(field, kAnnDate)) return i == 0 ? json(nullptr) : json(FormatDate(static_cast<int32_t>(i)));
+      const ShownField& shown = Shown(field);
+      if (shown.timestamp) return i == 0 ? json(nullptr) : json(FormatTimestamp(i));
+      if (shown.date) return i == 0 ? json(nullptr) : json(FormatDate(static_cast<int32_t>(i)));
       return i;
     }
     case DynamicValue::UINT: return v.as<uint64_t>();
@@ -263,12 +298,11 @@ json ValueToJson(const StructSchema::Field& field, DynamicValue::Reader v) {
     }
     case DynamicValue::DATA: {
       auto d = v.as<capnp::Data>();
-      return HasAnnotation(field, kAnnHex) ? HexEncode(ByteSpan(d.begin(), d.size()))
-                                           : Base64Encode(ByteSpan(d.begin(), d.size()));
+      return Shown(field).hex ? HexEncode(ByteSpan(d.begin(), d.size())) : Base64Encode(ByteSpan(d.begin(), d.size()));
     }
     case DynamicValue::ENUM: {
       auto e = v.as<capnp::DynamicEnum>();
-      KJ_IF_MAYBE(en, e.getEnumerant()) { return SnakeCase(en->getProto().getName().cStr()); }
+      KJ_IF_MAYBE(en, e.getEnumerant()) { return ShownEnumerant(*en); }
       return e.getRaw();
     }
     case DynamicValue::STRUCT: return StructToJson(v.as<DynamicStruct>());
@@ -282,10 +316,8 @@ json ValueToJson(const StructSchema::Field& field, DynamicValue::Reader v) {
 json StructToJson(DynamicStruct::Reader r) {
   json obj = json::object();
   StructSchema s = r.getSchema();
-  for (auto f : s.getNonUnionFields()) obj[SnakeCase(f.getProto().getName().cStr())] = ValueToJson(f, r.get(f));
-  KJ_IF_MAYBE(active, r.which()) {
-    obj[SnakeCase(active->getProto().getName().cStr())] = ValueToJson(*active, r.get(*active));
-  }
+  for (auto f : s.getNonUnionFields()) obj[Shown(f).name] = ValueToJson(f, r.get(f));
+  KJ_IF_MAYBE(active, r.which()) { obj[Shown(*active).name] = ValueToJson(*active, r.get(*active)); }
   return obj;
 }
 

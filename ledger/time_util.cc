@@ -46,14 +46,25 @@ Result<int32_t> ParseDate(std::string_view text) {
   return DaysFromCivil(y, static_cast<unsigned>(m), static_cast<unsigned>(d));
 }
 
+namespace {
+// `width` decimal digits of `v` at `at`, zero-padded: dates and times are
+// formatted for every entry an export or `log --json` shows, where printf's
+// machinery was a tenth of the time.
+void PutDigits(char* at, uint64_t v, int width) {
+  for (int i = width - 1; i >= 0; --i, v /= 10) at[i] = static_cast<char>('0' + v % 10);
+}
+}  // namespace
+
 std::string FormatDate(int32_t days) {
   if (!DayInRange(days)) return "out of range (day " + std::to_string(days) + ")";
   int y;
   unsigned m, d;
   CivilFromDays(days, &y, &m, &d);
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", y, m, d);
-  return buf;
+  std::string out = "0000-00-00";  // a year in range has four digits
+  PutDigits(&out[0], static_cast<uint64_t>(y), 4);
+  PutDigits(&out[5], m, 2);
+  PutDigits(&out[8], d, 2);
+  return out;
 }
 
 Result<int64_t> ParseTimestamp(std::string_view text) {
@@ -109,17 +120,19 @@ std::string FormatTimestampOffset(int64_t micros, int offset_minutes) {
   int64_t days = FloorDiv(local, kMicrosPerDay);
   int64_t rem = local - days * kMicrosPerDay;
   int64_t secs = rem / kMicrosPerSecond, frac = rem % kMicrosPerSecond;
-  char buf[96];
-  std::string date = FormatDate(static_cast<int32_t>(days));
-  int n = std::snprintf(buf, sizeof buf, "%sT%02d:%02d:%02d", date.c_str(), int(secs / 3600),
-                        int(secs / 60 % 60), int(secs % 60));
-  std::string out(buf, static_cast<size_t>(n));
+  std::string out = FormatDate(static_cast<int32_t>(days));
+  char clock[16] = "T00:00:00.";  // then six digits of the fraction
+  PutDigits(clock + 1, static_cast<uint64_t>(secs / 3600), 2);
+  PutDigits(clock + 4, static_cast<uint64_t>(secs / 60 % 60), 2);
+  PutDigits(clock + 7, static_cast<uint64_t>(secs % 60), 2);
+  size_t n = 9;
   if (frac != 0) {
-    std::snprintf(buf, sizeof buf, ".%06lld", static_cast<long long>(frac));
-    std::string f(buf);
-    while (f.back() == '0') f.pop_back();
-    out += f;
+    PutDigits(clock + 10, static_cast<uint64_t>(frac), 6);
+    n = 16;
+    while (clock[n - 1] == '0') --n;
   }
+  out.append(clock, n);
+  char buf[32];
   if (offset_minutes == 0) {
     out += "Z";
   } else {

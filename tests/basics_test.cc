@@ -78,6 +78,12 @@ TEST(Time, ParsesAndFormatsRfc3339) {
   EXPECT_EQ(FormatTimestamp(*t), "2024-03-01T00:30:00Z");
   EXPECT_EQ(FormatTimestampOffset(*t, kChinaOffsetMinutes), "2024-03-01T08:30:00+08:00");
   EXPECT_EQ(*ParseTimestamp("1970-01-01T00:00:00.5Z"), 500000);
+  // Fractions show as many digits as they need; before the epoch too.
+  EXPECT_EQ(FormatTimestamp(500000), "1970-01-01T00:00:00.5Z");
+  EXPECT_EQ(FormatTimestamp(1), "1970-01-01T00:00:00.000001Z");
+  EXPECT_EQ(FormatTimestamp(-1), "1969-12-31T23:59:59.999999Z");
+  EXPECT_EQ(FormatTimestampOffset(*ParseTimestamp("2024-03-01T23:59:59.120Z"), kChinaOffsetMinutes),
+            "2024-03-02T07:59:59.12+08:00");
   EXPECT_FALSE(ParseTimestamp("2024-03-01 08:30:00").ok());
   EXPECT_FALSE(ParseTimestamp("2024-02-30T08:30:00Z").ok());
   EXPECT_FALSE(ParseTimestamp("2024-03-01T08:30:00").ok());  // no offset
