@@ -623,6 +623,8 @@ struct Ledger::Rep {
   }
 
   Status OpenDb(bool create);
+  // A new Rep over a new, empty RocksDB in `dir` (which must not exist or be empty).
+  static Result<std::unique_ptr<Rep>> CreateIn(const std::string& dir, LedgerOptions options);
   Status ReplayLog(const std::function<Result<bool>(std::string*)>& next_leaf,
                    const std::vector<std::string>& checkpoint_notes, bool copy_log);
   Status LoadState();
@@ -1743,10 +1745,7 @@ void Ledger::Rep::Enqueue(std::span<Prepared*> items, const std::function<void()
 Ledger::Ledger(std::unique_ptr<Rep> rep) : rep_(std::move(rep)) {}
 Ledger::~Ledger() = default;
 
-Result<std::unique_ptr<Ledger>> Ledger::Create(const std::string& dir, const CreateParams& params,
-                                               const PrivateKey& operator_key, LedgerOptions options) {
-  ELDERCARE_RETURN_IF_ERROR(note::ValidateKeyName(params.origin).WithPrefix("origin: "));
-  ELDERCARE_RETURN_IF_ERROR(events::ValidateId("operator id", params.operator_id));
+Result<std::unique_ptr<Ledger::Rep>> Ledger::Rep::CreateIn(const std::string& dir, LedgerOptions options) {
   std::error_code ec;
   if (fs::exists(dir, ec) && !fs::is_empty(dir, ec)) {
     return Status::AlreadyExists("directory " + dir + " exists and is not empty");
@@ -1755,9 +1754,17 @@ Result<std::unique_ptr<Ledger>> Ledger::Create(const std::string& dir, const Cre
   if (ec) return Status::IoError("cannot create " + dir + ": " + ec.message());
   options.read_only = false;
   auto rep = std::make_unique<Rep>();
-  rep->options = options;
+  rep->options = std::move(options);
   rep->dir = dir;
   ELDERCARE_RETURN_IF_ERROR(rep->OpenDb(/*create=*/true));
+  return rep;
+}
+
+Result<std::unique_ptr<Ledger>> Ledger::Create(const std::string& dir, const CreateParams& params,
+                                               const PrivateKey& operator_key, LedgerOptions options) {
+  ELDERCARE_RETURN_IF_ERROR(note::ValidateKeyName(params.origin).WithPrefix("origin: "));
+  ELDERCARE_RETURN_IF_ERROR(events::ValidateId("operator id", params.operator_id));
+  ELDERCARE_ASSIGN_OR_RETURN(std::unique_ptr<Rep> rep, Rep::CreateIn(dir, std::move(options)));
 
   // Metadata first, in its own synced batch: a crash before genesis leaves a
   // ledger of size 0 that Open reports, not a half-written one.
@@ -1767,8 +1774,8 @@ Result<std::unique_ptr<Ledger>> Ledger::Create(const std::string& dir, const Cre
   meta.Put(rep->meta, layout::kMetaOrigin, params.origin);
   meta.Put(rep->meta, layout::kMetaOperatorId, params.operator_id);
   if (!params.operator_key_path.empty()) meta.Put(rep->meta, layout::kMetaOperatorKeyPath, params.operator_key_path);
-  if (options.projector != nullptr) {
-    meta.Put(rep->meta, layout::kMetaProjectionVersion, std::string(options.projector->version()));
+  if (rep->options.projector != nullptr) {
+    meta.Put(rep->meta, layout::kMetaProjectionVersion, std::string(rep->options.projector->version()));
     meta.Put(rep->meta, layout::kMetaProjectionSize, BigEndianKey(0));
   }
   rocksdb::WriteOptions wo;
@@ -1881,17 +1888,7 @@ Result<std::unique_ptr<Ledger>> Ledger::Restore(const std::string& dir,
                                                 const std::function<Result<bool>(std::string*)>& next_leaf,
                                                 const std::vector<std::string>& checkpoint_notes,
                                                 LedgerOptions options) {
-  std::error_code ec;
-  if (fs::exists(dir, ec) && !fs::is_empty(dir, ec)) {
-    return Status::AlreadyExists("directory " + dir + " exists and is not empty");
-  }
-  fs::create_directories(dir, ec);
-  if (ec) return Status::IoError("cannot create " + dir + ": " + ec.message());
-  options.read_only = false;
-  auto rep = std::make_unique<Rep>();
-  rep->options = options;
-  rep->dir = dir;
-  ELDERCARE_RETURN_IF_ERROR(rep->OpenDb(/*create=*/true));
+  ELDERCARE_ASSIGN_OR_RETURN(std::unique_ptr<Rep> rep, Rep::CreateIn(dir, std::move(options)));
   ELDERCARE_RETURN_IF_ERROR(rep->ReplayLog(next_leaf, checkpoint_notes, /*copy_log=*/true));
   ELDERCARE_RETURN_IF_ERROR(rep->LoadState());
   return std::unique_ptr<Ledger>(new Ledger(std::move(rep)));
@@ -2292,16 +2289,15 @@ Status Ledger::CheckDerivedStores(const Projector* projector, const std::string&
   std::shared_ptr<const rocksdb::Snapshot> snapshot(
       rep_->db->GetSnapshot(), [db = rep_->db.get()](const rocksdb::Snapshot* s) { db->ReleaseSnapshot(s); });
   auto derive = [&]() -> Result<std::unique_ptr<Ledger>> {
-    auto rep = std::make_unique<Rep>();
-    rep->options.projector = projector;
-    rep->options.sync = false;
-    rep->options.threads = rep_->options.threads;
-    rep->options.progress = rep_->options.progress;
-    rep->options.rebuild_chunk_keys = rep_->options.rebuild_chunk_keys;
-    rep->dir = dir.path();
+    LedgerOptions o;
+    o.projector = projector;
+    o.sync = false;
+    o.threads = rep_->options.threads;
+    o.progress = rep_->options.progress;
+    o.rebuild_chunk_keys = rep_->options.rebuild_chunk_keys;
+    ELDERCARE_ASSIGN_OR_RETURN(std::unique_ptr<Rep> rep, Rep::CreateIn(dir.path(), std::move(o)));
     rep->log_source = rep_.get();
     rep->log_snapshot = snapshot.get();
-    ELDERCARE_RETURN_IF_ERROR(rep->OpenDb(/*create=*/true));
     ELDERCARE_RETURN_IF_ERROR(
         rep->ReplayLog(LeavesOf(rep_->db.get(), rep_->entries, snapshot.get()), {}, /*copy_log=*/false));
     ELDERCARE_RETURN_IF_ERROR(rep->LoadState());  // given a projector, folds it
