@@ -1,5 +1,8 @@
 #include "projections/records.h"
 
+#include <map>
+#include <vector>
+
 namespace eldercare::proj {
 namespace {
 
@@ -19,29 +22,65 @@ uint64_t IndexOf(DynamicStruct::Reader r) {
   return f ? r.get(*f).as<uint64_t>() : 0;
 }
 
-// True when anything inside `r` was made at or after `size`.
-bool HasNewer(DynamicStruct::Reader r, uint64_t size) {
-  for (auto field : r.getSchema().getFields()) {
-    if (!r.has(field)) continue;
-    auto v = r.get(field);
-    switch (v.getType()) {
-      case capnp::DynamicValue::UINT:
-        if (field.getProto().getName() == "index" && v.as<uint64_t>() >= size) return true;
+// Where log positions can lie in a struct: its own "index" fields (any
+// unsigned width), and the fields -- structs and lists of structs -- whose
+// types hold one, however deep. Read from the schema once per type, per
+// thread (as-of reads of one snapshot run on several): walking every field
+// of every record through reflection, its type resolved each time, was most
+// of an as-of statement's time.
+struct IndexPlan {
+  std::vector<StructSchema::Field> indexes;
+  std::vector<StructSchema::Field> structs;
+  std::vector<StructSchema::Field> lists;
+  bool holds_index() const { return !indexes.empty() || !structs.empty() || !lists.empty(); }
+};
+
+const IndexPlan& PlanOf(StructSchema s) {
+  thread_local std::map<uint64_t, IndexPlan> plans;
+  const uint64_t id = s.getProto().getId();
+  if (auto it = plans.find(id); it != plans.end()) return it->second;
+  // Placed before the fields are read: a type that holds itself (none does
+  // today) sees its own plan as holding nothing beyond what is found so far.
+  IndexPlan& plan = plans[id];
+  IndexPlan built;
+  for (auto field : s.getFields()) {
+    auto type = field.getType();
+    switch (type.which()) {
+      case capnp::schema::Type::UINT8:
+      case capnp::schema::Type::UINT16:
+      case capnp::schema::Type::UINT32:
+      case capnp::schema::Type::UINT64:
+        if (field.getProto().getName() == "index") built.indexes.push_back(field);
         break;
-      case capnp::DynamicValue::STRUCT:
-        if (HasNewer(v.as<DynamicStruct>(), size)) return true;
+      case capnp::schema::Type::STRUCT:
+        if (PlanOf(type.asStruct()).holds_index()) built.structs.push_back(field);
         break;
-      case capnp::DynamicValue::LIST: {
-        auto list = v.as<DynamicList>();
-        if (list.getSchema().whichElementType() == capnp::schema::Type::STRUCT) {
-          for (auto item : list) {
-            if (HasNewer(item.as<DynamicStruct>(), size)) return true;
-          }
-        }
+      case capnp::schema::Type::LIST: {
+        auto element = type.asList().getElementType();
+        if (element.isStruct() && PlanOf(element.asStruct()).holds_index()) built.lists.push_back(field);
         break;
       }
       default:
         break;
+    }
+  }
+  plan = std::move(built);
+  return plan;
+}
+
+// True when anything inside `r` was made at or after `size`.
+bool HasNewer(DynamicStruct::Reader r, uint64_t size) {
+  const IndexPlan& plan = PlanOf(r.getSchema());
+  for (const auto& field : plan.indexes) {
+    if (r.has(field) && r.get(field).as<uint64_t>() >= size) return true;
+  }
+  for (const auto& field : plan.structs) {
+    if (r.has(field) && HasNewer(r.get(field).as<DynamicStruct>(), size)) return true;
+  }
+  for (const auto& field : plan.lists) {
+    if (!r.has(field)) continue;
+    for (auto item : r.get(field).as<DynamicList>()) {
+      if (HasNewer(item.as<DynamicStruct>(), size)) return true;
     }
   }
   return false;
