@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "audit-cli/context.h"
+#include "ledger/thread_pool.h"
 #include "ledger/time_util.h"
 #include "projections/fold.h"
 #include "projections/snapshot.h"
@@ -74,6 +75,16 @@ Result<std::unique_ptr<proj::Snapshot>> SnapshotAt(const ProjectionView& view, i
 int32_t Today() {
   auto now = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch());
   return DateOfTimestamp(now.count(), kChinaOffsetMinutes);
+}
+
+void InParallel(size_t n, const std::function<void(size_t)>& fn) {
+  const size_t threads = std::min<size_t>(n, HardwareThreads());
+  if (threads <= 1) {
+    for (size_t i = 0; i < n; ++i) fn(i);
+    return;
+  }
+  ThreadPool pool(static_cast<unsigned>(threads - 1));
+  pool.ParallelFor(n, fn);
 }
 
 Result<int32_t> LogDay(const Ledger& ledger, uint64_t size) {

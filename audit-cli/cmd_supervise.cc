@@ -1,7 +1,6 @@
 // anomalies (and their score against a demo's ground truth).
 #include <map>
 #include <set>
-#include <thread>
 #include <nlohmann/json.hpp>
 
 #include <chrono>
@@ -21,7 +20,6 @@
 #include "projections/attestation.h"
 #include "projections/finance.h"
 #include "projections/keys.h"
-#include "ledger/thread_pool.h"
 #include "projections/spotcheck.h"
 #include "projections/supervision.h"
 
@@ -64,13 +62,7 @@ Status Anomalies(Context& ctx, const AnomalyArgs& a) {
   std::vector<std::string> months = a.all ? MonthsWithActivity(snap) : std::vector<std::string>{a.month};
   // Months are independent reads of one snapshot: one per core, in month order.
   std::vector<Result<std::vector<proj::Finding>>> per_month(months.size(), Status::FailedPrecondition("not run"));
-  auto detect = [&](size_t i) { per_month[i] = proj::DetectAnomalies(snap, months[i], a.enterprise); };
-  if (months.size() > 1 && std::thread::hardware_concurrency() > 1) {
-    ThreadPool pool(static_cast<unsigned>(std::min<size_t>(months.size(), std::thread::hardware_concurrency()) - 1));
-    pool.ParallelFor(months.size(), detect);
-  } else if (!months.empty()) {
-    detect(0);
-  }
+  InParallel(months.size(), [&](size_t i) { per_month[i] = proj::DetectAnomalies(snap, months[i], a.enterprise); });
   std::vector<proj::Finding> findings;
   for (auto& found : per_month) {
     if (!found.ok()) return found.status();
@@ -152,7 +144,7 @@ Result<std::pair<ProjectionView, std::unique_ptr<proj::Snapshot>>> Open(const Le
 Status ReconcileCmd(Context& ctx, const MonthArgs& a) {
   ELDERCARE_ASSIGN_OR_RETURN(auto ledger, OpenLedger(ctx, a.ledger, false));
   ELDERCARE_ASSIGN_OR_RETURN(auto opened, Open(*ledger, a.at_size));
-  ELDERCARE_ASSIGN_OR_RETURN(auto rows, proj::Reconcile(*opened.second, a.month));
+  ELDERCARE_ASSIGN_OR_RETURN(auto rows, proj::Reconcile(*opened.second, a.month, InParallel));
   auto flags = [](const proj::Reconciliation& r) {
     std::string f;
     for (const auto& x : r.flags) f += (f.empty() ? "" : ";") + x;

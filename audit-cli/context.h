@@ -59,6 +59,11 @@ void AddAtSize(CLI::App* cmd, int64_t& at_size);
 // The projections as of `at_size` (negative: the state as it is); a size
 // beyond the log is an error.
 Result<std::unique_ptr<proj::Snapshot>> SnapshotAt(const ProjectionView& view, int64_t at_size);
+// Runs fn(i) for every i in [0, n) on every core (the caller's thread among
+// them) and returns when all have returned: for queries whose parts (months,
+// enterprises) are independent reads of one projection snapshot, whose
+// reader may be shared between threads. fn must not throw.
+void InParallel(size_t n, const std::function<void(size_t)>& fn);
 // Today in China (UTC+8), days since 1970-01-01: the default business date.
 int32_t Today();
 // The day (China) the latest entry below log size `size` was recorded: a

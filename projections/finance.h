@@ -4,6 +4,7 @@
 #ifndef ELDERCARE_PROJECTIONS_FINANCE_H_
 #define ELDERCARE_PROJECTIONS_FINANCE_H_
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -40,7 +41,16 @@ struct Reconciliation {
   std::vector<uint64_t> evidence;  // close, allocations, payments, recoveries
 };
 
-Result<std::vector<Reconciliation>> Reconcile(const Snapshot& snap, const std::string& month);
+// Runs fn(i) for every i in [0, n), in any order, perhaps at once (the
+// enterprises' rows are independent reads of one snapshot); returns when all
+// have returned. Projections start no threads: the caller may pass a thread
+// pool's ParallelFor.
+using ForEachIndex = std::function<void(size_t n, const std::function<void(size_t)>& fn)>;
+
+// One row per enterprise with anything to reconcile in `month`, in
+// enterprise order, computed through `each` (default: one after another).
+Result<std::vector<Reconciliation>> Reconcile(const Snapshot& snap, const std::string& month,
+                                              const ForEachIndex& each = {});
 
 }  // namespace eldercare::proj
 
