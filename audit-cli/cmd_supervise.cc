@@ -321,7 +321,7 @@ Status AttestCmd(Context& ctx, const AttestArgs& a) {
   ELDERCARE_ASSIGN_OR_RETURN(ProjectionView view, ledger->Projections());
   proj::Snapshot snap(*view.state, view.size, view.size);
   ELDERCARE_ASSIGN_OR_RETURN(Hash root, ledger->RootAt(view.size));
-  ELDERCARE_ASSIGN_OR_RETURN(proj::Attestation att, proj::ComputeAttestation(snap, ledger->origin(), root, a.month));
+  ELDERCARE_ASSIGN_OR_RETURN(proj::Attestation att, proj::ComputeAttestation(snap, ledger->origin(), root, a.month, InParallel));
   ELDERCARE_ASSIGN_OR_RETURN(std::string signed_note, note::Sign(proj::AttestationBody(att), a.actor, key));
   if (a.out.empty() || a.out == "-") {
     ctx.out << signed_note;
@@ -380,7 +380,7 @@ Status VerifyAttestationCmd(Context& ctx, const AttestArgs& a) {
   if (root != att.root) return Status::Corruption("the root at size " + std::to_string(att.size) + " differs: a different history");
   ELDERCARE_ASSIGN_OR_RETURN(ProjectionView view, ledger->Projections());
   proj::Snapshot snap(*view.state, view.size, att.size);
-  ELDERCARE_ASSIGN_OR_RETURN(proj::Attestation now, proj::ComputeAttestation(snap, att.origin, root, att.month));
+  ELDERCARE_ASSIGN_OR_RETURN(proj::Attestation now, proj::ComputeAttestation(snap, att.origin, root, att.month, InParallel));
   if (now.policy != att.policy) return Status::Corruption("policy in force: attested " + att.policy + ", recomputed " + now.policy);
   if (now.statements.size() != att.statements.size()) {
     return Status::Corruption("attested " + std::to_string(att.statements.size()) + " statements, recomputed " +

@@ -63,7 +63,7 @@ Result<Attestation> ParseAttestationBody(std::string_view text) {
 }
 
 Result<Attestation> ComputeAttestation(const Snapshot& snap, const std::string& origin, const Hash& root,
-                                       const std::string& month) {
+                                       const std::string& month, const ForEachIndex& each) {
   ELDERCARE_ASSIGN_OR_RETURN(int32_t m, ParseMonth(month));
   Attestation a{origin, month, snap.size(), root, "", {}};
   auto policies = LoadPolicies(snap);
@@ -73,11 +73,21 @@ Result<Attestation> ComputeAttestation(const Snapshot& snap, const std::string& 
     enterprises.emplace_back(k.substr(3));
     return true;
   });
-  for (const auto& e : enterprises) {
-    ELDERCARE_ASSIGN_OR_RETURN(auto st, ComputeStatement(snap, e, month));
+  std::vector<Result<std::optional<AttestedStatement>>> rows(enterprises.size(), std::optional<AttestedStatement>());
+  ForEach(each, enterprises.size(), [&](size_t i) {
+    const std::string& e = enterprises[i];
+    auto st = ComputeStatement(snap, e, month);
+    if (!st.ok()) {
+      rows[i] = st.status();
+      return;
+    }
     bool closed = snap.Load<S::CloseRecord>(keys::Join({"bc", e, month})).has_value();
-    if (st->get().getDeliveries() == 0 && !closed && st->get().getPayableFen() == 0) continue;
-    a.statements.push_back({e, st->digest(), st->get().getPayableFen()});
+    if ((*st)->get().getDeliveries() == 0 && !closed && (*st)->get().getPayableFen() == 0) return;
+    rows[i] = std::optional<AttestedStatement>(AttestedStatement{e, (*st)->digest(), (*st)->get().getPayableFen()});
+  });
+  for (auto& row : rows) {
+    if (!row.ok()) return row.status();
+    if (*row) a.statements.push_back(std::move(**row));
   }
   return a;
 }

@@ -42,9 +42,10 @@ std::string AttestationBody(const Attestation& a);
 Result<Attestation> ParseAttestationBody(std::string_view text);
 
 // Recomputes what an attestation states from a snapshot at its size: the
-// statements of every enterprise with deliveries, a close, or money in the month.
+// statements of every enterprise with deliveries, a close, or money in the
+// month, in enterprise order, computed through `each` (snapshot.h).
 Result<Attestation> ComputeAttestation(const Snapshot& snap, const std::string& origin, const Hash& root,
-                                       const std::string& month);
+                                       const std::string& month, const ForEachIndex& each = {});
 
 }  // namespace eldercare::proj
 

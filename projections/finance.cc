@@ -97,12 +97,8 @@ Result<std::vector<Reconciliation>> Reconcile(const Snapshot& snap, const std::s
     return true;
   });
   std::vector<Result<std::optional<Reconciliation>>> rows(enterprises.size(), std::optional<Reconciliation>());
-  auto one = [&](size_t i) { rows[i] = ReconcileOne(snap, enterprises[i].first, enterprises[i].second, month); };
-  if (each) {
-    each(enterprises.size(), one);
-  } else {
-    for (size_t i = 0; i < enterprises.size(); ++i) one(i);
-  }
+  ForEach(each, enterprises.size(),
+          [&](size_t i) { rows[i] = ReconcileOne(snap, enterprises[i].first, enterprises[i].second, month); });
   std::vector<Reconciliation> out;
   for (auto& row : rows) {
     if (!row.ok()) return row.status();

@@ -4,7 +4,6 @@
 #ifndef ELDERCARE_PROJECTIONS_FINANCE_H_
 #define ELDERCARE_PROJECTIONS_FINANCE_H_
 
-#include <functional>
 #include <string>
 #include <vector>
 
@@ -40,12 +39,6 @@ struct Reconciliation {
   std::vector<std::string> flags;
   std::vector<uint64_t> evidence;  // close, allocations, payments, recoveries
 };
-
-// Runs fn(i) for every i in [0, n), in any order, perhaps at once (the
-// enterprises' rows are independent reads of one snapshot); returns when all
-// have returned. Projections start no threads: the caller may pass a thread
-// pool's ParallelFor.
-using ForEachIndex = std::function<void(size_t n, const std::function<void(size_t)>& fn)>;
 
 // One row per enterprise with anything to reconcile in `month`, in
 // enterprise order, computed through `each` (default: one after another).

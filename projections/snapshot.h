@@ -13,6 +13,14 @@
 
 namespace eldercare::proj {
 
+// Runs fn(i) for every i in [0, n), in any order, perhaps at once, and
+// returns when all have returned: for queries made of independent reads of
+// one snapshot (enterprises, months), whose reader may be shared between
+// threads. Projections start no threads; the caller may pass a thread
+// pool's ParallelFor. Empty: one after another.
+using ForEachIndex = std::function<void(size_t n, const std::function<void(size_t)>& fn)>;
+void ForEach(const ForEachIndex& each, size_t n, const std::function<void(size_t)>& fn);
+
 // The state, and the log size whose answers are wanted. When `size` is the
 // size the state reflects, records are used as stored; below it, every
 // record passes through AsOf.
