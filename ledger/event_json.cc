@@ -241,8 +241,9 @@ Status StructFromJson(const json& obj, DynamicStruct::Builder b, const std::stri
 // What showing a field as JSON needs from the schema, read once per field
 // instead of for every value shown (the annotations are a linear search, the
 // name a conversion). Per thread: exports render on every core. A field, or
-// an enumerant, is known by where its name lies in the compiled schema,
-// which is one place for each.
+// an enumerant, is known by where its name lies in the compiled-in schema
+// (static data, one place for each; nothing here loads schemas at run time,
+// whose names could be freed and their addresses reused).
 struct ShownField {
   std::string name;  // snake_case
   bool timestamp = false;
