@@ -39,6 +39,15 @@ class StateReader {
   // Whether the key is present, without copying its value (a fold asks
   // this of large records -- an elder, an enterprise -- for every delivery).
   virtual bool Contains(std::string_view key) const { return Get(key).has_value(); }
+  // Get of each key, in the order given. For many point reads at once (a
+  // month's evidence hashes): the default asks Get key by key; RocksDB's
+  // reader reads them in one batch, in key order, block by block.
+  virtual std::vector<std::optional<std::string>> GetMany(const std::vector<std::string>& keys) const {
+    std::vector<std::optional<std::string>> out;
+    out.reserve(keys.size());
+    for (const auto& k : keys) out.push_back(Get(k));
+    return out;
+  }
   // fn(key, value) for every key starting with `prefix`, in order, until fn
   // returns false. `start` (if not empty, and >= prefix) is where to begin.
   virtual void Scan(std::string_view prefix, const std::function<bool(std::string_view, std::string_view)>& fn,

@@ -49,10 +49,17 @@ class Detector {
     auto rec = snap_.Load<S::EnterpriseRecord>(keys::Join({"en", ent}));
     if (!rec) return;
     std::vector<Delivery> dels = Load(ent);
+    // Where each evidence hash was first seen: random keys of a family as
+    // large as the log, read in one batch.
+    std::vector<std::string> evidence_keys;
+    evidence_keys.reserve(dels.size());
+    for (const Delivery& d : dels) evidence_keys.push_back(keys::Join({"ev", d.evidence}));
+    const std::vector<std::optional<std::string>> first_seen = snap_.state().GetMany(evidence_keys);
     std::map<std::string, std::vector<const Delivery*>> by_worker;
     std::map<std::string, int> per_elder;
-    for (const Delivery& d : dels) {
-      PerDelivery(d, rec->get(), out);
+    for (size_t i = 0; i < dels.size(); ++i) {
+      const Delivery& d = dels[i];
+      PerDelivery(d, first_seen[i], rec->get(), out);
       by_worker[d.worker].push_back(&d);
       ++per_elder[d.elder];
     }
@@ -110,7 +117,9 @@ class Detector {
     return it->second;
   }
 
-  void PerDelivery(const Delivery& d, S::EnterpriseRecord::Reader ent, std::vector<Finding>& out) {
+  // `first_seen`: the lookup of the delivery's evidence hash.
+  void PerDelivery(const Delivery& d, const std::optional<std::string>& first_seen, S::EnterpriseRecord::Reader ent,
+                   std::vector<Finding>& out) {
     const auto& elder = Elder(d.elder);
     if (!elder) return;
     auto e = elder->get();
@@ -163,8 +172,8 @@ class Detector {
       add("off_location", "checked in " + std::to_string(std::max<uint32_t>(reported, static_cast<uint32_t>(from_home))) +
                               " m from the home (limit " + std::to_string(max_distance_) + " m)");
     }
-    if (auto v = snap_.state().Get(keys::Join({"ev", d.evidence}))) {
-      auto first = keys::DecodeLookup(*v);
+    if (first_seen) {
+      auto first = keys::DecodeLookup(*first_seen);
       if (first && first->index < d.index) {
         add("evidence_reuse", "the same evidence hash as the delivery at index " + std::to_string(first->index), {first->index});
       }

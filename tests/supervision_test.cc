@@ -513,6 +513,37 @@ TEST_F(Supervision, ReconciliationFlagsOverAndUnderPaymentsAndMissingCloses) {
   EXPECT_EQ(Find("spending_mismatch").size(), 1u);
 }
 
+// Many point reads at once (the detectors' evidence look-ups) answer as the
+// same reads one by one: present and absent keys, in every projection
+// family, in any order, repeated, today and as of a past size.
+TEST_F(Supervision, ManyReadsAtOnceAnswerAsOneByOne) {
+  std::unique_ptr<proj::Statement> march;
+  uint64_t closed_at = 0;
+  CloseMarch(f, &march, &closed_at);
+  for (int64_t size : {int64_t{-1}, static_cast<int64_t>(closed_at)}) {
+    auto v = f.Snap(size);
+    std::vector<std::string> keys;
+    v.snap->state().Scan("", [&](std::string_view k, std::string_view) {
+      keys.emplace_back(k);
+      return true;
+    });
+    std::set<std::string> prefixes;
+    for (const auto& k : keys) prefixes.insert(k.substr(0, 2));
+    ASSERT_GE(prefixes.size(), 5u) << "keys of several kinds, in several families";
+    for (const auto& p : prefixes) keys.push_back(p + "\x01not-there");
+    std::reverse(keys.begin(), keys.end());
+    keys.push_back(keys.back());  // a present key twice
+    auto many = v.snap->state().GetMany(keys);
+    ASSERT_EQ(many.size(), keys.size());
+    size_t present = 0;
+    for (size_t i = 0; i < keys.size(); ++i) {
+      EXPECT_EQ(many[i], v.snap->state().Get(keys[i])) << keys[i];
+      present += many[i].has_value();
+    }
+    EXPECT_EQ(present, keys.size() - prefixes.size()) << "every scanned key is there, every made-up one is not";
+  }
+}
+
 // The CLI computes reconcile's enterprises, attest's statements and
 // anomalies' months on every core (cli::InParallel), all reading one
 // snapshot through one shared reader: they answer exactly as one after
