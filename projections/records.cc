@@ -10,18 +10,6 @@ using capnp::DynamicList;
 using capnp::DynamicStruct;
 using capnp::StructSchema;
 
-std::optional<StructSchema::Field> IndexField(StructSchema s) {
-  KJ_IF_MAYBE(f, s.findFieldByName("index")) {
-    if (f->getType().which() == capnp::schema::Type::UINT64) return *f;
-  }
-  return std::nullopt;
-}
-
-uint64_t IndexOf(DynamicStruct::Reader r) {
-  auto f = IndexField(r.getSchema());
-  return f ? r.get(*f).as<uint64_t>() : 0;
-}
-
 // Where log positions can lie in a struct: its own "index" fields (any
 // unsigned width), and the fields -- structs and lists of structs -- whose
 // types hold one, however deep. Read from the schema once per type, per
@@ -29,9 +17,17 @@ uint64_t IndexOf(DynamicStruct::Reader r) {
 // of every record through reflection, its type resolved each time, was most
 // of an as-of statement's time.
 struct IndexPlan {
+  // Its uint64 "index": the log position that made the struct, which is
+  // dropped whole as of an earlier size.
+  std::optional<StructSchema::Field> own;
   std::vector<StructSchema::Field> indexes;
   std::vector<StructSchema::Field> structs;
-  std::vector<StructSchema::Field> lists;
+  struct List {
+    StructSchema::Field field;
+    capnp::ListSchema type;
+    StructSchema element;
+  };
+  std::vector<List> lists;
   bool holds_index() const { return !indexes.empty() || !structs.empty() || !lists.empty(); }
 };
 
@@ -50,14 +46,19 @@ const IndexPlan& PlanOf(StructSchema s) {
       case capnp::schema::Type::UINT16:
       case capnp::schema::Type::UINT32:
       case capnp::schema::Type::UINT64:
-        if (field.getProto().getName() == "index") built.indexes.push_back(field);
+        if (field.getProto().getName() == "index") {
+          built.indexes.push_back(field);
+          if (type.which() == capnp::schema::Type::UINT64) built.own = field;
+        }
         break;
       case capnp::schema::Type::STRUCT:
         if (PlanOf(type.asStruct()).holds_index()) built.structs.push_back(field);
         break;
       case capnp::schema::Type::LIST: {
         auto element = type.asList().getElementType();
-        if (element.isStruct() && PlanOf(element.asStruct()).holds_index()) built.lists.push_back(field);
+        if (element.isStruct() && PlanOf(element.asStruct()).holds_index()) {
+          built.lists.push_back({field, type.asList(), element.asStruct()});
+        }
         break;
       }
       default:
@@ -77,60 +78,67 @@ bool HasNewer(DynamicStruct::Reader r, uint64_t size) {
   for (const auto& field : plan.structs) {
     if (r.has(field) && HasNewer(r.get(field).as<DynamicStruct>(), size)) return true;
   }
-  for (const auto& field : plan.lists) {
-    if (!r.has(field)) continue;
-    for (auto item : r.get(field).as<DynamicList>()) {
+  for (const auto& list : plan.lists) {
+    if (!r.has(list.field)) continue;
+    for (auto item : r.get(list.field).as<DynamicList>()) {
       if (HasNewer(item.as<DynamicStruct>(), size)) return true;
     }
   }
   return false;
 }
 
+// When the struct was made: its own index, or 0 for a struct without one.
+uint64_t IndexOf(DynamicStruct::Reader r) {
+  const auto& own = PlanOf(r.getSchema()).own;
+  return own ? r.get(*own).as<uint64_t>() : 0;
+}
+
+// Drops from `b` whatever was made at or after `size`: a struct whose own
+// index is that late goes whole, as does a list element; only the fields
+// whose types hold an index are visited.
 void Filter(DynamicStruct::Builder b, uint64_t size) {
-  for (auto field : b.getSchema().getFields()) {
+  const IndexPlan& plan = PlanOf(b.getSchema());
+  for (const auto& field : plan.structs) {
     if (!b.has(field)) continue;
-    auto type = field.getType();
-    if (type.isStruct()) {
-      auto child = b.get(field).as<DynamicStruct>();
-      uint64_t idx = IndexOf(child.asReader());
-      if (IndexField(child.getSchema()) && idx >= size) {
-        b.clear(field);
-      } else {
-        Filter(child, size);
-      }
-    } else if (type.isList() && type.asList().getElementType().isStruct()) {
-      auto list = b.get(field).as<DynamicList>();
-      StructSchema elem = type.asList().getElementType().asStruct();
-      auto item = [&](uint32_t i) { return list[i].as<DynamicStruct>(); };
-      if (!IndexField(elem)) {
-        for (uint32_t i = 0; i < list.size(); ++i) Filter(item(i), size);
-        continue;
-      }
-      uint32_t keep = 0;
-      for (uint32_t i = 0; i < list.size(); ++i) keep += IndexOf(item(i).asReader()) < size ? 1 : 0;
-      if (keep == list.size()) {
-        for (uint32_t i = 0; i < list.size(); ++i) Filter(item(i), size);
-        continue;
-      }
-      if (keep == 0) {
-        // As if the list had never been started: a null pointer, which is
-        // what a log that stopped at `size` holds (canonical bytes differ
-        // between an empty list and none).
-        b.clear(field);
-        continue;
-      }
-      auto orphan = capnp::Orphanage::getForMessageContaining(b).newOrphan(type.asList(), keep);
-      auto fresh = orphan.get();
-      uint32_t j = 0;
-      for (uint32_t i = 0; i < list.size(); ++i) {
-        if (IndexOf(item(i).asReader()) < size) {
-          fresh.set(j, item(i).asReader());
-          Filter(fresh[j].as<DynamicStruct>(), size);
-          ++j;
-        }
-      }
-      b.adopt(field, kj::mv(orphan));
+    auto child = b.get(field).as<DynamicStruct>();
+    if (PlanOf(child.getSchema()).own && IndexOf(child.asReader()) >= size) {
+      b.clear(field);
+    } else {
+      Filter(child, size);
     }
+  }
+  for (const auto& l : plan.lists) {
+    if (!b.has(l.field)) continue;
+    auto list = b.get(l.field).as<DynamicList>();
+    auto item = [&](uint32_t i) { return list[i].as<DynamicStruct>(); };
+    if (!PlanOf(l.element).own) {
+      for (uint32_t i = 0; i < list.size(); ++i) Filter(item(i), size);
+      continue;
+    }
+    uint32_t keep = 0;
+    for (uint32_t i = 0; i < list.size(); ++i) keep += IndexOf(item(i).asReader()) < size ? 1 : 0;
+    if (keep == list.size()) {
+      for (uint32_t i = 0; i < list.size(); ++i) Filter(item(i), size);
+      continue;
+    }
+    if (keep == 0) {
+      // As if the list had never been started: a null pointer, which is
+      // what a log that stopped at `size` holds (canonical bytes differ
+      // between an empty list and none).
+      b.clear(l.field);
+      continue;
+    }
+    auto orphan = capnp::Orphanage::getForMessageContaining(b).newOrphan(l.type, keep);
+    auto fresh = orphan.get();
+    uint32_t j = 0;
+    for (uint32_t i = 0; i < list.size(); ++i) {
+      if (IndexOf(item(i).asReader()) < size) {
+        fresh.set(j, item(i).asReader());
+        Filter(fresh[j].as<DynamicStruct>(), size);
+        ++j;
+      }
+    }
+    b.adopt(l.field, kj::mv(orphan));
   }
 }
 
@@ -141,7 +149,7 @@ std::optional<std::string> AsOf(std::string_view record_bytes, capnp::StructSche
   if (!m.ok()) return std::nullopt;
   auto root = m->Root<capnp::AnyStruct>();
   DynamicStruct::Reader r = root.as<DynamicStruct>(schema);
-  auto own = IndexField(schema);
+  const auto& own = PlanOf(schema).own;
   if (own && r.get(*own).as<uint64_t>() >= size) return std::nullopt;
   if (!HasNewer(r, size)) return std::string(record_bytes);
   capnp::MallocMessageBuilder msg;
