@@ -456,15 +456,10 @@ void AddProgrammeCommands(CLI::App& app, Context& ctx) {
       ELDERCARE_ASSIGN_OR_RETURN(int32_t log_day, LogDay(*v.ledger, v.snap->size()));
       // Months are independent reads of one snapshot: on every core.
       const std::vector<std::string> month_list(months.begin(), months.end());
-      std::vector<Result<proj::Supervision>> computed(month_list.size(), Status::FailedPrecondition("not run"));
-      InParallel(month_list.size(), [&](size_t i) {
-        computed[i] = proj::ComputeSupervision(*v.snap, na->id, month_list[i], log_day);
-      });
-      std::vector<proj::Supervision> rows;
-      for (auto& c : computed) {
-        if (!c.ok()) return c.status();
-        rows.push_back(std::move(*c));
-      }
+      ELDERCARE_ASSIGN_OR_RETURN(std::vector<proj::Supervision> rows,
+                                 proj::MapEach<proj::Supervision>(InParallel, month_list.size(), [&](size_t i) {
+                                   return proj::ComputeSupervision(*v.snap, na->id, month_list[i], log_day);
+                                 }));
       if (na->json) {
         json out = {{"enterprise", na->id}, {"at_size", v.snap->size()}, {"months", json::array()}};
         for (const auto& r : rows) out["months"].push_back(SupervisionJson(r));

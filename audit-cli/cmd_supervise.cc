@@ -61,13 +61,11 @@ Status Anomalies(Context& ctx, const AnomalyArgs& a) {
   const proj::Snapshot& snap = *at;
   std::vector<std::string> months = a.all ? MonthsWithActivity(snap) : std::vector<std::string>{a.month};
   // Months are independent reads of one snapshot: one per core, in month order.
-  std::vector<Result<std::vector<proj::Finding>>> per_month(months.size(), Status::FailedPrecondition("not run"));
-  InParallel(months.size(), [&](size_t i) { per_month[i] = proj::DetectAnomalies(snap, months[i], a.enterprise); });
+  ELDERCARE_ASSIGN_OR_RETURN(auto per_month, proj::MapEach<std::vector<proj::Finding>>(InParallel, months.size(), [&](size_t i) {
+                               return proj::DetectAnomalies(snap, months[i], a.enterprise);
+                             }));
   std::vector<proj::Finding> findings;
-  for (auto& found : per_month) {
-    if (!found.ok()) return found.status();
-    findings.insert(findings.end(), found->begin(), found->end());
-  }
+  for (auto& found : per_month) findings.insert(findings.end(), found.begin(), found.end());
   if (!a.truth.empty()) {
     ELDERCARE_ASSIGN_OR_RETURN(auto truth, demo::ReadTruth(a.truth));
     auto scores = demo::Score(truth, findings);

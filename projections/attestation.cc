@@ -73,21 +73,18 @@ Result<Attestation> ComputeAttestation(const Snapshot& snap, const std::string& 
     enterprises.emplace_back(k.substr(3));
     return true;
   });
-  std::vector<Result<std::optional<AttestedStatement>>> rows(enterprises.size(), std::optional<AttestedStatement>());
-  ForEach(each, enterprises.size(), [&](size_t i) {
-    const std::string& e = enterprises[i];
-    auto st = ComputeStatement(snap, e, month);
-    if (!st.ok()) {
-      rows[i] = st.status();
-      return;
-    }
-    bool closed = snap.Load<S::CloseRecord>(keys::Join({"bc", e, month})).has_value();
-    if ((*st)->get().getDeliveries() == 0 && !closed && (*st)->get().getPayableFen() == 0) return;
-    rows[i] = std::optional<AttestedStatement>(AttestedStatement{e, (*st)->digest(), (*st)->get().getPayableFen()});
-  });
+  using Row = std::optional<AttestedStatement>;
+  ELDERCARE_ASSIGN_OR_RETURN(auto rows, MapEach<Row>(each, enterprises.size(), [&](size_t i) -> Result<Row> {
+                               const std::string& e = enterprises[i];
+                               ELDERCARE_ASSIGN_OR_RETURN(auto st, ComputeStatement(snap, e, month));
+                               bool closed = snap.Load<S::CloseRecord>(keys::Join({"bc", e, month})).has_value();
+                               if (st->get().getDeliveries() == 0 && !closed && st->get().getPayableFen() == 0) {
+                                 return Row();
+                               }
+                               return Row(AttestedStatement{e, st->digest(), st->get().getPayableFen()});
+                             }));
   for (auto& row : rows) {
-    if (!row.ok()) return row.status();
-    if (*row) a.statements.push_back(std::move(**row));
+    if (row) a.statements.push_back(std::move(*row));
   }
   return a;
 }

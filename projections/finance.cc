@@ -96,13 +96,12 @@ Result<std::vector<Reconciliation>> Reconcile(const Snapshot& snap, const std::s
     enterprises.emplace_back(std::string(k.substr(3)), Str(r.get().getName()));
     return true;
   });
-  std::vector<Result<std::optional<Reconciliation>>> rows(enterprises.size(), std::optional<Reconciliation>());
-  ForEach(each, enterprises.size(),
-          [&](size_t i) { rows[i] = ReconcileOne(snap, enterprises[i].first, enterprises[i].second, month); });
+  ELDERCARE_ASSIGN_OR_RETURN(auto rows, MapEach<std::optional<Reconciliation>>(each, enterprises.size(), [&](size_t i) {
+                               return ReconcileOne(snap, enterprises[i].first, enterprises[i].second, month);
+                             }));
   std::vector<Reconciliation> out;
   for (auto& row : rows) {
-    if (!row.ok()) return row.status();
-    if (*row) out.push_back(std::move(**row));
+    if (row) out.push_back(std::move(*row));
   }
   return out;
 }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "ledger/state_store.h"
+#include "ledger/status.h"
 #include "projections/records.h"
 
 namespace eldercare::proj {
@@ -19,7 +20,26 @@ namespace eldercare::proj {
 // threads. Projections start no threads; the caller may pass a thread
 // pool's ParallelFor. Empty: one after another.
 using ForEachIndex = std::function<void(size_t n, const std::function<void(size_t)>& fn)>;
-void ForEach(const ForEachIndex& each, size_t n, const std::function<void(size_t)>& fn);
+
+// fn(0) .. fn(n - 1) through `each`, in index order; the first error by
+// index if any failed.
+template <typename T>
+Result<std::vector<T>> MapEach(const ForEachIndex& each, size_t n, const std::function<Result<T>(size_t)>& fn) {
+  std::vector<Result<T>> results(n, Status::FailedPrecondition("not run"));
+  auto one = [&](size_t i) { results[i] = fn(i); };
+  if (each) {
+    each(n, one);
+  } else {
+    for (size_t i = 0; i < n; ++i) one(i);
+  }
+  std::vector<T> out;
+  out.reserve(n);
+  for (auto& r : results) {
+    if (!r.ok()) return r.status();
+    out.push_back(std::move(*r));
+  }
+  return out;
+}
 
 // The state, and the log size whose answers are wanted. When `size` is the
 // size the state reflects, records are used as stored; below it, every
