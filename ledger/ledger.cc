@@ -600,6 +600,11 @@ struct Ledger::Rep {
   };
 
   std::unique_ptr<ThreadPool> pool;
+  // AppendMany's commits, each on a thread of its own while the caller
+  // checks the next chunk's signatures; the threads are kept for the next
+  // call (AppendMany returns only once its commits have, so they are idle
+  // whenever no call is under way).
+  ThreadCache committers;
   std::mutex checkpoint_mu;
   // Held by the leader staging a group (leaders already stage one at a time:
   // the next is chosen only once this one has staged) and by a rebuild,
@@ -1984,19 +1989,23 @@ std::vector<Result<AppendResult>> Ledger::AppendMany(std::span<const schema::Sub
   auto prepare = [&](std::pair<size_t, size_t> c) {
     rep_->pool->ParallelFor(c.second - c.first, [&](size_t i) { rep_->Prepare(subs[c.first + i], prepared[c.first + i]); });
   };
-  // Commits one chunk on its own thread; returns once the chunk is in the
-  // commit queue, so that chunks are queued (and positioned) in order.
-  std::deque<std::thread> committers;
+  // Commits one chunk on a thread of its own (rep_->committers); returns once
+  // the chunk is in the commit queue, so that chunks are queued (and
+  // positioned) in order.
+  std::deque<std::future<void>> committers;
   auto start_commit = [&](std::pair<size_t, size_t> c) {
-    std::vector<Prepared*> items;
+    auto items = std::make_shared<std::vector<Prepared*>>();
     for (size_t i = c.first; i < c.second; ++i) {
-      if (!prepared[i].outcome) items.push_back(&prepared[i]);
+      if (!prepared[i].outcome) items->push_back(&prepared[i]);
     }
-    if (items.empty()) return;
-    std::promise<void> queued;
-    std::future<void> in_queue = queued.get_future();
-    committers.emplace_back([this, items = std::move(items), queued = std::move(queued)]() mutable {
-      rep_->Enqueue(items, [&] { queued.set_value(); });
+    if (items->empty()) return;
+    auto queued = std::make_shared<std::promise<void>>();
+    auto committed = std::make_shared<std::promise<void>>();
+    std::future<void> in_queue = queued->get_future();
+    committers.push_back(committed->get_future());
+    rep_->committers.Run([this, items, queued, committed] {
+      rep_->Enqueue(*items, [&] { queued->set_value(); });
+      committed->set_value();
     });
     in_queue.wait();
   };
@@ -2012,7 +2021,7 @@ std::vector<Result<AppendResult>> Ledger::AppendMany(std::span<const schema::Sub
   // against the keys.
   auto join_until = [&](size_t left) {
     while (committers.size() > left) {
-      committers.front().join();
+      committers.front().wait();
       committers.pop_front();
     }
   };

@@ -53,6 +53,49 @@ void ThreadPool::WorkerLoop() {
   }
 }
 
+ThreadCache::~ThreadCache() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  for (auto& t : threads_) t.join();
+}
+
+void ThreadCache::Run(std::function<void()> task) {
+  std::lock_guard<std::mutex> lock(mu_);
+  tasks_.push_back(std::move(task));
+  // Each idle thread takes one of the tasks not yet taken: a task beyond
+  // them gets a new thread (idle from now on, until it takes one).
+  if (idle_ >= tasks_.size()) {
+    cv_.notify_one();
+  } else {
+    ++idle_;
+    threads_.emplace_back([this] { Loop(); });
+  }
+}
+
+size_t ThreadCache::threads() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return threads_.size();
+}
+
+void ThreadCache::Loop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    cv_.wait(lock, [this] { return stop_ || !tasks_.empty(); });
+    if (tasks_.empty()) return;
+    std::function<void()> task = std::move(tasks_.front());
+    tasks_.pop_front();
+    --idle_;
+    lock.unlock();
+    task();
+    task = nullptr;  // what it holds goes before the thread counts as idle
+    lock.lock();
+    ++idle_;
+  }
+}
+
 void ThreadPool::ParallelFor(size_t n, const std::function<void(size_t)>& fn) {
   if (n == 0) return;
   if (n == 1 || workers_.empty()) {

@@ -4,10 +4,16 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <condition_variable>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <future>
+#include <mutex>
 #include <random>
+#include <set>
+#include <thread>
 
 #include "ledger/allocator.h"
 #include "ledger/bytes.h"
@@ -15,6 +21,7 @@
 #include "ledger/file_io.h"
 #include "ledger/state_store.h"
 #include "ledger/submission.h"
+#include "ledger/thread_pool.h"
 #include "ledger/time_util.h"
 
 namespace eldercare {
@@ -336,6 +343,54 @@ TEST(StateStore, HashOverlayAnswersAsTheOrderedOverlay) {
     EXPECT_EQ(a, b);
     EXPECT_EQ(ordered.size(), hashed.size());
   }
+}
+
+// Tasks that wait for one another: each must start without waiting for an
+// earlier one to end (a commit waits its turn behind the commits queued
+// before it).
+TEST(ThreadCache, EveryTaskStartsAtOnce) {
+  constexpr int kTasks = 4;
+  std::mutex mu;
+  std::condition_variable cv;
+  int arrived = 0, met = 0;
+  {
+    ThreadCache cache;
+    for (int i = 0; i < kTasks; ++i) {
+      cache.Run([&] {
+        std::unique_lock<std::mutex> l(mu);
+        ++arrived;
+        cv.notify_all();
+        // Bounded, so that a cache that runs tasks one after another fails
+        // here instead of hanging.
+        if (cv.wait_for(l, std::chrono::seconds(20), [&] { return arrived == kTasks; })) ++met;
+      });
+    }
+    EXPECT_EQ(cache.threads(), static_cast<size_t>(kTasks));
+  }  // waits for the tasks
+  EXPECT_EQ(met, kTasks);
+}
+
+// One task after another reuses the threads instead of starting one a task:
+// at most two (the one that ran the last task may not be idle yet when the
+// next task comes; the other is).
+TEST(ThreadCache, KeepsItsThreadsForLaterTasks) {
+  ThreadCache cache;
+  std::set<std::thread::id> ran_on;
+  std::mutex mu;
+  for (int i = 0; i < 50; ++i) {
+    std::promise<void> done;
+    cache.Run([&] {
+      {
+        std::lock_guard<std::mutex> l(mu);
+        ran_on.insert(std::this_thread::get_id());
+      }
+      done.set_value();
+    });
+    done.get_future().wait();
+  }
+  EXPECT_LE(cache.threads(), 2u);
+  std::lock_guard<std::mutex> l(mu);
+  EXPECT_LE(ran_on.size(), cache.threads());
 }
 
 }  // namespace
