@@ -1306,11 +1306,22 @@ Status Ledger::Rep::FoldProjectionsAgain() {
   std::unique_ptr<rocksdb::Iterator> it(log_source != nullptr ? log_source->db->NewIterator(ro, log_source->entries)
                                                               : db->NewIterator(ro, entries));
   uint64_t index = 0;
-  std::future<Status> writer;  // after what it reads, so that it ends first
+  // The chunks are written on one thread, kept from chunk to chunk (a
+  // thread a chunk, as std::async starts, ended a thread every 8k entries,
+  // and its ending returned jemalloc's cache of it to the kernel). Declared
+  // after what the writes read: its destructor waits for the last write.
+  ThreadCache write_thread;
+  Status chunk_written;        // the last chunk's write, once `writer` is ready
+  std::future<void> writer;
+  auto wait_for_writer = [&]() -> Status {
+    if (!writer.valid()) return Status::Ok();
+    writer.get();
+    return chunk_written;
+  };
   // Waits for the chunk in flight, then sends the folded one on its way.
   size_t chunks = 0;
   auto flush = [&](uint64_t folded) -> Status {
-    if (writer.valid()) ELDERCARE_RETURN_IF_ERROR(writer.get());
+    ELDERCARE_RETURN_IF_ERROR(wait_for_writer());
     if (++chunks % 20 == 0) LogMemory("rebuild at entry " + std::to_string(folded));
     if (options.progress) options.progress("folding the projections", folded, n);
     in_flight.SwapChanges(chunk);
@@ -1319,7 +1330,7 @@ Status Ledger::Rep::FoldProjectionsAgain() {
       if (v && FilteredInRebuild(k)) written.Add(k);
     }
     cached.Apply(in_flight);
-    writer = std::async(std::launch::async, [&, folded]() -> Status {
+    writer = write_thread.Run([&, folded] {
       NoRocksPerfCounters();
       // In key order: RocksDB's memtable inserts sorted keys fastest.
       rocksdb::WriteBatch batch;
@@ -1327,7 +1338,7 @@ Status Ledger::Rep::FoldProjectionsAgain() {
         PutChange(batch, projection_families(), c->first, c->second);
       }
       batch.Put(meta, layout::kMetaProjectionSize, BigEndianKey(folded));
-      return FromRocks(db->Write(wo, &batch), "writing rebuilt projections");
+      chunk_written = FromRocks(db->Write(wo, &batch), "writing rebuilt projections");
     });
     return Status::Ok();
   };
@@ -1348,7 +1359,7 @@ Status Ledger::Rep::FoldProjectionsAgain() {
   ELDERCARE_RETURN_IF_ERROR(FromRocks(it->status(), "reading entries"));
   if (index != n) return Status::Corruption("the log holds " + std::to_string(index) + " of " + std::to_string(n) + " entries");
   ELDERCARE_RETURN_IF_ERROR(flush(n));
-  ELDERCARE_RETURN_IF_ERROR(writer.get());
+  ELDERCARE_RETURN_IF_ERROR(wait_for_writer());
   // The old projection lies under one range tombstone and the new one in
   // freshly flushed files that all overlap: until compaction merged them,
   // every scan wades through both generations (and the background compaction
@@ -2000,13 +2011,8 @@ std::vector<Result<AppendResult>> Ledger::AppendMany(std::span<const schema::Sub
     }
     if (items->empty()) return;
     auto queued = std::make_shared<std::promise<void>>();
-    auto committed = std::make_shared<std::promise<void>>();
     std::future<void> in_queue = queued->get_future();
-    committers.push_back(committed->get_future());
-    rep_->committers.Run([this, items, queued, committed] {
-      rep_->Enqueue(*items, [&] { queued->set_value(); });
-      committed->set_value();
-    });
+    committers.push_back(rep_->committers.Run([this, items, queued] { rep_->Enqueue(*items, [&] { queued->set_value(); }); }));
     in_queue.wait();
   };
   auto changes_keys = [&](std::pair<size_t, size_t> c) {

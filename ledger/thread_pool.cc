@@ -62,9 +62,10 @@ ThreadCache::~ThreadCache() {
   for (auto& t : threads_) t.join();
 }
 
-void ThreadCache::Run(std::function<void()> task) {
+std::future<void> ThreadCache::Run(std::function<void()> task) {
   std::lock_guard<std::mutex> lock(mu_);
-  tasks_.push_back(std::move(task));
+  tasks_.push_back(Task{std::move(task), {}});
+  std::future<void> done = tasks_.back().done.get_future();
   // Each idle thread takes one of the tasks not yet taken: a task beyond
   // them gets a new thread (idle from now on, until it takes one).
   if (idle_ >= tasks_.size()) {
@@ -73,6 +74,7 @@ void ThreadCache::Run(std::function<void()> task) {
     ++idle_;
     threads_.emplace_back([this] { Loop(); });
   }
+  return done;
 }
 
 size_t ThreadCache::threads() const {
@@ -85,14 +87,15 @@ void ThreadCache::Loop() {
   for (;;) {
     cv_.wait(lock, [this] { return stop_ || !tasks_.empty(); });
     if (tasks_.empty()) return;
-    std::function<void()> task = std::move(tasks_.front());
+    Task task = std::move(tasks_.front());
     tasks_.pop_front();
     --idle_;
     lock.unlock();
-    task();
-    task = nullptr;  // what it holds goes before the thread counts as idle
+    task.fn();
+    task.fn = nullptr;  // what it holds goes before the task counts as done
     lock.lock();
     ++idle_;
+    task.done.set_value();  // idle first: whoever waited may Run again at once
   }
 }
 

@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <future>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -54,16 +55,23 @@ class ThreadCache {
   ThreadCache(const ThreadCache&) = delete;
   ThreadCache& operator=(const ThreadCache&) = delete;
 
-  void Run(std::function<void()> task);
+  // The future is ready once `task` has returned and its thread is idle
+  // again: a caller that waits for it before the next Run finds that thread
+  // free. `task` must not throw.
+  std::future<void> Run(std::function<void()> task);
   // Threads started so far (idle or busy).
   size_t threads() const;
 
  private:
+  struct Task {
+    std::function<void()> fn;
+    std::promise<void> done;
+  };
   void Loop();
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<std::function<void()>> tasks_;  // not yet taken by a thread
+  std::deque<Task> tasks_;                   // not yet taken by a thread
   size_t idle_ = 0;                          // threads not running a task
   bool stop_ = false;
   std::vector<std::thread> threads_;
