@@ -1309,9 +1309,10 @@ Status Ledger::Rep::FoldProjectionsAgain() {
   // The chunks are written on one thread, kept from chunk to chunk (a
   // thread a chunk, as std::async starts, ended a thread every 8k entries,
   // and its ending returned jemalloc's cache of it to the kernel). Declared
-  // after what the writes read: its destructor waits for the last write.
+  // after what the writes read and write (chunk_written too): its
+  // destructor waits for the last write, also when the fold fails midway.
+  Status chunk_written;  // the last chunk's write, once `writer` is ready
   ThreadCache write_thread;
-  Status chunk_written;        // the last chunk's write, once `writer` is ready
   std::future<void> writer;
   auto wait_for_writer = [&]() -> Status {
     if (!writer.valid()) return Status::Ok();
