@@ -1306,11 +1306,11 @@ Status Ledger::Rep::FoldProjectionsAgain() {
   std::unique_ptr<rocksdb::Iterator> it(log_source != nullptr ? log_source->db->NewIterator(ro, log_source->entries)
                                                               : db->NewIterator(ro, entries));
   uint64_t index = 0;
-  // The chunks are written on one thread, kept from chunk to chunk (a
-  // thread a chunk, as std::async starts, ended a thread every 8k entries,
-  // and its ending returned jemalloc's cache of it to the kernel). Declared
-  // after what the writes read and write (chunk_written too): its
-  // destructor waits for the last write, also when the fold fails midway.
+  // Every chunk is written on the same thread (std::async's thread per
+  // chunk ended a thread every ~8k entries, and jemalloc returned that
+  // thread's cache to the kernel each time). Declared after everything the
+  // writes read and write, chunk_written included: its destructor waits for
+  // the last write, also when the fold fails midway.
   Status chunk_written;  // the last chunk's write, once `writer` is ready
   ThreadCache write_thread;
   std::future<void> writer;

@@ -556,12 +556,11 @@ Result<std::unique_ptr<Statement>> ComputeBilled(const Snapshot& snap, const std
 
 namespace {
 // The helpers that judge a statement's elders: one pool for the process,
-// started by the first statement with enough elders. (A pool a statement
-// started and ended a thread a statement, and a thread's end had jemalloc
-// purge its cache: ~17 madvise calls and ~700 page faults a statement, on
-// this 2-core VM a third of a 4,000-delivery statement's time.) ParallelFor
-// is safe from several threads at once (reconcile bills enterprises on every
-// core), and the elders' judging never waits for the pool itself.
+// started by the first statement with enough elders. A pool of its own per
+// statement ended a thread per statement, and each thread's end had jemalloc
+// purge its cache (benchmarks/RESULTS.md, eleventh session). ParallelFor is
+// safe from several threads at once (reconcile bills enterprises on every
+// core), and judging an elder never waits for the pool itself.
 ThreadPool& BillingPool() {
   static ThreadPool pool;
   return pool;
