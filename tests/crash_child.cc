@@ -3,11 +3,15 @@
 // programme events from two threads until it is killed, writing each
 // acknowledgement to standard output only after Append returned.
 //
-// usage: crash_child LEDGER_DIR KEYS_DIR ROUND KILL_AT
+// usage: crash_child LEDGER_DIR KEYS_DIR ROUND KILL_AT [rebuild]
 //   KILL_AT > 0: the file system SIGKILLs this process at that write
 //   operation inside RocksDB (tests/fault_fs.h); 0: the parent kills it.
+//   rebuild: instead of appending, fold the projections again and again
+//   (the open itself folds them first if they are stale), writing
+//   "rebuilt" after each, until killed.
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <sstream>
@@ -20,27 +24,13 @@
 #include "tests/fault_fs.h"
 #include "tests/programme_util.h"
 
-namespace {
-
 using eldercare::testing::ProgrammeFixture;
-
-// A delivery of one of the world's elders, unique by id and evidence.
-std::string Delivery(const std::string& id, int n) {
-  int day = 1 + n % 28, hour = 8 + n % 9;
-  char in[40], out[40];
-  std::snprintf(in, sizeof in, "2024-03-%02dT%02d:%02d:00+08:00", day, hour, (n * 7) % 50);
-  std::snprintf(out, sizeof out, "2024-03-%02dT%02d:%02d:00+08:00", day, hour + 1, (n * 7) % 50);
-  const char* elders[] = {"E1", "E2", "E3"};
-  return ProgrammeFixture::Delivery(id, elders[n % 3], "w" + std::to_string(n % 40), n % 2 ? "bathing" : "cleaning", in,
-                                    out, 100000 + n);
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   using namespace eldercare;
-  if (argc != 5) {
-    std::fprintf(stderr, "usage: crash_child LEDGER_DIR KEYS_DIR ROUND KILL_AT\n");
+  const bool rebuild = argc == 6 && std::string(argv[5]) == "rebuild";
+  if (argc != 5 && !rebuild) {
+    std::fprintf(stderr, "usage: crash_child LEDGER_DIR KEYS_DIR ROUND KILL_AT [rebuild]\n");
     return 2;
   }
   std::string path = argv[1], keys_dir = argv[2];
@@ -59,10 +49,23 @@ int main(int argc, char** argv) {
     env = rocksdb::NewCompositeEnv(fs);
     o.env = env.get();
   }
+  // Small chunks: a rebuild of a few thousand entries passes through many.
+  o.rebuild_chunk_keys = 64;
   auto l = Ledger::Open(path, o);
   if (!l.ok()) {
     std::fprintf(stderr, "child: %s\n", l.status().ToString().c_str());
     return 4;
+  }
+  if (rebuild) {
+    for (;;) {
+      if (auto s = (*l)->RebuildProjections(); !s.ok()) {
+        std::fprintf(stderr, "child: %s\n", s.ToString().c_str());
+        _exit(9);
+      }
+      if (write(1, "rebuilt\n", 8) != 8) _exit(7);
+      // A pause with the projection whole, for the parent's kill to land in.
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
   }
   // Two platforms upload at once, so that the ledger stages one group while
   // the other is written (two groups in flight) when the kill comes. Each
@@ -75,14 +78,19 @@ int main(int argc, char** argv) {
         // A void of a delivery this thread had acknowledged (the last day it uploaded).
         int j = i - 2;
         while (j % 11 == 5 || j % 13 == 7) j -= 2;
-        lines = R"({"type":"delivery_voided","delivery_id":"r)" + std::to_string(round) + "-" + std::to_string(j) +
+        lines = R"({"type":"delivery_voided","delivery_id":"r)" + std::to_string(round) + "-" +
+                std::to_string(j) +
                 R"(-0","enterprise_id":"ent-a","reason":"entered twice","voided_on":"2024-03-30"})";
       } else if (i % 13 == 7) {
         writer = "insp";
-        lines = R"({"type":"follow_up_call","call_id":")" + prefix +
-                R"(","elder_id":"E1","enterprise_id":"ent-a","called_at":"2024-04-02T10:00:00+08:00","month":"2024-03","outcome":"confirmed","reported_visits":3})";
+        lines =
+            R"({"type":"follow_up_call","call_id":")" + prefix +
+            R"(","elder_id":"E1","enterprise_id":"ent-a","called_at":"2024-04-02T10:00:00+08:00","month":"2024-03","outcome":"confirmed","reported_visits":3})";
       } else {
-        for (int e = 0; e <= i % 7; ++e) lines += Delivery(prefix + "-" + std::to_string(e), round * 7919 + i * 13 + e) + "\n";
+        for (int e = 0; e <= i % 7; ++e)
+          lines += ProgrammeFixture::MarchDelivery(prefix + "-" + std::to_string(e),
+                                                   round * 7919 + i * 13 + e) +
+                   "\n";
       }
       SubmissionBuilder b(writer);
       std::istringstream in(lines);
@@ -94,9 +102,11 @@ int main(int argc, char** argv) {
         _exit(6);
       }
       // One write(2) per line: the two threads' lines never interleave.
-      std::string ack = std::to_string(r->first_index) + " " + std::to_string(r->count) + " " + id + "\n";
+      std::string ack =
+          std::to_string(r->first_index) + " " + std::to_string(r->count) + " " + id + "\n";
       if (write(1, ack.data(), ack.size()) != static_cast<ssize_t>(ack.size())) _exit(7);
-      if (i % 17 == 16 && !(*l)->Flush().ok()) _exit(8);  // SST and MANIFEST writes to be killed in, too
+      if (i % 17 == 16 && !(*l)->Flush().ok())
+        _exit(8);  // SST and MANIFEST writes to be killed in, too
     }
   };
   std::thread first(upload, 0), second(upload, 1);

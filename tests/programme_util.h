@@ -150,6 +150,17 @@ class ProgrammeFixture {
            R"(","programme":")" + programme + R"(","check_in":")" + in + R"(","check_out":")" + out +
            R"(","evidence":")" + ev + "\"" + (units ? ",\"units\":" + std::to_string(units) : "") + "}";
   }
+  // The nth of a stream of ent-a's March 2024 deliveries to E1, E2 or E3 by
+  // one of 40 workers, unique by id and evidence (the crash campaigns').
+  static std::string MarchDelivery(const std::string& id, int n) {
+    int day = 1 + n % 28, hour = 8 + n % 9;
+    char in[40], out[40];
+    std::snprintf(in, sizeof in, "2024-03-%02dT%02d:%02d:00+08:00", day, hour, (n * 7) % 50);
+    std::snprintf(out, sizeof out, "2024-03-%02dT%02d:%02d:00+08:00", day, hour + 1, (n * 7) % 50);
+    const char* elders[] = {"E1", "E2", "E3"};
+    return Delivery(id, elders[n % 3], "w" + std::to_string(n % 40), n % 2 ? "bathing" : "cleaning", in, out,
+                    100000 + n);
+  }
   // A spot-check plan of ent-a's `month` (or `enterprises`, a JSON list):
   // `sample` is `"sample_size":N` or `"sample_permille":N`; the root is
   // written as given (64 hex digits), never checked by the write side.
