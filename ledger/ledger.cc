@@ -456,6 +456,34 @@ class RebuiltStateReader : public StateReader {
   mutable std::atomic<uint64_t> reads_{0}, misses_{0};
 };
 
+// Turns RocksDB's automatic compactions of some column families off until
+// destroyed: RocksDB's own recipe for a bulk load, which compacts once at
+// the end. (Off, a family's count of level-0 files no longer stalls writes
+// either.) Neither setting decides what is stored, so a refusal is logged,
+// not returned.
+class AutoCompactionsOff {
+ public:
+  AutoCompactionsOff(rocksdb::DB* db, std::vector<rocksdb::ColumnFamilyHandle*> cfs) : db_(db), cfs_(std::move(cfs)) {
+    Set("true");
+  }
+  ~AutoCompactionsOff() { Set("false"); }
+  AutoCompactionsOff(const AutoCompactionsOff&) = delete;
+  AutoCompactionsOff& operator=(const AutoCompactionsOff&) = delete;
+
+ private:
+  void Set(const char* disabled) {
+    for (auto* cf : cfs_) {
+      auto s = db_->SetOptions(cf, {{"disable_auto_compactions", disabled}});
+      if (!s.ok()) {
+        spdlog::warn("rebuild: RocksDB left the automatic compactions of '{}' as they were (disabled: {}): {}",
+                     cf->GetName(), disabled, s.ToString());
+      }
+    }
+  }
+  rocksdb::DB* db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> cfs_;
+};
+
 void PutChange(rocksdb::WriteBatch& batch, const ProjectionFamilies& cfs, std::string_view k,
                const std::optional<std::string>& v) {
   if (v) {
@@ -1294,6 +1322,14 @@ Status Ledger::Rep::FoldProjectionsAgain() {
           FromRocks(db->CompactRange(rocksdb::CompactRangeOptions(), cf, nullptr, nullptr), "compacting old projections"));
     }
   }
+  // Compacting the families while the fold writes them rewrote each record
+  // several times and took a core from the fold and its writer: at 10M
+  // events, fold and compaction 118-127 s with it, 94-104 s with one
+  // compaction at the end (benchmarks/RESULTS.md, twelfth session). A
+  // scratch fold is not compacted at the end (below): its one scan, at 4
+  // MiB of read-ahead a file, must not meet hundreds of level-0 files.
+  std::optional<AutoCompactionsOff> compact_at_the_end;
+  if (log_source == nullptr) compact_at_the_end.emplace(db.get(), projection_families().All());
   state_cache.reset();
   last_staged.reset();
   // Where the fold reads: the chunk it is folding; the cache of records read
