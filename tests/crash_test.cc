@@ -126,17 +126,29 @@ ChildRun RunChild(const std::vector<std::string>& args, std::chrono::microsecond
   return run;
 }
 
-TEST(Crash, KilledAppendsLoseNothingAcknowledgedAndLeaveNoPartialSubmission) {
-  // The world: actors, policy, an enterprise with a contract, three approved elders.
-  ProgrammeFixture f;
+// The world both campaigns start from: actors, policy, an enterprise with a
+// contract, three approved elders.
+void ThreeServedElders(ProgrammeFixture& f) {
   f.EnterpriseAndContract("ent-a", "com-1");
   for (const char* e : {"E1", "E2", "E3"}) f.ServedElder(e);
-  const std::string path = f.base().path();
+}
+
+// Saves the keys the child signs with beside the ledger and closes the
+// ledger, for the children to open; returns the keys' directory.
+std::string HandOverToChildren(ProgrammeFixture& f) {
   const std::string keys_dir = f.base().dir.Sub("keys");
   std::filesystem::create_directories(keys_dir);
-  ASSERT_TRUE(f.base().keys.at("ent-a").SavePemFile(keys_dir + "/ent-a.pem").ok());
-  ASSERT_TRUE(f.base().keys.at("insp").SavePemFile(keys_dir + "/insp.pem").ok());
+  EXPECT_TRUE(f.base().keys.at("ent-a").SavePemFile(keys_dir + "/ent-a.pem").ok());
+  EXPECT_TRUE(f.base().keys.at("insp").SavePemFile(keys_dir + "/insp.pem").ok());
   f.base().ledger.reset();
+  return keys_dir;
+}
+
+TEST(Crash, KilledAppendsLoseNothingAcknowledgedAndLeaveNoPartialSubmission) {
+  ProgrammeFixture f;
+  ThreeServedElders(f);
+  const std::string path = f.base().path();
+  const std::string keys_dir = HandOverToChildren(f);
 
   static proj::ProgrammeProjector projector;
   LedgerOptions reopen;
@@ -249,8 +261,7 @@ TEST(Crash, KilledAppendsLoseNothingAcknowledgedAndLeaveNoPartialSubmission) {
 //   - an open that folds stale projections again restores that digest.
 TEST(Crash, KilledRebuildsLeaveTheProjectionWholeOrSaidToBeStale) {
   ProgrammeFixture f;
-  f.EnterpriseAndContract("ent-a", "com-1");
-  for (const char* e : {"E1", "E2", "E3"}) f.ServedElder(e);
+  ThreeServedElders(f);
   // A history of deliveries, voids and calls: a few thousand projection keys.
   for (int i = 0; i < 150; ++i) {
     std::string lines;
@@ -275,11 +286,7 @@ TEST(Crash, KilledRebuildsLeaveTheProjectionWholeOrSaidToBeStale) {
   ASSERT_TRUE(root.ok());
   const std::string whole = Digest(f.ledger());
   const std::string path = f.base().path();
-  const std::string keys_dir = f.base().dir.Sub("keys");
-  std::filesystem::create_directories(keys_dir);
-  ASSERT_TRUE(f.base().keys.at("ent-a").SavePemFile(keys_dir + "/ent-a.pem").ok());
-  ASSERT_TRUE(f.base().keys.at("insp").SavePemFile(keys_dir + "/insp.pem").ok());
-  f.base().ledger.reset();
+  const std::string keys_dir = HandOverToChildren(f);
 
   static proj::ProgrammeProjector projector;
   std::mt19937 rng(20261207);
