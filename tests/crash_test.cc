@@ -239,8 +239,7 @@ TEST(Crash, KilledAppendsLoseNothingAcknowledgedAndLeaveNoPartialSubmission) {
   RecordProperty("acknowledged", static_cast<int>(acks.size()));
   std::printf(
       "%d kills (%d inside RocksDB writes, %d at random moments), %zu acknowledged submissions, "
-      "all present; "
-      "%d rounds acknowledged something before the kill\n",
+      "all present; %d rounds acknowledged something before the kill\n",
       kills, inside_rocksdb - watchdog, by_parent + watchdog, acks.size(), productive);
   // A child that never got going proves nothing: most rounds must have
   // written, and the in-write kills must have come from inside RocksDB.
