@@ -78,19 +78,16 @@ int main(int argc, char** argv) {
         // A void of a delivery this thread had acknowledged (the last day it uploaded).
         int j = i - 2;
         while (j % 11 == 5 || j % 13 == 7) j -= 2;
-        lines = R"({"type":"delivery_voided","delivery_id":"r)" + std::to_string(round) + "-" +
-                std::to_string(j) +
+        lines = R"({"type":"delivery_voided","delivery_id":"r)" + std::to_string(round) + "-" + std::to_string(j) +
                 R"(-0","enterprise_id":"ent-a","reason":"entered twice","voided_on":"2024-03-30"})";
       } else if (i % 13 == 7) {
         writer = "insp";
-        lines =
-            R"({"type":"follow_up_call","call_id":")" + prefix +
-            R"(","elder_id":"E1","enterprise_id":"ent-a","called_at":"2024-04-02T10:00:00+08:00","month":"2024-03","outcome":"confirmed","reported_visits":3})";
+        lines = R"({"type":"follow_up_call","call_id":")" + prefix +
+                R"(","elder_id":"E1","enterprise_id":"ent-a","called_at":"2024-04-02T10:00:00+08:00","month":"2024-03","outcome":"confirmed","reported_visits":3})";
       } else {
-        for (int e = 0; e <= i % 7; ++e)
-          lines += ProgrammeFixture::MarchDelivery(prefix + "-" + std::to_string(e),
-                                                   round * 7919 + i * 13 + e) +
-                   "\n";
+        for (int e = 0; e <= i % 7; ++e) {
+          lines += ProgrammeFixture::MarchDelivery(prefix + "-" + std::to_string(e), round * 7919 + i * 13 + e) + "\n";
+        }
       }
       SubmissionBuilder b(writer);
       std::istringstream in(lines);
@@ -102,11 +99,9 @@ int main(int argc, char** argv) {
         _exit(6);
       }
       // One write(2) per line: the two threads' lines never interleave.
-      std::string ack =
-          std::to_string(r->first_index) + " " + std::to_string(r->count) + " " + id + "\n";
+      std::string ack = std::to_string(r->first_index) + " " + std::to_string(r->count) + " " + id + "\n";
       if (write(1, ack.data(), ack.size()) != static_cast<ssize_t>(ack.size())) _exit(7);
-      if (i % 17 == 16 && !(*l)->Flush().ok())
-        _exit(8);  // SST and MANIFEST writes to be killed in, too
+      if (i % 17 == 16 && !(*l)->Flush().ok()) _exit(8);  // SST and MANIFEST writes to be killed in, too
     }
   };
   std::thread first(upload, 0), second(upload, 1);

@@ -126,13 +126,6 @@ ChildRun RunChild(const std::vector<std::string>& args, std::chrono::microsecond
   return run;
 }
 
-// The world both campaigns start from: actors, policy, an enterprise with a
-// contract, three approved elders.
-void ThreeServedElders(ProgrammeFixture& f) {
-  f.EnterpriseAndContract("ent-a", "com-1");
-  for (const char* e : {"E1", "E2", "E3"}) f.ServedElder(e);
-}
-
 // Saves the keys the child signs with beside the ledger and closes the
 // ledger, for the children to open; returns the keys' directory.
 std::string HandOverToChildren(ProgrammeFixture& f) {
@@ -146,7 +139,7 @@ std::string HandOverToChildren(ProgrammeFixture& f) {
 
 TEST(Crash, KilledAppendsLoseNothingAcknowledgedAndLeaveNoPartialSubmission) {
   ProgrammeFixture f;
-  ThreeServedElders(f);
+  f.MarchWorld();
   const std::string path = f.base().path();
   const std::string keys_dir = HandOverToChildren(f);
 
@@ -193,43 +186,34 @@ TEST(Crash, KilledAppendsLoseNothingAcknowledgedAndLeaveNoPartialSubmission) {
     ASSERT_TRUE(l.ok()) << "round " << round << ": " << l.status().ToString();
     // Every acknowledged submission, where it was acknowledged.
     for (const Ack& a : acks) {
-      ASSERT_LE(a.first + a.count, (*l)->Size())
-          << "round " << round << ": acknowledged submission " << a.id << " lost";
+      ASSERT_LE(a.first + a.count, (*l)->Size()) << "round " << round << ": acknowledged submission " << a.id << " lost";
       for (uint32_t k = 0; k < a.count; ++k) {
         auto e = ParseEntry(*(*l)->EntryBytes(a.first + k));
         ASSERT_TRUE(e.ok());
-        ASSERT_EQ(std::string(e->Root<schema::Entry>().getSubmissionId().cStr()), a.id)
-            << "round " << round;
+        ASSERT_EQ(std::string(e->Root<schema::Entry>().getSubmissionId().cStr()), a.id) << "round " << round;
       }
     }
     // No partial submission: each one's events are all there, in order.
     std::string open_id;
     uint32_t expected_position = 0, count = 0;
-    ASSERT_TRUE((*l)->ScanEntries(0, UINT64_MAX,
-                                  [&](uint64_t index, std::string_view bytes) {
-                                    auto e = ParseEntry(std::string(bytes));
-                                    EXPECT_TRUE(e.ok());
-                                    auto r = e->Root<schema::Entry>();
-                                    if (expected_position == 0) {
-                                      open_id = r.getSubmissionId().cStr();
-                                      count = r.getCount();
-                                    }
-                                    EXPECT_EQ(std::string(r.getSubmissionId().cStr()), open_id)
-                                        << "index " << index;
-                                    EXPECT_EQ(r.getPosition(), expected_position)
-                                        << "index " << index;
-                                    expected_position =
-                                        expected_position + 1 == count ? 0 : expected_position + 1;
-                                    return true;
-                                  })
-                    .ok());
-    ASSERT_EQ(expected_position, 0u)
-        << "round " << round << ": submission " << open_id << " is partial";
+    ASSERT_TRUE((*l)->ScanEntries(0, UINT64_MAX, [&](uint64_t index, std::string_view bytes) {
+                      auto e = ParseEntry(std::string(bytes));
+                      EXPECT_TRUE(e.ok());
+                      auto r = e->Root<schema::Entry>();
+                      if (expected_position == 0) {
+                        open_id = r.getSubmissionId().cStr();
+                        count = r.getCount();
+                      }
+                      EXPECT_EQ(std::string(r.getSubmissionId().cStr()), open_id) << "index " << index;
+                      EXPECT_EQ(r.getPosition(), expected_position) << "index " << index;
+                      expected_position = expected_position + 1 == count ? 0 : expected_position + 1;
+                      return true;
+                    }).ok());
+    ASSERT_EQ(expected_position, 0u) << "round " << round << ": submission " << open_id << " is partial";
     // The projection equals a rebuild from the log.
     std::string incremental = Digest(**l);
     ASSERT_TRUE((*l)->RebuildProjections().ok());
-    ASSERT_EQ(Digest(**l), incremental)
-        << "round " << round << ": the projection differs from a rebuild";
+    ASSERT_EQ(Digest(**l), incremental) << "round " << round << ": the projection differs from a rebuild";
     l->reset();
     auto report = VerifyLedgerDir(path, {});
     ASSERT_TRUE(report.ok) << "round " << round << ": " << report.error;
@@ -260,7 +244,7 @@ TEST(Crash, KilledAppendsLoseNothingAcknowledgedAndLeaveNoPartialSubmission) {
 //   - an open that folds stale projections again restores that digest.
 TEST(Crash, KilledRebuildsLeaveTheProjectionWholeOrSaidToBeStale) {
   ProgrammeFixture f;
-  ThreeServedElders(f);
+  f.MarchWorld();
   // A history of deliveries, voids and calls: a few thousand projection keys.
   for (int i = 0; i < 150; ++i) {
     std::string lines;

@@ -150,6 +150,12 @@ class ProgrammeFixture {
            R"(","programme":")" + programme + R"(","check_in":")" + in + R"(","check_out":")" + out +
            R"(","evidence":")" + ev + "\"" + (units ? ",\"units\":" + std::to_string(units) : "") + "}";
   }
+  // The world MarchDelivery's deliveries are made in: ent-a under contract
+  // for com-1, and E1, E2 and E3 approved for home visits.
+  void MarchWorld() {
+    EnterpriseAndContract("ent-a", "com-1");
+    for (const char* e : {"E1", "E2", "E3"}) ServedElder(e);
+  }
   // The nth of a stream of ent-a's March 2024 deliveries to E1, E2 or E3 by
   // one of 40 workers, unique by id and evidence (the crash campaigns').
   static std::string MarchDelivery(const std::string& id, int n) {

@@ -183,6 +183,15 @@ TEST(ProjectionProperty, IncrementalEqualsRebuild) {
   }
 }
 
+// What the ledger reports RocksDB wrote to the family `name` since it opened.
+FamilyStorageStats StatsOf(const Ledger& l, const std::string& name) {
+  for (const auto& s : l.StorageStats()) {
+    if (s.name == name) return s;
+  }
+  ADD_FAILURE() << "no family " << name;
+  return FamilyStorageStats{};
+}
+
 // What the next open replays is every WAL file since the oldest write still
 // only in memory in any column family. A rebuild once wrote its projection
 // through the WAL, and its last write to the metadata family stayed in
@@ -213,9 +222,7 @@ TEST(ProjectionProperty, ARebuildLeavesNoWalForTheNextOpenToReplay) {
   f.base().Reopen();  // what the ingest left in memory is flushed
   auto projection_flushed = [&] {
     uint64_t bytes = 0;
-    for (const auto& fam : f.ledger().StorageStats()) {
-      for (const char* name : layout::kProjectionFamilyNames) bytes += fam.name == name ? fam.flushed_bytes : 0;
-    }
+    for (const char* name : layout::kProjectionFamilyNames) bytes += StatsOf(f.ledger(), name).flushed_bytes;
     return bytes;
   };
   uint64_t flushed_before = projection_flushed();
@@ -349,13 +356,7 @@ TEST(ProjectionStorage, DeliveryKeysLiveInTheirOwnFamiliesAndTheStateReadsAsOne)
 // and compactions apart.
 TEST(ProjectionStorage, StorageStatsCountFlushesAndCompactionsPerFamily) {
   ProgrammeFixture f;
-  auto of = [&](const std::string& name) {
-    for (const auto& s : f.ledger().StorageStats()) {
-      if (s.name == name) return s;
-    }
-    ADD_FAILURE() << "no family " << name;
-    return FamilyStorageStats{};
-  };
+  auto of = [&](const std::string& name) { return StatsOf(f.ledger(), name); };
   TwoMonthsOfDeliveries(f);
   ASSERT_TRUE(f.ledger().Flush().ok());
   FamilyStorageStats flushed = of(layout::kDeliveriesCf);
@@ -387,16 +388,9 @@ TEST(ProjectionStorage, StorageStatsCountFlushesAndCompactionsPerFamily) {
 // without anybody asking.
 TEST(ProjectionStorage, AfterARebuildRocksDBCompactsTheProjectionOnItsOwnAgain) {
   ProgrammeFixture f;
-  f.EnterpriseAndContract("ent-a", "com-1");
-  for (const char* e : {"E1", "E2", "E3"}) f.ServedElder(e);
+  f.MarchWorld();
   ASSERT_TRUE(f.ledger().RebuildProjections().ok());
-  auto compacted = [&] {
-    for (const auto& s : f.ledger().StorageStats()) {
-      if (s.name == layout::kDeliveriesCf) return s.compacted_bytes;
-    }
-    ADD_FAILURE() << "no deliveries family";
-    return uint64_t{0};
-  };
+  auto compacted = [&] { return StatsOf(f.ledger(), layout::kDeliveriesCf).compacted_bytes; };
   const uint64_t after_rebuild = compacted();
   // More level-0 files than RocksDB's trigger (4) for a compaction.
   for (int file = 0; file < 8; ++file) {
