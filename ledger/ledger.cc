@@ -318,22 +318,17 @@ class CachedStateReader : public StateReader {
  public:
   explicit CachedStateReader(const StateReader& base, size_t capacity = 30000) : base_(base), capacity_(capacity) {}
 
-  std::optional<std::string> Get(std::string_view key) const override {
-    auto it = map_.find(key);
+  std::optional<std::string> Get(std::string_view key) const override { return GetHashed(HashedKey(key)); }
+  bool Contains(std::string_view key) const override { return ContainsHashed(HashedKey(key)); }
+  std::optional<std::string> GetHashed(const HashedKey& key) const override {
+    auto it = map_.find(key.key, key.hash);
     if (it != map_.end()) return it->second;
-    auto v = base_.Get(key);
-    // Absent keys are mostly new ids looked up once before they are written
-    // (a delivery's id, its evidence hash): caching them only crowds out the
-    // records that are read again and again (elders, enterprises, policy).
-    if (!v) return v;
-    if (map_.size() >= capacity_) map_.clear();
-    map_.emplace(std::string(key), v);
-    return v;
+    return Miss(key);
   }
-  bool Contains(std::string_view key) const override {
-    auto it = map_.find(key);
+  bool ContainsHashed(const HashedKey& key) const override {
+    auto it = map_.find(key.key, key.hash);
     if (it != map_.end()) return it->second.has_value();
-    return Get(key).has_value();  // a present record is cached for next time
+    return Miss(key).has_value();  // a present record is cached for next time
   }
   void Scan(std::string_view prefix, const std::function<bool(std::string_view, std::string_view)>& fn,
             std::string_view start) const override {
@@ -342,14 +337,27 @@ class CachedStateReader : public StateReader {
   // After a successful write: the new values replace what was cached.
   template <class Overlay>
   void Apply(const Overlay& changes) {
-    for (const auto& [k, v] : changes.changes()) {
-      auto it = map_.find(k);
-      if (it != map_.end()) it->second = v;
-    }
+    for (const auto& [k, v] : changes.changes()) Update(HashedKey(k), v);
+  }
+  // The same for one key.
+  void Update(const HashedKey& key, const std::optional<std::string>& value) {
+    auto it = map_.find(key.key, key.hash);
+    if (it != map_.end()) it->second = value;
   }
   void Clear() { map_.clear(); }
 
  private:
+  // A key not cached, read from the base.
+  std::optional<std::string> Miss(const HashedKey& key) const {
+    auto v = base_.GetHashed(key);
+    // Absent keys are mostly new ids looked up once before they are written
+    // (a delivery's id, its evidence hash): caching them only crowds out the
+    // records that are read again and again (elders, enterprises, policy).
+    if (!v) return v;
+    if (map_.size() >= capacity_) map_.clear();
+    map_.emplace(std::string(key.key), v);
+    return v;
+  }
   const StateReader& base_;
   size_t capacity_;
   mutable HashedStateChanges map_;  // a key's value, or nullopt if deleted
@@ -367,14 +375,14 @@ class KeyFilter {
  public:
   explicit KeyFilter(uint64_t expected_keys)
       : blocks_(std::max<uint64_t>(kMinBlocks, expected_keys * kBitsPerKey / kBlockBits + 1)) {}
-  void Add(std::string_view key) {
-    uint64_t h = StateKeyHash()(key);
+  void Add(std::string_view key) { Add(StateKeyHash()(key)); }
+  void Add(uint64_t h) {
     Block& b = blocks_[BlockOf(h)];
     uint64_t g = Mix(h);
     for (int i = 0; i < kProbes; ++i, g >>= 9) b.words[(g >> 6) & 7] |= uint64_t{1} << (g & 63);
   }
-  bool MayContain(std::string_view key) const {
-    uint64_t h = StateKeyHash()(key);
+  bool MayContain(const HashedKey& key) const {
+    uint64_t h = key.hash;
     const Block& b = blocks_[BlockOf(h)];
     uint64_t g = Mix(h);
     for (int i = 0; i < kProbes; ++i, g >>= 9) {
@@ -426,15 +434,17 @@ bool FilteredInRebuild(std::string_view key) {
 class RebuiltStateReader : public StateReader {
  public:
   RebuiltStateReader(const StateReader& db, const KeyFilter& written) : db_(db), written_(written) {}
-  std::optional<std::string> Get(std::string_view key) const override {
+  std::optional<std::string> Get(std::string_view key) const override { return GetHashed(HashedKey(key)); }
+  bool Contains(std::string_view key) const override { return ContainsHashed(HashedKey(key)); }
+  std::optional<std::string> GetHashed(const HashedKey& key) const override {
     if (!MayContain(key)) return std::nullopt;
-    auto v = db_.Get(key);
+    auto v = db_.Get(key.key);
     Count(v.has_value());
     return v;
   }
-  bool Contains(std::string_view key) const override {
+  bool ContainsHashed(const HashedKey& key) const override {
     if (!MayContain(key)) return false;
-    bool found = db_.Contains(key);
+    bool found = db_.Contains(key.key);
     Count(found);
     return found;
   }
@@ -446,7 +456,7 @@ class RebuiltStateReader : public StateReader {
   uint64_t misses() const { return misses_.load(std::memory_order_relaxed); }
 
  private:
-  bool MayContain(std::string_view key) const { return !FilteredInRebuild(key) || written_.MayContain(key); }
+  bool MayContain(const HashedKey& key) const { return !FilteredInRebuild(key.key) || written_.MayContain(key); }
   void Count(bool found) const {
     reads_.fetch_add(1, std::memory_order_relaxed);
     if (!found) misses_.fetch_add(1, std::memory_order_relaxed);
@@ -1346,6 +1356,10 @@ Status Ledger::Rep::FoldProjectionsAgain() {
   HashOverlayStateStore in_flight(&rebuilt);
   CachedStateReader cached(in_flight);
   HashOverlayStateStore chunk(&cached);
+  // A chunk is flushed once it holds rebuild_chunk_keys, and may pass that by
+  // what its last entry wrote.
+  constexpr size_t kChunkSlack = 256;
+  chunk.Reserve(options.rebuild_chunk_keys + kChunkSlack);
   rocksdb::ReadOptions ro;
   ro.readahead_size = 4u << 20;
   ro.fill_cache = false;  // read once; the cache is the fold's look-ups'
@@ -1383,10 +1397,12 @@ Status Ledger::Rep::FoldProjectionsAgain() {
     if (options.progress) options.progress("folding the projections", folded, n);
     in_flight.SwapChanges(chunk);
     chunk.Clear();  // (freeing it on the writer thread was slower: cross-thread frees)
+    chunk.Reserve(options.rebuild_chunk_keys + kChunkSlack);
     for (const auto& [k, v] : in_flight.changes()) {
-      if (v && FilteredInRebuild(k)) written.Add(k);
+      HashedKey key(k);
+      if (v && FilteredInRebuild(k)) written.Add(key.hash);
+      cached.Update(key, v);
     }
-    cached.Apply(in_flight);
     writer = write_thread.Run([&] {
       NoRocksPerfCounters();
       auto busy_from = std::chrono::steady_clock::now();

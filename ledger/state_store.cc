@@ -27,6 +27,24 @@ ChangeRefs ChangesInRange(const HashedStateChanges& changes, std::string_view pr
   return out;
 }
 
+// A hashed table's look-up takes the hash at hand; an ordered one has no use for it.
+auto FindIn(const HashedStateChanges& changes, const HashedKey& key) { return changes.find(key.key, key.hash); }
+auto FindIn(const OrderedStateChanges& changes, const HashedKey& key) { return changes.find(key.key); }
+
+// The key's change becomes `value`; the key's string is made only when the
+// key is new. (A hashed table finds the key's place once, for both.)
+void SetIn(HashedStateChanges& changes, std::string_view key, std::optional<std::string> value) {
+  changes.try_emplace(key).first->second = std::move(value);
+}
+void SetIn(OrderedStateChanges& changes, std::string_view key, std::optional<std::string> value) {
+  auto it = changes.find(key);
+  if (it != changes.end()) {
+    it->second = std::move(value);
+  } else {
+    changes.emplace(std::string(key), std::move(value));
+  }
+}
+
 }  // namespace
 
 std::optional<std::string> MemoryStateStore::Get(std::string_view key) const {
@@ -50,17 +68,17 @@ void MemoryStateStore::Delete(std::string_view key) {
 }
 
 template <class Changes>
-std::optional<std::string> BasicOverlayStateStore<Changes>::Get(std::string_view key) const {
-  auto it = changes_.find(key);
+std::optional<std::string> BasicOverlayStateStore<Changes>::GetHashed(const HashedKey& key) const {
+  auto it = FindIn(changes_, key);
   if (it != changes_.end()) return it->second;
-  return base_ ? base_->Get(key) : std::nullopt;
+  return base_ ? base_->GetHashed(key) : std::nullopt;
 }
 
 template <class Changes>
-bool BasicOverlayStateStore<Changes>::Contains(std::string_view key) const {
-  auto it = changes_.find(key);
+bool BasicOverlayStateStore<Changes>::ContainsHashed(const HashedKey& key) const {
+  auto it = FindIn(changes_, key);
   if (it != changes_.end()) return it->second.has_value();
-  return base_ && base_->Contains(key);
+  return base_ && base_->ContainsHashed(key);
 }
 
 // The base's keys merged with this overlay's, the overlay winning; a deleted
@@ -94,25 +112,14 @@ void BasicOverlayStateStore<Changes>::Scan(std::string_view prefix,
   }
 }
 
-// A key's string is made only when the key is new.
 template <class Changes>
 void BasicOverlayStateStore<Changes>::Put(std::string_view key, std::string_view value) {
-  auto it = changes_.find(key);
-  if (it != changes_.end()) {
-    it->second = std::string(value);
-  } else {
-    changes_.emplace(std::string(key), std::string(value));
-  }
+  SetIn(changes_, key, std::string(value));
 }
 
 template <class Changes>
 void BasicOverlayStateStore<Changes>::Delete(std::string_view key) {
-  auto it = changes_.find(key);
-  if (it != changes_.end()) {
-    it->second = std::nullopt;
-  } else {
-    changes_.emplace(std::string(key), std::nullopt);
-  }
+  SetIn(changes_, key, std::nullopt);
 }
 
 template class BasicOverlayStateStore<OrderedStateChanges>;

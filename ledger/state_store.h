@@ -32,6 +32,16 @@ struct StateKeyHash {
   }
 };
 
+// A key with its StateKeyHash, computed once for the whole chain of readers
+// a look-up passes through (a rebuild's chunk, the cache of hot records, the
+// chunk being written, the filter of written keys: hashing the key at each
+// of them was a tenth of the fold).
+struct HashedKey {
+  explicit HashedKey(std::string_view k) : key(k), hash(StateKeyHash()(k)) {}
+  std::string_view key;
+  size_t hash;
+};
+
 class StateReader {
  public:
   virtual ~StateReader() = default;
@@ -39,6 +49,10 @@ class StateReader {
   // Whether the key is present, without copying its value (a fold asks
   // this of large records -- an elder, an enterprise -- for every delivery).
   virtual bool Contains(std::string_view key) const { return Get(key).has_value(); }
+  // The same two with the key's hash at hand. A reader that hashes keys
+  // overrides these and takes the hash from here; the others need not.
+  virtual std::optional<std::string> GetHashed(const HashedKey& key) const { return Get(key.key); }
+  virtual bool ContainsHashed(const HashedKey& key) const { return Contains(key.key); }
   // Get of each key, in the order given. For many point reads at once (a
   // month's evidence hashes): the default asks Get key by key; RocksDB's
   // reader reads them in one batch, in key order, block by block.
@@ -83,8 +97,10 @@ class BasicOverlayStateStore : public StateStore {
  public:
   explicit BasicOverlayStateStore(const StateReader* base) : base_(base) {}
 
-  std::optional<std::string> Get(std::string_view key) const override;
-  bool Contains(std::string_view key) const override;
+  std::optional<std::string> Get(std::string_view key) const override { return GetHashed(HashedKey(key)); }
+  bool Contains(std::string_view key) const override { return ContainsHashed(HashedKey(key)); }
+  std::optional<std::string> GetHashed(const HashedKey& key) const override;
+  bool ContainsHashed(const HashedKey& key) const override;
   void Scan(std::string_view prefix, const std::function<bool(std::string_view, std::string_view)>& fn,
             std::string_view start = {}) const override;
   void Put(std::string_view key, std::string_view value) override;
@@ -129,6 +145,10 @@ class HashOverlayStateStore : public BasicOverlayStateStore<HashedStateChanges> 
   std::vector<const Change*> SortedChanges() const;
   // Exchanges changes (not bases) with `other`.
   void SwapChanges(HashOverlayStateStore& other) { changes_.swap(other.changes_); }
+  // Room for `keys` changes. (absl's clear() gives a large table's arrays
+  // back, so a table cleared for the next chunk grows again by doubling,
+  // rehashing every key at each step, unless room is made for it.)
+  void Reserve(size_t keys) { changes_.reserve(keys); }
 };
 
 }  // namespace eldercare
