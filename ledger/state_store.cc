@@ -143,25 +143,35 @@ void OverlayStateStore::MoveInto(OverlayStateStore& target) && {
 }
 
 std::vector<const HashOverlayStateStore::Change*> HashOverlayStateStore::SortedChanges() const {
-  // Sorted by each key's first eight bytes, read as a big-endian number
+  // Sorted by each key's first 24 bytes, read as three big-endian numbers
   // (zero-padded), and by the whole key only where those are equal: the
-  // number orders two keys as their bytes do wherever it differs (a key
-  // padded with zeros is a prefix of the other, so sorts first), and it is
-  // at hand in the array instead of behind a pointer to each node.
+  // numbers order two keys as their bytes do wherever they differ (a key
+  // padded with zeros is a prefix of the other, so sorts first), and they
+  // are at hand in the array instead of behind a pointer to each node.
+  // Eight bytes were too few: a delivery's keys begin with a two-letter
+  // family and a month ("dl\0" "2024-03"), so most comparisons went on to
+  // the whole keys, two pointers away (a sixth of a rebuild's writer).
   struct Keyed {
-    uint64_t head;
+    uint64_t head[3];
     const Change* change;
   };
   std::vector<Keyed> keyed;
   keyed.reserve(changes_.size());
   for (const auto& c : changes_) {
-    uint64_t head = 0;
-    const std::string& k = c.first;
-    for (size_t i = 0; i < 8; ++i) head = head << 8 | (i < k.size() ? static_cast<uint8_t>(k[i]) : 0);
-    keyed.push_back({head, &c});
+    Keyed k{{0, 0, 0}, &c};
+    const std::string& key = c.first;
+    for (size_t w = 0; w < 3; ++w) {
+      uint64_t h = 0;
+      for (size_t i = 8 * w; i < 8 * w + 8; ++i) h = h << 8 | (i < key.size() ? static_cast<uint8_t>(key[i]) : 0);
+      k.head[w] = h;
+    }
+    keyed.push_back(k);
   }
   std::sort(keyed.begin(), keyed.end(), [](const Keyed& a, const Keyed& b) {
-    return a.head != b.head ? a.head < b.head : a.change->first < b.change->first;
+    if (a.head[0] != b.head[0]) return a.head[0] < b.head[0];
+    if (a.head[1] != b.head[1]) return a.head[1] < b.head[1];
+    if (a.head[2] != b.head[2]) return a.head[2] < b.head[2];
+    return a.change->first < b.change->first;
   });
   std::vector<const Change*> out;
   out.reserve(keyed.size());

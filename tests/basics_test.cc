@@ -303,11 +303,23 @@ TEST(StateStore, MovingAnOverlayEqualsCopyingIt) {
 TEST(StateStore, HashOverlayAnswersAsTheOrderedOverlay) {
   std::mt19937 rng(7);
   auto key = [&] {
-    // Short keys and long ones sharing their first eight bytes, zero bytes
-    // inside, high bytes: what the sort by a key's first eight bytes must order.
-    static const std::string kPrefixes[] = {"a", "ab", "b", "ba\xff", "", std::string("a\0", 2),
-                                            std::string("dl\0E0001\0", 10), "dl\xff\xff\xff\xff\xff\xff\xff"};
-    return kPrefixes[rng() % 8] + std::to_string(rng() % 40);
+    // Short keys and long ones sharing their first 8, 16 or 24 bytes, zero
+    // bytes inside, high bytes: what the sort by a key's first 24 bytes
+    // (three words) must order, a word's end falling anywhere in a key.
+    static const std::string kPrefixes[] = {"a",
+                                            "ab",
+                                            "b",
+                                            "ba\xff",
+                                            "",
+                                            std::string("a\0", 2),
+                                            std::string("dl\0E0001\0", 10),
+                                            "dl\xff\xff\xff\xff\xff\xff\xff",
+                                            std::string("dl\0" "2024-03\0" "E0001\0", 19),
+                                            std::string("dl\0" "2024-03\0" "E0001\0\xff\xff\xff\xff\xff", 24),
+                                            std::string("dl\0" "2024-03\0" "E0001\0\0\0\0\0\0", 24),
+                                            std::string("dl\0" "2024-03\0" "E0002", 15)};
+    constexpr size_t kCount = sizeof(kPrefixes) / sizeof(kPrefixes[0]);
+    return kPrefixes[rng() % kCount] + std::to_string(rng() % 40);
   };
   for (int round = 0; round < 20; ++round) {
     MemoryStateStore base;
