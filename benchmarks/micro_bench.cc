@@ -104,8 +104,6 @@ void BM_EventFromJson(benchmark::State& state) {
 }
 BENCHMARK(BM_EventFromJson);
 
-// The fold of one delivery into a memory store (no RocksDB): the
-// projection's own cost per event.
 // The default policy, an enterprise and an elder, folded into `store`.
 void FoldSetUp(proj::ProgrammeProjector& p, MemoryStateStore& store) {
   auto text = ReadFile(std::string(ELDERCARE_SOURCE_DIR) + "/projections/policy/default-policy.json");
@@ -121,6 +119,8 @@ void FoldSetUp(proj::ProgrammeProjector& p, MemoryStateStore& store) {
   fold("com", schema::Role::COMMUNITY, R"({"type":"elder_registered","elder_id":"E-004711","household_district":"dawukou","community":"com-1","birth_date":"1930-01-01","registered_on":"2024-01-02"})", 3);
 }
 
+// The fold of one delivery into a memory store (no RocksDB): the
+// projection's own cost per event.
 void BM_FoldDelivery(benchmark::State& state) {
   proj::ProgrammeProjector p;
   MemoryStateStore store;
@@ -141,9 +141,10 @@ void BM_FoldDelivery(benchmark::State& state) {
 BENCHMARK(BM_FoldDelivery);
 
 // A rebuild's writer puts each chunk's changes into RocksDB in key order:
-// the sort of one chunk, the keys 10,000 deliveries wrote (about 50,000, as
-// a rebuild's chunk), one elder's and one enterprise's, the keys sharing
-// their most (the cheapest order is by a key's first bytes).
+// the sort of one chunk, the keys 10,000 deliveries wrote (about 40,000; a
+// rebuild's chunk holds 50,000), all of one elder and one enterprise, so
+// that the keys share as much as they can (the sort compares a key's first
+// bytes first).
 void BM_SortChunkChanges(benchmark::State& state) {
   proj::ProgrammeProjector p;
   MemoryStateStore store;
