@@ -997,12 +997,24 @@ Status Ledger::Rep::OpenDb(bool create) {
   submission_opts.memtable_whole_key_filtering = true;
   submission_opts.memtable_prefix_bloom_size_ratio = 0.05;
   submission_opts.table_factory = lookup_opts.table_factory;
+  // Delivery records and workers' visits: keyed month first (projections/keys.h),
+  // so new records land in the current month, after every older one. A
+  // level-1 table file of RocksDB's default 64 MiB holds about seven months
+  // of the benchmark's district, and a compaction of new records into level
+  // 1 rewrites the whole file that takes the current month; the bytes
+  // written a delivery grew with the log (248 at 1M events, 368 at 10M).
+  // Files of 8 MiB hold about a month. At 3M events, the benchmark's batch
+  // ingest: compactions of delivery records 527 -> 347 MiB written, 8.5 ->
+  // 4.4 s; of visits 198 -> 145 MiB, 4.2 -> 2.8 s (16 MiB files: 396 MiB;
+  // 4 MiB: 335 MiB; benchmarks/RESULTS.md, thirteenth session).
+  rocksdb::ColumnFamilyOptions month_first_opts = projection_opts;
+  month_first_opts.target_file_size_base = 8u << 20;
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
       {rocksdb::kDefaultColumnFamilyName, cf_opts}, {layout::kEntriesCf, cf_opts},
       {layout::kMerkleCf, merkle_opts},             {layout::kSubmissionsCf, submission_opts},
       {layout::kActorsCf, cf_opts},                 {layout::kCheckpointsCf, cf_opts},
-      {layout::kProjectionsCf, projection_opts},    {layout::kDeliveriesCf, projection_opts},
-      {layout::kVisitsCf, projection_opts},         {layout::kLookupsCf, lookup_opts},
+      {layout::kProjectionsCf, projection_opts},    {layout::kDeliveriesCf, month_first_opts},
+      {layout::kVisitsCf, month_first_opts},        {layout::kLookupsCf, lookup_opts},
   };
   std::string path = (fs::path(dir) / "log").string();
   if (options.read_only) {
