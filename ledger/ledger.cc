@@ -375,7 +375,7 @@ class KeyFilter {
  public:
   explicit KeyFilter(uint64_t expected_keys)
       : blocks_(std::max<uint64_t>(kMinBlocks, expected_keys * kBitsPerKey / kBlockBits + 1)) {}
-  void Add(std::string_view key) { Add(StateKeyHash()(key)); }
+  // A key, by its StateKeyHash.
   void Add(uint64_t h) {
     Block& b = blocks_[BlockOf(h)];
     uint64_t g = Mix(h);
