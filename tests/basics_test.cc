@@ -306,6 +306,8 @@ TEST(StateStore, HashOverlayAnswersAsTheOrderedOverlay) {
     // Short keys and long ones sharing their first 8, 16 or 24 bytes, zero
     // bytes inside, high bytes: what the sort by a key's first 24 bytes
     // (three words) must order, a word's end falling anywhere in a key.
+    static const std::string kMonth = std::string("dl\0", 3) + std::string("2024-03\0", 8);  // 11 bytes
+    static const std::string kElder = kMonth + std::string("E0001\0", 6);                     // 17 bytes
     static const std::string kPrefixes[] = {"a",
                                             "ab",
                                             "b",
@@ -314,10 +316,11 @@ TEST(StateStore, HashOverlayAnswersAsTheOrderedOverlay) {
                                             std::string("a\0", 2),
                                             std::string("dl\0E0001\0", 10),
                                             "dl\xff\xff\xff\xff\xff\xff\xff",
-                                            std::string("dl\0" "2024-03\0" "E0001\0", 19),
-                                            std::string("dl\0" "2024-03\0" "E0001\0\xff\xff\xff\xff\xff", 24),
-                                            std::string("dl\0" "2024-03\0" "E0001\0\0\0\0\0\0", 24),
-                                            std::string("dl\0" "2024-03\0" "E0002", 15)};
+                                            kElder,
+                                            kElder + "\x01\x02",
+                                            kElder + std::string(7, '\xff'),
+                                            kElder + std::string(7, '\0'),
+                                            kMonth + "E0002"};
     constexpr size_t kCount = sizeof(kPrefixes) / sizeof(kPrefixes[0]);
     return kPrefixes[rng() % kCount] + std::to_string(rng() % 40);
   };
