@@ -26,6 +26,17 @@
 
 using eldercare::testing::ProgrammeFixture;
 
+// A failure the child cannot go on from: says on standard error what failed
+// (the parent's test output shows it beside the exit code) and exits with
+// `code` at once (_exit: no destructors racing the other thread).
+#define CHILD_CHECK(cond, code, what)                                    \
+  do {                                                                   \
+    if (!(cond)) {                                                       \
+      std::fprintf(stderr, "child: %s\n", std::string(what).c_str());    \
+      _exit(code);                                                       \
+    }                                                                    \
+  } while (0)
+
 int main(int argc, char** argv) {
   using namespace eldercare;
   const bool rebuild = argc == 6 && std::string(argv[5]) == "rebuild";
@@ -38,7 +49,7 @@ int main(int argc, char** argv) {
   uint64_t kill_at = std::strtoull(argv[4], nullptr, 10);
   auto ent = PrivateKey::LoadPemFile(keys_dir + "/ent-a.pem");
   auto insp = PrivateKey::LoadPemFile(keys_dir + "/insp.pem");
-  if (!ent.ok() || !insp.ok()) return 3;
+  CHILD_CHECK(ent.ok() && insp.ok(), 3, "the keys in " + keys_dir + " do not load");
   static proj::ProgrammeProjector projector;
   std::shared_ptr<eldercare::testing::KillingFileSystem> fs;
   std::unique_ptr<rocksdb::Env> env;
@@ -52,17 +63,12 @@ int main(int argc, char** argv) {
   // Small chunks: a rebuild of a few thousand entries passes through many.
   o.rebuild_chunk_keys = 64;
   auto l = Ledger::Open(path, o);
-  if (!l.ok()) {
-    std::fprintf(stderr, "child: %s\n", l.status().ToString().c_str());
-    return 4;
-  }
+  CHILD_CHECK(l.ok(), 4, l.status().ToString());
   if (rebuild) {
     for (;;) {
-      if (auto s = (*l)->RebuildProjections(); !s.ok()) {
-        std::fprintf(stderr, "child: %s\n", s.ToString().c_str());
-        _exit(9);
-      }
-      if (write(1, "rebuilt\n", 8) != 8) _exit(7);
+      Status s = (*l)->RebuildProjections();
+      CHILD_CHECK(s.ok(), 9, s.ToString());
+      CHILD_CHECK(write(1, "rebuilt\n", 8) == 8, 7, "writing to the parent failed");
       // A pause with the projection whole, for the parent's kill to land in.
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
@@ -91,17 +97,19 @@ int main(int argc, char** argv) {
       }
       SubmissionBuilder b(writer);
       std::istringstream in(lines);
-      if (!b.AddJsonLines(in).ok()) _exit(5);
+      Status added = b.AddJsonLines(in);
+      CHILD_CHECK(added.ok(), 5, added.ToString());
       std::string id = "s-" + prefix;
       auto r = (*l)->Append(b.Sign(writer == "ent-a" ? *ent : *insp, id));
-      if (!r.ok()) {
-        std::fprintf(stderr, "child: %s\n", r.status().ToString().c_str());
-        _exit(6);
-      }
+      CHILD_CHECK(r.ok(), 6, r.status().ToString());
       // One write(2) per line: the two threads' lines never interleave.
       std::string ack = std::to_string(r->first_index) + " " + std::to_string(r->count) + " " + id + "\n";
-      if (write(1, ack.data(), ack.size()) != static_cast<ssize_t>(ack.size())) _exit(7);
-      if (i % 17 == 16 && !(*l)->Flush().ok()) _exit(8);  // SST and MANIFEST writes to be killed in, too
+      bool sent = write(1, ack.data(), ack.size()) == static_cast<ssize_t>(ack.size());
+      CHILD_CHECK(sent, 7, "writing to the parent failed");
+      if (i % 17 == 16) {  // SST and MANIFEST writes to be killed in, too
+        Status flushed = (*l)->Flush();
+        CHILD_CHECK(flushed.ok(), 8, flushed.ToString());
+      }
     }
   };
   std::thread first(upload, 0), second(upload, 1);
