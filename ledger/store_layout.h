@@ -64,8 +64,9 @@ constexpr char kLookupsCf[] = "lookups";
 // universal compaction (fewer rewrites than leveled for random keys; the
 // fold and the queries only read it by key, never by a prefix scan): 540 ->
 // 490 bytes per event at 10M; and since projector programme/9 its values
-// are 8 and 22 bytes instead of ~53 (fold.cc, OnDelivered): 266 at 10M
-// (benchmarks/RESULTS.md).
+// are 8 and 22 bytes instead of ~53 (fold.cc, OnDelivered): 266 at 10M;
+// merging its sorted runs only once 8 have gathered, 162 (ledger.cc,
+// benchmarks/RESULTS.md).
 enum class ProjectionFamily : uint8_t { kRecords = 0, kDeliveries = 1, kVisits = 2, kLookups = 3 };
 constexpr size_t kProjectionFamilies = 4;
 constexpr const char* kProjectionFamilyNames[kProjectionFamilies] = {kProjectionsCf, kDeliveriesCf, kVisitsCf,
