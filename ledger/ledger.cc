@@ -1018,8 +1018,21 @@ Status Ledger::Rep::OpenDb(bool create) {
   // 4 MiB: 335 MiB; benchmarks/RESULTS.md, thirteenth session).
   rocksdb::ColumnFamilyOptions month_first_opts = projection_opts;
   month_first_opts.target_file_size_base = 8u << 20;
+  // Entries: keyed by their index, so every flush holds keys after all
+  // older ones and no compaction need rewrite them. With leveled compaction
+  // they were moved down without a rewrite, but a file moved into the last
+  // level keeps its sequence numbers, and RocksDB then rewrites it once to
+  // set them to zero (a "bottommost files" compaction): every entry written
+  // twice, 6 s of compaction at 3M events and 22 s at 10M. Universal
+  // compaction has no such pass, and with trivial moves allowed its merges
+  // of runs that do not overlap move files instead of rewriting them
+  // (benchmarks/RESULTS.md, fourteenth session). A ledger made with leveled
+  // entries opens as it is: its levels are sorted runs.
+  rocksdb::ColumnFamilyOptions entries_opts = cf_opts;
+  entries_opts.compaction_style = rocksdb::kCompactionStyleUniversal;
+  entries_opts.compaction_options_universal.allow_trivial_move = true;
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
-      {rocksdb::kDefaultColumnFamilyName, cf_opts}, {layout::kEntriesCf, cf_opts},
+      {rocksdb::kDefaultColumnFamilyName, cf_opts}, {layout::kEntriesCf, entries_opts},
       {layout::kMerkleCf, merkle_opts},             {layout::kSubmissionsCf, submission_opts},
       {layout::kActorsCf, cf_opts},                 {layout::kCheckpointsCf, cf_opts},
       {layout::kProjectionsCf, projection_opts},    {layout::kDeliveriesCf, month_first_opts},
