@@ -1025,9 +1025,10 @@ Status Ledger::Rep::OpenDb(bool create) {
   // set them to zero (a "bottommost files" compaction): every entry written
   // twice, 6 s of compaction at 3M events and 22 s at 10M. Universal
   // compaction has no such pass, and with trivial moves allowed its merges
-  // of runs that do not overlap move files instead of rewriting them
-  // (benchmarks/RESULTS.md, fourteenth session). A ledger made with leveled
-  // entries opens as it is: its levels are sorted runs.
+  // of runs that do not overlap move files instead of rewriting them (only
+  // a merge whose output stays in level 0, while the log is young, is
+  // written again; benchmarks/RESULTS.md, fourteenth session). A ledger made
+  // with leveled entries opens as it is: its levels are sorted runs.
   rocksdb::ColumnFamilyOptions entries_opts = cf_opts;
   entries_opts.compaction_style = rocksdb::kCompactionStyleUniversal;
   entries_opts.compaction_options_universal.allow_trivial_move = true;
