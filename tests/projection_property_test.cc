@@ -381,6 +381,19 @@ TEST(ProjectionStorage, StorageStatsCountFlushesAndCompactionsPerFamily) {
   EXPECT_EQ(of(layout::kDeliveriesCf).compacted_bytes, compacted.compacted_bytes);
 }
 
+// `files` submissions of five March deliveries each (MarchWorld), each
+// flushed on its own: a table file of each family per submission.
+void FlushedOneByOne(ProgrammeFixture& f, int files) {
+  for (int file = 0; file < files; ++file) {
+    std::string lines;
+    for (int i = 0; i < 5; ++i) {
+      lines += ProgrammeFixture::MarchDelivery("d" + std::to_string(file) + "-" + std::to_string(i), file * 5 + i) + "\n";
+    }
+    f.Expect("ent-a", lines);
+    ASSERT_TRUE(f.ledger().Flush().ok());
+  }
+}
+
 // A rebuild turns RocksDB's automatic compactions of the projection families
 // off while it folds (it compacts once at the end), and must turn them on
 // again: otherwise every later flush leaves one more level-0 file for every
@@ -393,14 +406,7 @@ TEST(ProjectionStorage, AfterARebuildRocksDBCompactsTheProjectionOnItsOwnAgain) 
   auto compacted = [&] { return StatsOf(f.ledger(), layout::kDeliveriesCf).compacted_bytes; };
   const uint64_t after_rebuild = compacted();
   // More level-0 files than RocksDB's trigger (4) for a compaction.
-  for (int file = 0; file < 8; ++file) {
-    std::string lines;
-    for (int i = 0; i < 5; ++i) {
-      lines += ProgrammeFixture::MarchDelivery("d" + std::to_string(file) + "-" + std::to_string(i), file * 5 + i) + "\n";
-    }
-    f.Expect("ent-a", lines);
-    ASSERT_TRUE(f.ledger().Flush().ok());
-  }
+  ASSERT_NO_FATAL_FAILURE(FlushedOneByOne(f, 8));
   auto settled = f.ledger().SettleCompactions(std::chrono::seconds(60));
   ASSERT_TRUE(settled.ok()) << settled.status().ToString();
   EXPECT_GT(compacted(), after_rebuild) << "nothing compacted the files flushed after the rebuild";
@@ -417,14 +423,7 @@ TEST(ProjectionStorage, AfterARebuildRocksDBCompactsTheProjectionOnItsOwnAgain) 
 TEST(LedgerStorage, EntriesAreMovedByCompactionNotRewritten) {
   ProgrammeFixture f;
   f.MarchWorld();
-  for (int file = 0; file < 12; ++file) {
-    std::string lines;
-    for (int i = 0; i < 5; ++i) {
-      lines += ProgrammeFixture::MarchDelivery("e" + std::to_string(file) + "-" + std::to_string(i), file * 5 + i) + "\n";
-    }
-    f.Expect("ent-a", lines);
-    ASSERT_TRUE(f.ledger().Flush().ok());
-  }
+  ASSERT_NO_FATAL_FAILURE(FlushedOneByOne(f, 12));
   // A query reads under a snapshot; releasing it is what had RocksDB look
   // for last-level files to rewrite.
   ASSERT_TRUE(f.ledger().Projections().ok());
