@@ -978,7 +978,8 @@ Status Ledger::Rep::OpenDb(bool create) {
   // filters a read probes.
   // With RocksDB's trigger of 4 runs, the merges rewrote each key about
   // twice at 10M events (262 bytes written an event, against ~120 at 1M;
-  // compaction 37 s of the ingest); waiting for 8 runs, 162 bytes and 17 s,
+  // compaction 37-40 s of the ingest); waiting for 8 runs, 162 bytes and
+  // 17-22 s,
   // for up to twice the filter probes of a read that misses
   // (benchmarks/RESULTS.md, fourteenth session).
   lookup_opts.level0_file_num_compaction_trigger = 8;

@@ -433,7 +433,7 @@ TEST(LedgerStorage, EntriesAreMovedByCompactionNotRewritten) {
   EXPECT_GT(entries.flushed_bytes, 0u);
   EXPECT_GT(entries.moved_bytes, 0u) << "no compaction moved the flushed entries";
   // Leveled: 81% of the flushed bytes rewritten (the last-level pass);
-  // universal: 30%, a merge of the set-up's small files kept in level 0.
+  // universal: 30% in this small ledger, merges whose output stays in level 0.
   EXPECT_LT(2 * entries.compacted_bytes, entries.flushed_bytes)
       << "compaction rewrote " << entries.compacted_bytes << " of " << entries.flushed_bytes << " bytes of entries";
   auto report = VerifyLedgerDir(f.base().path(), {});
