@@ -975,13 +975,11 @@ Status Ledger::Rep::OpenDb(bool create) {
   lookup_opts.compaction_style = rocksdb::kCompactionStyleUniversal;
   // A key here is written once and never changed (a rebuild drops them all
   // at once), so merging sorted runs frees no space; it only bounds the
-  // filters a read probes.
-  // With RocksDB's trigger of 4 runs, the merges rewrote each key about
-  // twice at 10M events (262 bytes written an event, against ~120 at 1M;
-  // compaction 37-40 s of the ingest); waiting for 8 runs, 162 bytes and
-  // 17-22 s,
-  // for up to twice the filter probes of a read that misses
-  // (benchmarks/RESULTS.md, fourteenth session).
+  // filters a read probes. With RocksDB's trigger of 4 runs, the merges
+  // rewrote each key about twice at 10M events (262 bytes written an event,
+  // against ~120 at 1M; compaction 37-40 s of the ingest); waiting for 8
+  // runs, 162 bytes and 17-22 s, for up to twice the filter probes of a
+  // read that misses (benchmarks/RESULTS.md, fourteenth session).
   lookup_opts.level0_file_num_compaction_trigger = 8;
   // Nearly every read of this family is of a key that is not there (a new
   // delivery's id, a new evidence hash), answered by the Bloom filter of
