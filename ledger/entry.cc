@@ -76,20 +76,43 @@ Result<CanonicalMessage> CanonicalMessage::Parse(std::shared_ptr<const void> own
   return Read(std::move(impl), require_canonical, traversal_factor);
 }
 
+namespace {
+
+capnp::ReaderOptions LimitsFor(size_t words, uint64_t traversal_factor) {
+  capnp::ReaderOptions opts;
+  opts.traversalLimitInWords = traversal_factor * words + 1024;
+  opts.nestingLimit = 16;
+  return opts;
+}
+
+Status NotCanonical() { return Status::InvalidArgument("message is not in canonical Cap'n Proto form"); }
+Status Malformed(const kj::Exception& e) {
+  return Status::InvalidArgument(std::string("malformed Cap'n Proto message: ") + e.getDescription().cStr());
+}
+Status MalformedEntry(const kj::Exception& e) {
+  return Status::InvalidArgument(std::string("malformed entry: ") + e.getDescription().cStr());
+}
+
+// Reads the pointers every entry must have, so that a bad one is reported
+// here, not by whoever reads it next.
+void TouchEntry(schema::Entry::Reader e) {
+  (void)e.getBody().which();
+  (void)e.getWriter();
+  (void)e.getSubmissionId();
+  (void)e.getSignature();
+}
+
+}  // namespace
+
 Result<CanonicalMessage> CanonicalMessage::Read(std::shared_ptr<Impl> impl, bool require_canonical,
                                                 uint64_t traversal_factor) {
-  capnp::ReaderOptions opts;
-  opts.traversalLimitInWords = traversal_factor * impl->segments[0].size() + 1024;
-  opts.nestingLimit = 16;
   CanonicalMessage m;
   try {
-    impl->reader.emplace(kj::arrayPtr(impl->segments, 1), opts);
-    if (require_canonical && !impl->reader->isCanonical()) {
-      return Status::InvalidArgument("message is not in canonical Cap'n Proto form");
-    }
+    impl->reader.emplace(kj::arrayPtr(impl->segments, 1), LimitsFor(impl->segments[0].size(), traversal_factor));
+    if (require_canonical && !impl->reader->isCanonical()) return NotCanonical();
     m.root_ = impl->reader->getRoot<capnp::AnyStruct>();
   } catch (const kj::Exception& e) {
-    return Status::InvalidArgument(std::string("malformed Cap'n Proto message: ") + e.getDescription().cStr());
+    return Malformed(e);
   }
   m.impl_ = std::move(impl);
   return m;
@@ -105,13 +128,9 @@ namespace {
 Result<CanonicalMessage> CheckEntry(Result<CanonicalMessage> m) {
   if (!m.ok()) return m.status();
   try {
-    auto e = m->Root<schema::Entry>();
-    (void)e.getBody().which();
-    (void)e.getWriter();
-    (void)e.getSubmissionId();
-    (void)e.getSignature();
+    TouchEntry(m->Root<schema::Entry>());
   } catch (const kj::Exception& ex) {
-    return Status::InvalidArgument(std::string("malformed entry: ") + ex.getDescription().cStr());
+    return MalformedEntry(ex);
   }
   return m;
 }
@@ -121,6 +140,38 @@ Result<CanonicalMessage> CheckEntry(Result<CanonicalMessage> m) {
 Result<CanonicalMessage> ParseEntry(std::string_view leaf_bytes) { return CheckEntry(CanonicalMessage::Parse(leaf_bytes)); }
 Result<CanonicalMessage> ParseEntry(std::shared_ptr<const void> owner, std::string_view leaf_bytes) {
   return CheckEntry(CanonicalMessage::Parse(std::move(owner), leaf_bytes));
+}
+
+Status ReadEntryInPlace(std::string_view leaf_bytes, kj::FunctionParam<void(schema::Entry::Reader, ByteSpan)> use) {
+  ELDERCARE_RETURN_IF_ERROR(CheckWholeWords(leaf_bytes.size()));
+  const size_t n = leaf_bytes.size() / sizeof(capnp::word);
+  kj::ArrayPtr<const capnp::word> segment;
+  if (reinterpret_cast<uintptr_t>(leaf_bytes.data()) % alignof(capnp::word) == 0) {
+    segment = kj::arrayPtr(reinterpret_cast<const capnp::word*>(leaf_bytes.data()), n);
+  } else {
+    thread_local kj::Array<capnp::word> scratch;
+    if (scratch.size() < n) scratch = kj::heapArray<capnp::word>(n);
+    std::memcpy(scratch.begin(), leaf_bytes.data(), leaf_bytes.size());
+    segment = scratch.slice(0, n);
+  }
+  // The reader and its arena live on this stack (the whole point: a parse
+  // kept for later costs an allocation, and its release on another thread).
+  std::optional<capnp::SegmentArrayMessageReader> reader;
+  schema::Entry::Reader e;
+  try {
+    reader.emplace(kj::arrayPtr(&segment, 1), LimitsFor(n, 16));
+    if (!reader->isCanonical()) return NotCanonical();
+    e = reader->getRoot<schema::Entry>();
+  } catch (const kj::Exception& ex) {
+    return Malformed(ex);
+  }
+  try {
+    TouchEntry(e);
+    use(e, ByteSpan(reinterpret_cast<const uint8_t*>(segment.begin()), leaf_bytes.size()));
+  } catch (const kj::Exception& ex) {
+    return MalformedEntry(ex);
+  }
+  return Status::Ok();
 }
 
 }  // namespace eldercare

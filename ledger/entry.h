@@ -5,6 +5,7 @@
 
 #include <capnp/any.h>
 #include <capnp/message.h>
+#include <kj/function.h>
 
 #include <memory>
 #include <optional>
@@ -76,6 +77,15 @@ class CanonicalMessage {
 // the index it was expected at.
 Result<CanonicalMessage> ParseEntry(std::string_view leaf_bytes);
 Result<CanonicalMessage> ParseEntry(std::shared_ptr<const void> owner, std::string_view leaf_bytes);
+
+// The same checks, reading the leaf where it lies (copied first only when
+// not on 8-byte words) and keeping nothing: `use` sees the entry while this
+// runs, and the words it was read from (the leaf's, or their aligned copy).
+// For a pass over every leaf that needs each one's fields only once
+// (verify): no reader is allocated or handed between threads. Errors are
+// ParseEntry's; an exception thrown by `use` is reported as a malformed
+// entry.
+Status ReadEntryInPlace(std::string_view leaf_bytes, kj::FunctionParam<void(schema::Entry::Reader, ByteSpan)> use);
 
 }  // namespace eldercare
 

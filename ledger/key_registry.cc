@@ -16,6 +16,7 @@ std::string Str(capnp::Text::Reader t) { return std::string(t.cStr(), t.size());
 }  // namespace
 
 Status KeyRegistry::Apply(uint64_t index, schema::EventBody::Reader body) {
+  if (!IsKeyEvent(body.which())) return Status::Ok();
   switch (body.which()) {
     case schema::EventBody::GENESIS: {
       if (has_genesis() || index != 0) {

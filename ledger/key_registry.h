@@ -54,6 +54,12 @@ class KeyRegistry {
   // Applies one event at log `index` if it is a key event; other events are
   // ignored. Errors leave the registry unchanged.
   Status Apply(uint64_t index, schema::EventBody::Reader body);
+  // Whether Apply changes anything for an event of this type (genesis and
+  // the key events): a reader that has only the type can skip the others.
+  static bool IsKeyEvent(schema::EventBody::Which which) {
+    return which == schema::EventBody::GENESIS || which == schema::EventBody::KEY_REGISTERED ||
+           which == schema::EventBody::KEY_REVOKED;
+  }
 
   const Actor* Find(std::string_view actor_id) const;
   // Keys of `actor` allowed to sign a submission starting at `index`,

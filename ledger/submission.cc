@@ -38,7 +38,10 @@ Hash BodyDigest(schema::EventBody::Reader body) {
 }
 
 std::optional<CanonicalBody> CanonicalBodyInEntry(const CanonicalMessage& entry) {
-  auto e = entry.Root<schema::Entry>();
+  return CanonicalBodyInEntry(entry.Root<schema::Entry>(), entry.words());
+}
+
+std::optional<CanonicalBody> CanonicalBodyInEntry(schema::Entry::Reader e, ByteSpan all) {
   auto body = e.getBody();
   // A canonical message lays every object out in preorder with no gaps, so
   // the body's struct and everything under it are one run of words, and
@@ -54,7 +57,6 @@ std::optional<CanonicalBody> CanonicalBodyInEntry(const CanonicalMessage& entry)
   // a walk of the body. (A message with pointers after it, which this
   // schema does not write, is sized by the walk.)
   const uint8_t* begin = reinterpret_cast<const uint8_t*>(data.begin());
-  ByteSpan all = entry.words();
   uint64_t words = capnp::AnyStruct::Reader(e).getPointerSection().size() == kEntryPointers && begin >= all.data() &&
                            begin < all.data() + all.size()
                        ? static_cast<uint64_t>(all.data() + all.size() - begin) / sizeof(capnp::word)
@@ -67,8 +69,12 @@ std::optional<CanonicalBody> CanonicalBodyInEntry(const CanonicalMessage& entry)
 }
 
 Hash BodyDigestInCanonicalEntry(const CanonicalMessage& entry) {
-  auto body = CanonicalBodyInEntry(entry);
-  if (!body) return BodyDigest(entry.Root<schema::Entry>().getBody());
+  return BodyDigestInCanonicalEntry(entry.Root<schema::Entry>(), entry.words());
+}
+
+Hash BodyDigestInCanonicalEntry(schema::Entry::Reader e, ByteSpan words) {
+  auto body = CanonicalBodyInEntry(e, words);
+  if (!body) return BodyDigest(e.getBody());
   thread_local Sha256Hasher h;  // a context per call cost more than hashing a small body
   h.Update(ByteSpan(body->root.data(), body->root.size()));
   h.Update(body->words);

@@ -73,6 +73,9 @@ Hash BodyDigest(schema::EventBody::Reader body);
 // (ParseEntry): its canonical form is the same words behind a new root
 // pointer, hashed where they lie.
 Hash BodyDigestInCanonicalEntry(const CanonicalMessage& entry);
+// The same for an entry read in place (ReadEntryInPlace): `words` are the
+// leaf's bytes, on 8-byte words, that `entry` was read from.
+Hash BodyDigestInCanonicalEntry(schema::Entry::Reader entry, ByteSpan words);
 // What that digest hashes: the new root pointer, then the body's words where
 // they lie in the entry. None for an empty body (a special pointer: hashed
 // by BodyDigest).
@@ -81,6 +84,7 @@ struct CanonicalBody {
   ByteSpan words;
 };
 std::optional<CanonicalBody> CanonicalBodyInEntry(const CanonicalMessage& entry);
+std::optional<CanonicalBody> CanonicalBodyInEntry(schema::Entry::Reader entry, ByteSpan words);
 Hash HeaderDigest(std::string_view writer, std::string_view submission_id,
                   std::span<const Hash> body_digests);
 // The exact message handed to Ed25519.

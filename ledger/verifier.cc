@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <cassert>
 #include <climits>
 #include <condition_variable>
 #include <cstring>
@@ -36,6 +37,21 @@ constexpr size_t kBatchesInFlight = 3;
 std::string Str(capnp::Text::Reader t) { return std::string(t.cStr(), t.size()); }
 std::string_view View(capnp::Text::Reader t) { return std::string_view(t.cStr(), t.size()); }
 
+// A leaf's bytes, where they lie in what `owner` keeps alive.
+struct Leaf {
+  std::shared_ptr<const void> owner;
+  std::string_view bytes;
+};
+
+// A leaf's entry parsed again, for the few checks that need more of it than
+// was taken on the first read (Prepare): genesis, key events, spot-check
+// plans, and the search for the entry that broke a signature.
+CanonicalMessage Reparse(const Leaf& leaf) {
+  auto m = ParseEntry(leaf.owner, leaf.bytes);
+  assert(m.ok());  // it parsed once already, from the same bytes
+  return std::move(*m);
+}
+
 struct Group {
   uint64_t first = 0;
   std::string writer;
@@ -43,7 +59,9 @@ struct Group {
   Bytes signature;
   uint32_t count = 0;
   int64_t recorded_at = 0;
-  std::vector<CanonicalMessage> entries;
+  std::vector<Leaf> leaves;
+  std::vector<Hash> digests;  // each body's digest, what the signature covers
+  std::vector<const events::EventType*> types;
   std::vector<PublicKey> keys;  // keys the writer could sign with at `first`
 };
 
@@ -87,15 +105,20 @@ struct LogVerifier::Impl {
   // Leaves are checked on their own (canonical form, schema rules, leaf
   // hash) on all cores, a batch at a time; the in-order checks then run on
   // this thread while the workers prepare the next batch.
+  // What the in-order checks need of a leaf, taken from it in one read on
+  // a worker: no parsed message is kept or handed between threads.
   struct Prepared {
-    Result<CanonicalMessage> parsed = Status::FailedPrecondition({});  // set by Prepare
-    Status valid;
+    Status parsed;  // why the leaf is not a well-formed canonical Entry
+    Status valid;   // why its body breaks the schema's rules
     Hash leaf_hash{};
-  };
-  // A leaf's bytes, where they lie in what `owner` keeps alive.
-  struct Leaf {
-    std::shared_ptr<const void> owner;
-    std::string_view bytes;
+    Hash body_digest{};
+    uint64_t index = 0;
+    int64_t recorded_at = 0;
+    uint32_t position = 0;
+    uint32_t count = 0;
+    std::string_view writer, id, signature;  // in the leaf
+    schema::EventBody::Which which{};
+    const events::EventType* type = nullptr;
   };
   struct Batch {
     std::vector<Leaf> leaves;
@@ -131,21 +154,21 @@ struct LogVerifier::Impl {
 
   void CheckSignatures(std::vector<Group>& groups) {
     for (Group& g : groups) {
-      std::vector<Hash> digests;
-      digests.reserve(g.entries.size());
-      for (const auto& m : g.entries) digests.push_back(BodyDigestInCanonicalEntry(m));
-      Bytes message = SigningMessage(HeaderDigest(g.writer, g.id, digests));
+      Bytes message = SigningMessage(HeaderDigest(g.writer, g.id, g.digests));
       bool ok = std::any_of(g.keys.begin(), g.keys.end(),
                             [&](const PublicKey& k) { return k.Verify(message, g.signature); });
       signatures.fetch_add(1, std::memory_order_relaxed);
       if (!ok) {
         // capnp's canonical check lets through a few encodings canonicalize
         // itself never writes (an empty list pointing elsewhere). The digests
-        // above hash bodies as stored, so such an entry fails here: name it
-        // rather than blame the signature.
+        // hash bodies as stored, so such an entry fails here: name it rather
+        // than blame the signature.
         size_t odd = 0;
-        while (odd < g.entries.size() && BodyDigest(g.entries[odd].Root<schema::Entry>().getBody()) == digests[odd]) ++odd;
-        if (odd < g.entries.size()) {
+        while (odd < g.leaves.size() &&
+               BodyDigest(Reparse(g.leaves[odd]).Root<schema::Entry>().getBody()) == g.digests[odd]) {
+          ++odd;
+        }
+        if (odd < g.leaves.size()) {
           Fail(g.first + odd, "entry is not in canonical form: capnp::canonicalize writes its event body differently");
           continue;
         }
@@ -209,7 +232,8 @@ struct LogVerifier::Impl {
     const Actor* actor = registry.Find(g.writer);
     if (g.first == 0) {
       // Genesis signs itself with the key it introduces.
-      auto genesis = g.entries[0].Root<schema::Entry>().getBody().getGenesis();
+      auto entry = Reparse(g.leaves[0]);
+      auto genesis = entry.Root<schema::Entry>().getBody().getGenesis();
       auto key = PublicKey::FromRaw(ByteSpan(genesis.getOperatorKey().begin(), genesis.getOperatorKey().size()));
       if (key.ok()) g.keys.push_back(*key);
     } else if (actor == nullptr) {
@@ -221,17 +245,21 @@ struct LogVerifier::Impl {
       }
     }
     for (uint32_t i = 0; i < g.count; ++i) {
-      auto body = g.entries[i].Root<schema::Entry>().getBody();
       uint64_t index = g.first + i;
-      const events::EventType* type = events::EventTypeOf(body);
+      const events::EventType* type = g.types[i];
       if (g.first != 0 && actor != nullptr && !events::RoleMayWrite(actor->role, *type)) {
         return Fail(index, "role '" + std::string(events::RoleName(actor->role)) + "' of '" + g.writer +
                                "' may not write '" + type->name + "'");
       }
-      if (auto s = registry.Apply(index, body); !s.ok()) return Fail(index, "key event rejected: " + s.message());
+      if (KeyRegistry::IsKeyEvent(static_cast<schema::EventBody::Which>(type->which))) {
+        auto entry = Reparse(g.leaves[i]);
+        if (auto s = registry.Apply(index, entry.Root<schema::Entry>().getBody()); !s.ok()) {
+          return Fail(index, "key event rejected: " + s.message());
+        }
+      }
     }
     ++report.submissions;
-    pending_entries += g.entries.size();
+    pending_entries += g.leaves.size();
     pending.push_back(std::move(g));
     g = Group{};
     Dispatch(false);
@@ -334,12 +362,31 @@ struct LogVerifier::Impl {
     }
   }
 
-  // The parsed entry keeps the leaf's bytes (the batch's copy is given up).
+  // The leaf is read where it lies (moved first to 8-byte words if it is
+  // not on them, so that the views taken from it stay valid with it).
   static void Prepare(Leaf& leaf, Prepared& p) {
+    if (reinterpret_cast<uintptr_t>(leaf.bytes.data()) % alignof(uint64_t) != 0) {
+      std::shared_ptr<uint64_t[]> words(new uint64_t[(leaf.bytes.size() + 7) / 8]);
+      std::memcpy(words.get(), leaf.bytes.data(), leaf.bytes.size());
+      leaf.bytes = std::string_view(reinterpret_cast<const char*>(words.get()), leaf.bytes.size());
+      leaf.owner = std::move(words);
+    }
     p.leaf_hash = merkle::HashLeaf(AsBytes(leaf.bytes));
-    p.parsed = ParseEntry(std::move(leaf.owner), leaf.bytes);
-    if (!p.parsed.ok()) return;
-    p.valid = events::ValidateBody(p.parsed->Root<schema::Entry>().getBody());
+    p.parsed = ReadEntryInPlace(leaf.bytes, [&](schema::Entry::Reader e, ByteSpan words) {
+      auto body = e.getBody();
+      p.valid = events::ValidateBody(body);
+      p.index = e.getIndex();
+      p.recorded_at = e.getRecordedAt();
+      p.position = e.getPosition();
+      p.count = e.getCount();
+      p.writer = View(e.getWriter());
+      p.id = View(e.getSubmissionId());
+      auto sig = e.getSignature();
+      p.signature = std::string_view(reinterpret_cast<const char*>(sig.begin()), sig.size());
+      p.which = body.which();
+      p.type = events::EventTypeOf(body);
+      if (p.valid.ok()) p.body_digest = BodyDigestInCanonicalEntry(e, words);
+    });
   }
 
   // Hands the filled batch to the workers and checks the oldest in flight in
@@ -379,7 +426,7 @@ struct LogVerifier::Impl {
       cv.wait(l, [&] { return b.parts_left == 0; });
     }
     for (size_t i = 0; i < b.leaves.size(); ++i) {
-      if (Failed() || !AddEntry(std::move(b.prepared[i]))) return;
+      if (Failed() || !AddEntry(std::move(b.leaves[i]), b.prepared[i])) return;
     }
   }
 
@@ -389,76 +436,80 @@ struct LogVerifier::Impl {
     Rotate();  // `filling` is empty now: the batches still in flight are checked
   }
 
-  bool AddEntry(Prepared&& prepared) {
+  bool AddEntry(Leaf&& leaf, const Prepared& p) {
     uint64_t index = next_index;
-    auto& parsed = prepared.parsed;
-    if (!parsed.ok()) {
-      Fail(index, "entry is not a canonical Cap'n Proto Entry: " + parsed.status().message());
+    if (!p.parsed.ok()) {
+      Fail(index, "entry is not a canonical Cap'n Proto Entry: " + p.parsed.message());
       return false;
     }
-    auto e = parsed->Root<schema::Entry>();
-    if (e.getIndex() != index) {
-      Fail(index, "entry says it is at index " + std::to_string(e.getIndex()) +
+    if (p.index != index) {
+      Fail(index, "entry says it is at index " + std::to_string(p.index) +
                       ": entries are missing, duplicated or out of order");
       return false;
     }
-    auto body = e.getBody();
-    if (!prepared.valid.ok()) {
-      Fail(index, prepared.valid.message());
+    if (!p.valid.ok()) {
+      Fail(index, p.valid.message());
       return false;
     }
-    if ((index == 0) != body.isGenesis()) {
+    const bool genesis = p.which == schema::EventBody::GENESIS;
+    if ((index == 0) != genesis) {
       Fail(index, index == 0 ? "entry 0 is not the genesis entry" : "a genesis entry after index 0");
       return false;
     }
-    // Views into the entry: copied once a submission, compared on its other entries.
-    const std::string_view writer = View(e.getWriter()), id = View(e.getSubmissionId());
-    ByteSpan sig(e.getSignature().begin(), e.getSignature().size());
-    if (e.getPosition() == 0) {
+    ByteSpan sig(reinterpret_cast<const uint8_t*>(p.signature.data()), p.signature.size());
+    if (p.position == 0) {
       if (in_group) {
         // Reported at the submission's start: its entries no longer form the
         // signed whole, whichever of them was altered.
         Fail(group.first, "submission '" + group.id + "' starting here ends at index " + std::to_string(index) +
-                              " after " + std::to_string(group.entries.size()) + " of " + std::to_string(group.count) +
+                              " after " + std::to_string(group.leaves.size()) + " of " + std::to_string(group.count) +
                               " entries");
         return false;
       }
-      if (e.getCount() == 0 || sig.size() != kSignatureSize) {
+      if (p.count == 0 || sig.size() != kSignatureSize) {
         Fail(index, "entry has a zero event count or a signature that is not 64 bytes");
         return false;
       }
-      if (e.getRecordedAt() < last_recorded_at) {
+      if (p.recorded_at < last_recorded_at) {
         Fail(index, "recorded time goes backwards");
         return false;
       }
-      last_recorded_at = e.getRecordedAt();
-      group = Group{index, std::string(writer), std::string(id), Bytes(sig.begin(), sig.end()), e.getCount(),
-                    e.getRecordedAt(), {}, {}};
-      group.entries.reserve(std::min<uint32_t>(e.getCount(), 4096));  // the count is the file's word until checked
+      last_recorded_at = p.recorded_at;
+      group = Group{index, std::string(p.writer), std::string(p.id), Bytes(sig.begin(), sig.end()), p.count,
+                    p.recorded_at, {}, {}, {}, {}};
+      const size_t expect = std::min<uint32_t>(p.count, 4096);  // the count is the file's word until checked
+      group.leaves.reserve(expect);
+      group.digests.reserve(expect);
+      group.types.reserve(expect);
       in_group = true;
-    } else if (!in_group || e.getPosition() != group.entries.size() || e.getCount() != group.count ||
-               writer != group.writer || id != group.id || e.getRecordedAt() != group.recorded_at ||
+    } else if (!in_group || p.position != group.leaves.size() || p.count != group.count || p.writer != group.writer ||
+               p.id != group.id || p.recorded_at != group.recorded_at ||
                !std::equal(sig.begin(), sig.end(), group.signature.begin(), group.signature.end())) {
       Fail(in_group ? group.first : index,
            "entry " + std::to_string(index) + " does not continue the submission starting at index " +
-               std::to_string(in_group ? group.first : index) + " (position " + std::to_string(e.getPosition()) +
-               " of '" + std::string(id) + "')");
+               std::to_string(in_group ? group.first : index) + " (position " + std::to_string(p.position) +
+               " of '" + std::string(p.id) + "')");
       return false;
     }
-    if (index == 0) OnGenesis(body.getGenesis());
-    if (body.isSpotCheckPlanned() && !CheckPlan(index, body.getSpotCheckPlanned())) return false;
-    if (checkpoints.count(index + 1)) recorded_at_size[index + 1] = e.getRecordedAt();
-    group.entries.push_back(std::move(*parsed));
-    frontier.Append(prepared.leaf_hash, [&](merkle::NodeId nid, const Hash& h) { CheckNode(index, nid, h); });
+    if (genesis) OnGenesis(Reparse(leaf).Root<schema::Entry>().getBody().getGenesis());
+    if (p.which == schema::EventBody::SPOT_CHECK_PLANNED &&
+        !CheckPlan(index, Reparse(leaf).Root<schema::Entry>().getBody().getSpotCheckPlanned())) {
+      return false;
+    }
+    if (checkpoints.count(index + 1)) recorded_at_size[index + 1] = p.recorded_at;
+    group.leaves.push_back(std::move(leaf));
+    group.digests.push_back(p.body_digest);
+    group.types.push_back(p.type);
+    frontier.Append(p.leaf_hash, [&](merkle::NodeId nid, const Hash& h) { CheckNode(index, nid, h); });
     ++next_index;
-    if (group.entries.size() == group.count) CompleteGroup();
+    if (group.leaves.size() == group.count) CompleteGroup();
     CheckCheckpointsAt(next_index);
     return !Failed();
   }
 
   void FinishChecks() {
     if (in_group) {
-      Fail(next_index, "the last submission '" + group.id + "' is incomplete: " + std::to_string(group.entries.size()) +
+      Fail(next_index, "the last submission '" + group.id + "' is incomplete: " + std::to_string(group.leaves.size()) +
                            " of " + std::to_string(group.count) + " entries");
     }
     if (next_index == 0) Fail(0, "the log is empty: no genesis entry");
