@@ -103,10 +103,10 @@ struct LogVerifier::Impl {
   size_t pending_entries = 0;
 
   // Leaves are checked on their own (canonical form, schema rules, leaf
-  // hash) on all cores, a batch at a time; the in-order checks then run on
-  // this thread while the workers prepare the next batch.
-  // What the in-order checks need of a leaf, taken from it in one read on
-  // a worker: no parsed message is kept or handed between threads.
+  // hash, body digest) on all cores, a batch at a time; the in-order checks
+  // then run on this thread while the workers prepare the next batch. What
+  // they need of a leaf is taken from it in that one read: no parsed
+  // message is kept or handed between threads.
   struct Prepared {
     Status parsed;  // why the leaf is not a well-formed canonical Entry
     Status valid;   // why its body breaks the schema's rules
@@ -116,9 +116,9 @@ struct LogVerifier::Impl {
     int64_t recorded_at = 0;
     uint32_t position = 0;
     uint32_t count = 0;
-    std::string_view writer, id, signature;  // in the leaf
-    schema::EventBody::Which which{};
-    const events::EventType* type = nullptr;
+    std::string_view writer, id;  // in the leaf
+    ByteSpan signature;            // in the leaf
+    const events::EventType* type = nullptr;  // set when `valid` is Ok
   };
   struct Batch {
     std::vector<Leaf> leaves;
@@ -382,8 +382,7 @@ struct LogVerifier::Impl {
       p.writer = View(e.getWriter());
       p.id = View(e.getSubmissionId());
       auto sig = e.getSignature();
-      p.signature = std::string_view(reinterpret_cast<const char*>(sig.begin()), sig.size());
-      p.which = body.which();
+      p.signature = ByteSpan(sig.begin(), sig.size());
       p.type = events::EventTypeOf(body);
       if (p.valid.ok()) p.body_digest = BodyDigestInCanonicalEntry(e, words);
     });
@@ -451,12 +450,13 @@ struct LogVerifier::Impl {
       Fail(index, p.valid.message());
       return false;
     }
-    const bool genesis = p.which == schema::EventBody::GENESIS;
+    const auto which = static_cast<schema::EventBody::Which>(p.type->which);
+    const bool genesis = which == schema::EventBody::GENESIS;
     if ((index == 0) != genesis) {
       Fail(index, index == 0 ? "entry 0 is not the genesis entry" : "a genesis entry after index 0");
       return false;
     }
-    ByteSpan sig(reinterpret_cast<const uint8_t*>(p.signature.data()), p.signature.size());
+    const ByteSpan sig = p.signature;
     if (p.position == 0) {
       if (in_group) {
         // Reported at the submission's start: its entries no longer form the
@@ -492,7 +492,7 @@ struct LogVerifier::Impl {
       return false;
     }
     if (genesis) OnGenesis(Reparse(leaf).Root<schema::Entry>().getBody().getGenesis());
-    if (p.which == schema::EventBody::SPOT_CHECK_PLANNED &&
+    if (which == schema::EventBody::SPOT_CHECK_PLANNED &&
         !CheckPlan(index, Reparse(leaf).Root<schema::Entry>().getBody().getSpotCheckPlanned())) {
       return false;
     }
