@@ -144,16 +144,11 @@ Result<CanonicalMessage> ParseEntry(std::shared_ptr<const void> owner, std::stri
 
 Status ReadEntryInPlace(std::string_view leaf_bytes, kj::FunctionParam<void(schema::Entry::Reader, ByteSpan)> use) {
   ELDERCARE_RETURN_IF_ERROR(CheckWholeWords(leaf_bytes.size()));
-  const size_t n = leaf_bytes.size() / sizeof(capnp::word);
-  kj::ArrayPtr<const capnp::word> segment;
-  if (reinterpret_cast<uintptr_t>(leaf_bytes.data()) % alignof(capnp::word) == 0) {
-    segment = kj::arrayPtr(reinterpret_cast<const capnp::word*>(leaf_bytes.data()), n);
-  } else {
-    thread_local kj::Array<capnp::word> scratch;
-    if (scratch.size() < n) scratch = kj::heapArray<capnp::word>(n);
-    std::memcpy(scratch.begin(), leaf_bytes.data(), leaf_bytes.size());
-    segment = scratch.slice(0, n);
+  if (reinterpret_cast<uintptr_t>(leaf_bytes.data()) % alignof(capnp::word) != 0) {
+    return Status::FailedPrecondition("leaf bytes to be read in place are not on 8-byte words");
   }
+  const size_t n = leaf_bytes.size() / sizeof(capnp::word);
+  kj::ArrayPtr<const capnp::word> segment = kj::arrayPtr(reinterpret_cast<const capnp::word*>(leaf_bytes.data()), n);
   // The reader and its arena live on this stack (the whole point: a parse
   // kept for later costs an allocation, and its release on another thread).
   std::optional<capnp::SegmentArrayMessageReader> reader;
@@ -167,7 +162,7 @@ Status ReadEntryInPlace(std::string_view leaf_bytes, kj::FunctionParam<void(sche
   }
   try {
     TouchEntry(e);
-    use(e, ByteSpan(reinterpret_cast<const uint8_t*>(segment.begin()), leaf_bytes.size()));
+    use(e, AsBytes(leaf_bytes));
   } catch (const kj::Exception& ex) {
     return MalformedEntry(ex);
   }

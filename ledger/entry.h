@@ -78,13 +78,14 @@ class CanonicalMessage {
 Result<CanonicalMessage> ParseEntry(std::string_view leaf_bytes);
 Result<CanonicalMessage> ParseEntry(std::shared_ptr<const void> owner, std::string_view leaf_bytes);
 
-// The same checks, reading the leaf where it lies (copied first only when
-// not on 8-byte words) and keeping nothing: `use` sees the entry while this
-// runs, and the words it was read from (the leaf's, or their aligned copy).
-// For a pass over every leaf that needs each one's fields only once
-// (verify): no reader is allocated or handed between threads. Errors are
-// ParseEntry's; an exception thrown by `use` is reported as a malformed
-// entry.
+// The same checks, reading the leaf where it lies and keeping nothing: `use`
+// sees the entry, and the leaf's words, while this runs. For a pass over
+// every leaf that needs each one's fields only once (verify): no reader is
+// allocated or handed between threads. The bytes must lie on 8-byte words
+// (FailedPrecondition if not; a caller copies them there first), so that
+// views `use` takes into the entry stay valid as long as the leaf. Errors
+// are ParseEntry's; an exception thrown by `use` is reported as a
+// malformed entry.
 Status ReadEntryInPlace(std::string_view leaf_bytes, kj::FunctionParam<void(schema::Entry::Reader, ByteSpan)> use);
 
 }  // namespace eldercare

@@ -66,6 +66,49 @@ TEST(Ledger, ParsingAnOwnedLeafAgreesWithParsingAView) {
   EXPECT_FALSE(ParseEntry(std::string_view(padded)).ok());
 }
 
+// Reading a leaf in place (verify's workers) accepts and refuses what
+// ParseEntry does, with ParseEntry's messages; it sees the bytes where they
+// lie, and refuses bytes off their words rather than read a copy that views
+// into it would outlive.
+TEST(Ledger, ReadingALeafInPlaceAgreesWithParseEntry) {
+  LedgerFixture f;
+  std::string leaf = *f.ledger->EntryBytes(0);
+  auto words = std::make_unique<uint64_t[]>(leaf.size() / 8 + 2);
+  auto in_place = [&](std::string_view bytes) {
+    std::memcpy(words.get(), bytes.data(), bytes.size());
+    return std::string_view(reinterpret_cast<const char*>(words.get()), bytes.size());
+  };
+  std::string_view aligned = in_place(leaf);
+  int calls = 0;
+  Status s = ReadEntryInPlace(aligned, [&](schema::Entry::Reader e, ByteSpan seen) {
+    ++calls;
+    EXPECT_EQ(e.getIndex(), 0u);
+    EXPECT_EQ(std::string(e.getBody().getGenesis().getOrigin().cStr()), f.ledger->origin());
+    EXPECT_EQ(reinterpret_cast<const char*>(seen.data()), aligned.data());
+    EXPECT_EQ(seen.size(), aligned.size());
+  });
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(calls, 1);
+  // Refused with ParseEntry's message: bytes that are not whole words, a
+  // null root pointer, a non-canonical encoding of the same entry.
+  std::string padded = leaf;
+  padded[0] = 4;
+  padded.insert(8, 8, '\0');
+  for (std::string bad : {leaf.substr(0, leaf.size() - 3), std::string(8, '\0') + leaf.substr(8), padded}) {
+    auto parsed = ParseEntry(std::string_view(bad));
+    ASSERT_FALSE(parsed.ok());
+    Status read = ReadEntryInPlace(in_place(bad), [&](schema::Entry::Reader, ByteSpan) { ++calls; });
+    EXPECT_EQ(read.message(), parsed.status().message());
+  }
+  EXPECT_EQ(calls, 1) << "`use` ran for a refused leaf";
+  // Off its words (one byte past the word-aligned buffer): refused, not copied.
+  char* shifted = reinterpret_cast<char*>(words.get()) + 1;
+  std::memcpy(shifted, leaf.data(), leaf.size());
+  Status off = ReadEntryInPlace(std::string_view(shifted, leaf.size()), [&](schema::Entry::Reader, ByteSpan) { ++calls; });
+  EXPECT_EQ(off.code(), Status::Code::kFailedPrecondition) << off.ToString();
+  EXPECT_EQ(calls, 1);
+}
+
 TEST(Ledger, CreateWritesGenesisAndAFirstCheckpoint) {
   LedgerFixture f;
   EXPECT_EQ(f.ledger->Size(), 1u);
