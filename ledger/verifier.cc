@@ -610,6 +610,31 @@ Result<std::string> ReadMeta(const Ledger& l, std::string_view key) {
   return std::string(c->value());
 }
 
+// Leaves copied out of RocksDB's blocks (which its iterator reuses) into
+// blocks of their own, each leaf on an 8-byte word, as ExportReader hands
+// them out: one allocation a megabyte, not a string and its shared owner a
+// leaf. A block is freed once the last leaf in it is verified.
+class LeafBlocks {
+ public:
+  std::pair<std::shared_ptr<const void>, std::string_view> Copy(std::string_view leaf) {
+    const size_t words = (leaf.size() + 7) / 8;
+    if (block_ == nullptr || used_ + words > capacity_) {
+      capacity_ = std::max(kBlockWords, words);
+      block_ = std::shared_ptr<uint64_t[]>(new uint64_t[capacity_]);  // not zero-filled
+      used_ = 0;
+    }
+    char* at = reinterpret_cast<char*>(block_.get() + used_);
+    std::memcpy(at, leaf.data(), leaf.size());
+    used_ += words;
+    return {block_, std::string_view(at, leaf.size())};
+  }
+
+ private:
+  static constexpr size_t kBlockWords = (1u << 20) / 8;
+  std::shared_ptr<uint64_t[]> block_;
+  size_t capacity_ = 0, used_ = 0;
+};
+
 // The log of a ledger directory through a LogVerifier: entries in key order,
 // each where it belongs; stored Merkle nodes when `nodes`.
 VerifyReport VerifyStores(const Ledger& ledger, const VerifyOptions& options, bool nodes) {
@@ -646,6 +671,7 @@ VerifyReport VerifyStores(const Ledger& ledger, const VerifyOptions& options, bo
     v.ExpectEntries(GetBigEndian64(reinterpret_cast<const uint8_t*>(size->data())));
   }
   uint64_t expected = 0;
+  LeafBlocks blocks;
   Status s = ledger.ScanEntries(0, UINT64_MAX, [&](uint64_t index, std::string_view leaf) {
     if (index != expected) {
       v.FailSource(Status::Corruption("entry " + std::to_string(expected) + " is missing (next stored key is " +
@@ -653,7 +679,8 @@ VerifyReport VerifyStores(const Ledger& ledger, const VerifyOptions& options, bo
       return false;
     }
     ++expected;
-    return v.Add(leaf);
+    auto [owner, copy] = blocks.Copy(leaf);
+    return v.Add(std::move(owner), copy);
   });
   if (!s.ok()) v.FailSource(s);
   VerifyReport r = v.Finish();
