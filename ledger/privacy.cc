@@ -10,6 +10,7 @@
 #include <filesystem>
 
 #include "ledger/file_io.h"
+#include "ledger/rocks_util.h"
 
 namespace eldercare {
 namespace {
@@ -29,10 +30,6 @@ Bytes Aad(std::string_view context, std::string_view elder, ByteSpan key_id) {
 }
 
 std::string DekKey(std::string_view elder) { return "dek/" + std::string(elder); }
-
-Status FromRocks(const rocksdb::Status& s, const std::string& what) {
-  return s.ok() ? Status::Ok() : Status::IoError(what + ": " + s.ToString());
-}
 
 }  // namespace
 
