@@ -335,6 +335,11 @@ class HeapTrimmer {
 // compaction at a time (a rebuild's closing compaction raises them).
 constexpr unsigned kBackgroundJobs = 2;
 
+// The Merkle tiles' block cache, whatever the log's size: the band-0 tiles
+// of about half a million leaves (a complete tile holds 510 hashes over 256
+// leaves, 16 KiB).
+constexpr size_t kMerkleCacheBytes = size_t{32} << 20;
+
 Status Ledger::Rep::OpenDb(bool create) {
   rocksdb::DBOptions db_opts;
   db_opts.create_if_missing = create;
@@ -392,6 +397,16 @@ Status Ledger::Rep::OpenDb(bool create) {
   merkle_table.partition_filters = false;
   merkle_table.index_type = rocksdb::BlockBasedTableOptions::kBinarySearch;
   merkle_table.cache_index_and_filter_blocks = false;
+  // Tiles in a cache of their own, filled by the flushes that write them. In
+  // the shared cache a proof's tile that missed displaced blocks of other
+  // sizes (entries, projection records, index partitions), and the
+  // allocator faulted fresh pages in for it: more than one proof in a
+  // hundred took over 100 us, in page faults under this machine's
+  // hypervisor (RESULTS.md, sixteenth session). Here a tile read replaces
+  // a tile, in its memory, and the flushes have faulted that memory in.
+  static const std::shared_ptr<rocksdb::Cache> merkle_cache = rocksdb::NewLRUCache(kMerkleCacheBytes, -1, false, 0.0);
+  merkle_table.block_cache = merkle_cache;
+  merkle_table.prepopulate_block_cache = rocksdb::BlockBasedTableOptions::PrepopulateBlockCache::kFlushOnly;
   rocksdb::ColumnFamilyOptions merkle_opts = cf_opts;
   merkle_opts.table_factory.reset(rocksdb::NewBlockBasedTableFactory(merkle_table));
   // Tiles grow by merge operands (store_layout.h); hashes do not compress.
