@@ -370,6 +370,7 @@ Status Ledger::Rep::OpenDb(bool create) {
   rocksdb::BlockBasedTableOptions table;
   // One cache for every ledger this process opens (verify --derived holds
   // the ledger it checks and a scratch one): the bound is the process's.
+  // (The Merkle tiles have one of their own, below: 32 MiB more.)
   static const std::shared_ptr<rocksdb::Cache> block_cache = rocksdb::NewLRUCache(128u << 20, -1, false, 0.5);
   table.block_cache = block_cache;
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
