@@ -71,6 +71,32 @@ struct KnownCheckpoint {
   bool external = false;
 };
 
+// Leaves the verifier is given to copy (RocksDB's iterator reuses its
+// blocks) go into blocks of their own, each leaf on an 8-byte word, as
+// ExportReader hands an export's out: one allocation a megabyte, not a
+// string and its shared owner a leaf. A block is freed once the last leaf
+// in it is verified.
+class LeafBlocks {
+ public:
+  std::pair<std::shared_ptr<const void>, std::string_view> Copy(std::string_view leaf) {
+    const size_t words = (leaf.size() + 7) / 8;
+    if (block_ == nullptr || used_ + words > capacity_) {
+      capacity_ = std::max(kBlockWords, words);
+      block_ = std::shared_ptr<uint64_t[]>(new uint64_t[capacity_]);  // not zero-filled
+      used_ = 0;
+    }
+    char* at = reinterpret_cast<char*>(block_.get() + used_);
+    std::memcpy(at, leaf.data(), leaf.size());
+    used_ += words;
+    return {block_, std::string_view(at, leaf.size())};
+  }
+
+ private:
+  static constexpr size_t kBlockWords = (1u << 20) / 8;
+  std::shared_ptr<uint64_t[]> block_;
+  size_t capacity_ = 0, used_ = 0;
+};
+
 }  // namespace
 
 struct LogVerifier::Impl {
@@ -126,6 +152,7 @@ struct LogVerifier::Impl {
     size_t parts_left = 0;  // guarded by mu
   };
   std::unique_ptr<Batch> filling = std::make_unique<Batch>();
+  LeafBlocks copies;  // of the leaves Add(string_view) is given
   // Handed to the workers, not yet checked in order, oldest first. Several
   // are in flight so that the workers still have leaves to prepare while
   // this thread reads the next batch and checks the oldest in order (with
@@ -562,11 +589,9 @@ LogVerifier::~LogVerifier() {
   if (impl_) impl_->WaitForWorkers();
 }
 
-bool LogVerifier::Add(std::string_view leaf) { return Add(std::string(leaf)); }
-
-bool LogVerifier::Add(std::string&& leaf) {
-  auto owned = std::make_shared<const std::string>(std::move(leaf));
-  return Add(owned, *owned);
+bool LogVerifier::Add(std::string_view leaf) {
+  auto [owner, copy] = impl_->copies.Copy(leaf);
+  return Add(std::move(owner), copy);
 }
 
 bool LogVerifier::Add(std::shared_ptr<const void> owner, std::string_view leaf) {
@@ -610,31 +635,6 @@ Result<std::string> ReadMeta(const Ledger& l, std::string_view key) {
   return std::string(c->value());
 }
 
-// Leaves copied out of RocksDB's blocks (which its iterator reuses) into
-// blocks of their own, each leaf on an 8-byte word, as ExportReader hands
-// them out: one allocation a megabyte, not a string and its shared owner a
-// leaf. A block is freed once the last leaf in it is verified.
-class LeafBlocks {
- public:
-  std::pair<std::shared_ptr<const void>, std::string_view> Copy(std::string_view leaf) {
-    const size_t words = (leaf.size() + 7) / 8;
-    if (block_ == nullptr || used_ + words > capacity_) {
-      capacity_ = std::max(kBlockWords, words);
-      block_ = std::shared_ptr<uint64_t[]>(new uint64_t[capacity_]);  // not zero-filled
-      used_ = 0;
-    }
-    char* at = reinterpret_cast<char*>(block_.get() + used_);
-    std::memcpy(at, leaf.data(), leaf.size());
-    used_ += words;
-    return {block_, std::string_view(at, leaf.size())};
-  }
-
- private:
-  static constexpr size_t kBlockWords = (1u << 20) / 8;
-  std::shared_ptr<uint64_t[]> block_;
-  size_t capacity_ = 0, used_ = 0;
-};
-
 // The log of a ledger directory through a LogVerifier: entries in key order,
 // each where it belongs; stored Merkle nodes when `nodes`.
 VerifyReport VerifyStores(const Ledger& ledger, const VerifyOptions& options, bool nodes) {
@@ -671,7 +671,6 @@ VerifyReport VerifyStores(const Ledger& ledger, const VerifyOptions& options, bo
     v.ExpectEntries(GetBigEndian64(reinterpret_cast<const uint8_t*>(size->data())));
   }
   uint64_t expected = 0;
-  LeafBlocks blocks;
   Status s = ledger.ScanEntries(0, UINT64_MAX, [&](uint64_t index, std::string_view leaf) {
     if (index != expected) {
       v.FailSource(Status::Corruption("entry " + std::to_string(expected) + " is missing (next stored key is " +
@@ -679,8 +678,7 @@ VerifyReport VerifyStores(const Ledger& ledger, const VerifyOptions& options, bo
       return false;
     }
     ++expected;
-    auto [owner, copy] = blocks.Copy(leaf);
-    return v.Add(std::move(owner), copy);
+    return v.Add(leaf);
   });
   if (!s.ok()) v.FailSource(s);
   VerifyReport r = v.Finish();

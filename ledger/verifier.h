@@ -85,10 +85,9 @@ class LogVerifier {
   LogVerifier(const LogVerifier&) = delete;
   LogVerifier& operator=(const LogVerifier&) = delete;
 
-  // Feeds the next entry's leaf data. Returns false once an error is known;
-  // feeding more is then pointless.
+  // Feeds the next entry's leaf data (copied). Returns false once an error
+  // is known; feeding more is then pointless.
   bool Add(std::string_view leaf);
-  bool Add(std::string&& leaf);  // the same, without a copy
   // The same, reading the bytes where they lie (in a block of a file read
   // whole) while holding `owner`, which keeps them alive.
   bool Add(std::shared_ptr<const void> owner, std::string_view leaf);
