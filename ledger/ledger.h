@@ -137,6 +137,7 @@ struct FamilyStorageStats {
   double compaction_seconds = 0;
   int levels = 0;                // levels holding files
   uint64_t pending_compaction_bytes = 0;  // RocksDB's estimate of what compaction still has to rewrite
+  std::vector<std::string> files;         // the live table files' paths
 };
 
 struct AppendResult {
