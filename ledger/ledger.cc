@@ -1725,15 +1725,21 @@ class RocksCursor : public KvCursor {
 };
 
 // Cursors over disjoint keys as one, in key order (the projection state's
-// families).
+// families). It ends where any of them stops on an error: going on with the
+// others would pass over that family's remaining keys as if they were not
+// there.
 class MergedCursor : public KvCursor {
  public:
-  explicit MergedCursor(std::vector<std::unique_ptr<KvCursor>> parts) : parts_(std::move(parts)) { Pick(); }
+  explicit MergedCursor(std::vector<std::unique_ptr<KvCursor>> parts) : parts_(std::move(parts)) {
+    for (const auto& p : parts_) failed_ = failed_ || Failed(*p);
+    Pick();
+  }
   bool Valid() const override { return at_ != nullptr; }
   std::string_view key() const override { return at_->key(); }
   std::string_view value() const override { return at_->value(); }
   void Next() override {
     at_->Next();
+    failed_ = Failed(*at_);  // (only the part moved can have stopped)
     Pick();
   }
   Status status() const override {
@@ -1744,14 +1750,17 @@ class MergedCursor : public KvCursor {
   }
 
  private:
+  static bool Failed(const KvCursor& c) { return !c.Valid() && !c.status().ok(); }
   void Pick() {
     at_ = nullptr;
+    if (failed_) return;
     for (const auto& p : parts_) {
       if (p->Valid() && (at_ == nullptr || p->key() < at_->key())) at_ = p.get();
     }
   }
   std::vector<std::unique_ptr<KvCursor>> parts_;
   KvCursor* at_ = nullptr;
+  bool failed_ = false;
 };
 }  // namespace
 
@@ -1838,7 +1847,14 @@ std::string Printable(std::string_view key) {
 // Compares a store with what the log makes of it (two cursors from their
 // first keys), in key order.
 Status CompareFamily(KvCursor& stored, KvCursor& derived, const std::string& name) {
-  for (; stored.Valid() || derived.Valid(); stored.Next(), derived.Next()) {
+  for (;; stored.Next(), derived.Next()) {
+    // A cursor that stopped on an error (a table file that fails its
+    // checksum) has not reached the end: say so, not that keys are missing.
+    if (!stored.Valid()) ELDERCARE_RETURN_IF_ERROR(stored.status().WithPrefix("reading derived store '" + name + "': "));
+    if (!derived.Valid()) {
+      ELDERCARE_RETURN_IF_ERROR(derived.status().WithPrefix("reading the recomputed '" + name + "': "));
+    }
+    if (!stored.Valid() && !derived.Valid()) return Status::Ok();
     if (!derived.Valid() || (stored.Valid() && stored.key() < derived.key())) {
       return Status::Corruption("derived store '" + name + "' holds key '" + Printable(stored.key()) +
                                 "' that the log does not produce");
@@ -1852,8 +1868,6 @@ Status CompareFamily(KvCursor& stored, KvCursor& derived, const std::string& nam
                                 "'");
     }
   }
-  ELDERCARE_RETURN_IF_ERROR(stored.status().WithPrefix("reading derived store '" + name + "': "));
-  return derived.status().WithPrefix("reading the recomputed '" + name + "': ");
 }
 
 // A directory made for one use and removed with everything in it.
