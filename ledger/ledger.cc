@@ -354,9 +354,10 @@ Status Ledger::Rep::OpenDb(bool create) {
   // Table files are opened when first read, not all at once by the open.
   // With RocksDB's default (-1: every file, at open) each audit-cli command
   // read every file's index and the lookup families' whole filters before
-  // doing anything: 0.21 s of a 0.21 s `prove inclusion` at 10M events
-  // (benchmarks/RESULTS.md, seventeenth session). The bound only limits the
-  // readers kept open; RocksDB clips it to the process's file limit.
+  // doing anything: at 10M events `prove inclusion` took 0.21 s, now 0.06
+  // to 0.08 s (benchmarks/RESULTS.md, seventeenth session). The bound only
+  // limits the readers kept open; RocksDB clips it to the process's file
+  // limit.
   db_opts.max_open_files = 1 << 20;
   // Memory is bounded on purpose (verify and rebuild must stay well under
   // 512 MiB at any size): memtables share 128 MiB, blocks share a 128 MiB
